@@ -1,0 +1,60 @@
+/** buildApp: the fastify instance with plugins and routes, not listening (tests use it). */
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAuth } from './http/plugins/auth.ts';
+import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { registerHealthRoutes } from './http/routes/health-routes.ts';
+import { registerKeyRoutes } from './http/routes/key-routes.ts';
+import { registerModelsRoutes } from './http/routes/models-routes.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface AppOptions {
+  /** pino level; "silent" in tests. */
+  logLevel?: string;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["api-key"]',
+  'req.headers["x-api-key"]',
+  'req.headers["x-goog-api-key"]',
+  'headers.authorization',
+  'headers["api-key"]',
+];
+
+export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel ?? runtime.config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // Accept the caller's x-request-id when it is a sane token, else mint one.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 10 * 1024 * 1024,
+    forceCloseConnections: false,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandler(app);
+  registerAuth(app, runtime.keys);
+  await app.register(multipart);
+
+  registerHealthRoutes(app, runtime);
+  for (const prefix of ['', '/v1']) {
+    await app.register(
+      async (scope) => {
+        registerFilesRoutes(scope, runtime);
+        registerModelsRoutes(scope, runtime);
+      },
+      { prefix },
+    );
+  }
+  await app.register(async (scope) => registerFilesRoutes(scope, runtime), { prefix: '/:provider/v1' });
+  registerKeyRoutes(app, runtime);
+  return app;
+}

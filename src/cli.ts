@@ -1,0 +1,59 @@
+/** `unifile --config FILE [--port N] [--host H]` and `unifile emulate [--port N]`. */
+import { parseArgs } from 'node:util';
+import { cliEnvironment, ConfigError } from './config/load-config.ts';
+import { runEmulators, runGateway } from './main.ts';
+
+const HELP = `Unifile — an OpenAI-compatible gateway for files across providers.
+
+Usage:
+  unifile --config config.yaml [--port 4000] [--host 0.0.0.0]
+      Start the gateway. Routes are served with and without the /v1 prefix.
+  unifile emulate [--port 0]
+      Start the bundled provider emulators (OpenAI, Azure OpenAI, Google GCS + OAuth)
+      on loopback and print their base URLs. --port sets the first port; the others follow.
+  unifile --help
+      Show this text.
+
+Environment: UNIFILE_CONFIG (config path), PORT, HOST, UNIFILE_MASTER_KEY, DATABASE_URL,
+UNIFILE_LOG_LEVEL (default info).`;
+
+function fail(message: string): never {
+  process.stderr.write(`unifile: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${HELP}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const env = cliEnvironment();
+  const portText = values.port ?? env.port;
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(`invalid --port '${portText}'`);
+  if (positionals[0] === 'emulate') return runEmulators({ port: port ?? 0 });
+  if (positionals.length > 0) fail(`unknown command '${positionals[0]}'\n\n${HELP}`);
+  const configPath = values.config ?? env.config;
+  if (!configPath) fail(`--config is required\n\n${HELP}`);
+  await runGateway({ configPath, port: port ?? 4000, host: values.host ?? env.host ?? '0.0.0.0' });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.message);
+  fail((error as Error).message ?? String(error));
+});

@@ -1,0 +1,194 @@
+/**
+ * A faithful local Azure OpenAI Files API (providers.md §2.1–§2.3, §2.6) over real HTTP.
+ * api_base (the resource endpoint; AzureOpenAI's `endpoint`) = `emulator.url`. Two surfaces
+ * share one store, as on a real resource:
+ *   classic  {url}/openai/files…?api-version=YYYY-MM-DD[-preview]  (required)
+ *   v1       {url}/openai/v1/files…[?api-version=v1|preview]        (optional)
+ */
+import { randomUUID } from 'node:crypto';
+import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
+import type { EmulatorExchange } from './emulator-exchange.ts';
+import { FileStore } from './emulator-files-store.ts';
+import {
+  contentDisposition,
+  pageFiles,
+  parseListQuery,
+  randomHex,
+  receiveUpload,
+  sortFiles,
+  type FilesStore,
+  type Problem,
+  type StoredFile,
+  type UploadRules,
+} from './files-api-common.ts';
+
+export interface AzureEmulator extends EmulatorServer {
+  apiKey: string;
+}
+
+export interface AzureEmulatorOptions {
+  port?: number;
+  /** Accepted in `api-key` or as `Authorization: Bearer`; default 'azure-emulator-key'. */
+  apiKey?: string;
+  /** How many retrieves of a new file report pending/running before processed; default 1. */
+  pendingPolls?: number;
+}
+
+type Surface = 'classic' | 'v1';
+
+const THIRTY_DAYS = 30 * 24 * 3600;
+const ACCESS_DENIED =
+  'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.';
+
+function uploadRules(surface: Surface): UploadRules {
+  return {
+    // §2.2 classic upload enum (+ evals, which the resource accepts), §2.3 v1 enum.
+    purposes:
+      surface === 'classic'
+        ? ['fine-tune', 'fine-tune-results', 'assistants', 'assistants_output', 'batch', 'evals']
+        : ['assistants', 'batch', 'fine-tune', 'evals'],
+    // §2.3: the Azure docs' curl sends `expires_after.seconds`; openai-node sends brackets.
+    dottedExpiry: true,
+    // §2.3: batch files may only be given 14–30 days.
+    expiryRange: (purpose) => ({ min: purpose === 'batch' ? 14 * 24 * 3600 : 3600, max: THIRTY_DAYS }),
+    defaultExpirySeconds: () => null,
+    newId: () => `file-${randomHex(32)}`,
+  };
+}
+
+interface RouteContext {
+  apiKey: string;
+  pendingPolls: number;
+  store: FilesStore;
+  endpoint: string;
+}
+
+export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
+  const apiKey = options.apiKey ?? 'azure-emulator-key';
+  let context: RouteContext | undefined;
+  const server = await startEmulatorServer({
+    name: 'azure',
+    port: options.port,
+    responseHeaders: () => ({ 'apim-request-id': randomUUID() }),
+    internalErrorBody: () => ({ error: { code: 'internalFailure', message: 'The server had an error while processing your request.' } }),
+    onReset: () => context?.store.clear(),
+    handler: (exchange) => route(exchange, context!),
+  });
+  context = { apiKey, pendingPolls: options.pendingPolls ?? 1, store: new FileStore(server.tempDir), endpoint: server.url };
+  return Object.assign(server, { apiKey });
+}
+
+async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
+  const bearer = /^Bearer\s+(.+)$/i.exec(exchange.headers.authorization ?? '')?.[1]?.trim();
+  if (exchange.headers['api-key'] !== context.apiKey && bearer !== context.apiKey) {
+    return exchange.sendJson(401, { error: { code: '401', message: ACCESS_DENIED } });
+  }
+  const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
+  const surface: Surface = match?.[1] ? 'v1' : 'classic';
+  const version = exchange.query.get('api-version');
+  if (!match || (surface === 'classic' && !/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? ''))) {
+    // What the Azure front door answers for an unknown path or a missing/unknown api-version.
+    return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  }
+  if (surface === 'v1' && version !== null && version !== 'v1' && version !== 'preview') {
+    return exchange.sendJson(400, { error: { code: 'BadRequest', message: 'API version not supported' } });
+  }
+  const { method } = exchange;
+  const id = match[2] === undefined ? undefined : decodeSegment(match[2]);
+  const isContent = match[3] !== undefined;
+  if (id === undefined) {
+    if (method === 'POST') return upload(exchange, context, surface);
+    if (method === 'GET') return list(exchange, context, surface);
+  } else if (method === 'GET' || (method === 'DELETE' && !isContent)) {
+    const file = context.store.get(id);
+    if (!file) {
+      return sendError(exchange, surface, 404, { message: `File with id '${id}' was not found.`, param: 'file_id', code: 'notFound' });
+    }
+    if (isContent) {
+      return exchange.sendFile(200, file.path, file.bytes, {
+        'content-type': 'application/octet-stream',
+        'content-disposition': contentDisposition(file.meta.filename),
+      });
+    }
+    if (method === 'DELETE') {
+      await context.store.delete(id);
+      return exchange.sendJson(200, { object: 'file', deleted: true, id });
+    }
+    file.meta.retrieves += 1; // only retrieves advance processing, as a polling client would see it
+    return exchange.sendJson(200, fileObject(file, context.pendingPolls));
+  }
+  await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+}
+
+async function upload(exchange: EmulatorExchange, context: RouteContext, surface: Surface): Promise<void> {
+  const result = await receiveUpload(exchange, context.store, uploadRules(surface));
+  if (!result.ok) return sendError(exchange, surface, 400, { ...result.problem, code: 'invalidPayload' });
+  const body = fileObject(result.file, context.pendingPolls);
+  if (surface === 'v1') return exchange.sendJson(200, body);
+  // §2.2: classic upload answers 201 Created with a Location header (OpenAI answers 200).
+  await exchange.sendJson(201, body, { location: `${context.endpoint}/openai/files/${result.file.id}` });
+}
+
+async function list(exchange: EmulatorExchange, context: RouteContext, surface: Surface): Promise<void> {
+  if (surface === 'classic') {
+    // §2.2: the 2024-10-21 list has a purpose filter only: no paging params, no paging fields.
+    const purpose = exchange.query.get('purpose');
+    const files = sortFiles(context.store.list(), 'desc').filter((file) => purpose === null || file.meta.purpose === purpose);
+    return exchange.sendJson(200, { data: files.map((file) => fileObject(file, context.pendingPolls)), object: 'list' });
+  }
+  // §2.3: the v1 list carries OpenAI's paging fields, so it honours OpenAI's paging params.
+  const query = parseListQuery(exchange.query);
+  if (!query.ok) return sendError(exchange, surface, 400, { ...query.problem, code: 'invalidPayload' });
+  const page = pageFiles(context.store.list(), query.value);
+  const data = page.data.map((file) => fileObject(file, context.pendingPolls));
+  await exchange.sendJson(200, {
+    object: 'list',
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data[data.length - 1]?.id ?? null,
+    has_more: page.hasMore,
+  });
+}
+
+/**
+ * §2.2 File: processing is asynchronous. Retrieve number k (1-based) of a new file reports
+ * 'pending', the last of the `pendingPolls` reports 'running' (when there are two or more),
+ * and later ones 'processed'. Upload and list report the current state without advancing it.
+ */
+function fileStatus(file: StoredFile, pendingPolls: number): string {
+  const seen = file.meta.retrieves;
+  if (seen > pendingPolls || pendingPolls === 0) return 'processed';
+  return seen === pendingPolls && pendingPolls > 1 ? 'running' : 'pending';
+}
+
+function fileObject(file: StoredFile, pendingPolls: number): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    status: fileStatus(file, pendingPolls),
+    bytes: file.bytes,
+    purpose: file.meta.purpose,
+    filename: file.meta.filename,
+    id: file.id,
+    created_at: file.meta.createdAt,
+    object: 'file',
+  };
+  // Azure leaves expires_at out when the file does not expire (§2.2 example).
+  if (file.meta.expiresAt !== null) body['expires_at'] = file.meta.expiresAt;
+  return body;
+}
+
+/** §2.6: classic `{error:{code,message}}`; v1 adds param and type:"error". */
+async function sendError(exchange: EmulatorExchange, surface: Surface, status: number, problem: Problem): Promise<void> {
+  const error =
+    surface === 'classic'
+      ? { code: problem.code, message: problem.message }
+      : { code: problem.code, message: problem.message, param: problem.param, type: 'error' };
+  await exchange.sendJson(status, { error });
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

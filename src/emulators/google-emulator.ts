@@ -1,0 +1,103 @@
+/**
+ * A faithful local Google: the OAuth2 token endpoint (`POST /token`, providers.md §3.1) and the
+ * Cloud Storage JSON API (§3.2) on one loopback server built on the emulator kit.
+ *
+ * - Service accounts: `createServiceAccount()` mints an RSA key registered with the token
+ *   endpoint and returns a complete key file whose `token_uri` is this emulator's `/token`.
+ * - api bases: `gcs_api_base` = `emulator.gcsBaseUrl` (= url); `token_uri` = `emulator.tokenUrl`.
+ * - `reset()` clears calls, faults, objects and upload sessions; service accounts and issued
+ *   tokens survive it (they are configuration a running gateway already holds).
+ */
+import { readFile } from 'node:fs/promises';
+import { startEmulatorServer, type Emulator } from './emulator-kit.ts';
+import type { EmulatorExchange } from './emulator-exchange.ts';
+import type { ServiceAccountJson } from '../providers/vertex/service-account.ts';
+import { handleGcs, type GcsRouteContext } from './google-gcs.ts';
+import { ResumableSessions } from './google-gcs-resumable.ts';
+import { GcsObjects, gcsError } from './google-gcs-store.ts';
+import { GoogleOAuth } from './google-oauth.ts';
+
+/** A stored object as tests see it. */
+export interface StoredGcsObject {
+  bucket: string;
+  name: string;
+  size: number;
+  contentType: string;
+  /** base64, as in the object resource's md5Hash. */
+  md5: string;
+  /** hex SHA-256 of the stored bytes. */
+  sha256: string;
+  metadata: Record<string, string>;
+  generation: string;
+}
+
+export interface GoogleEmulator extends Emulator {
+  /** `url + '/token'`: the token_uri of every service account created here. */
+  tokenUrl: string;
+  /** Base of the GCS JSON API (`gcs_api_base`); the same as `url`. */
+  gcsBaseUrl: string;
+  /** A fresh service account known to the token endpoint. */
+  createServiceAccount(options?: { projectId?: string }): ServiceAccountJson;
+  /** Stored objects in name order, of one bucket or all. */
+  objects(bucket?: string): StoredGcsObject[];
+  /** The exact stored bytes of an object (for small test objects), undefined when absent. */
+  readObject(bucket: string, name: string): Promise<Buffer | undefined>;
+  /** Invalidates every access token issued so far (revocation/expiry without waiting). */
+  revokeTokens(): void;
+}
+
+export interface GoogleEmulatorOptions {
+  port?: number;
+  /** Only these buckets exist; default: any bucket springs into existence on first write. */
+  buckets?: readonly string[];
+  /** `expires_in` of issued tokens (default 3599, as Google answers). */
+  tokenLifetimeSeconds?: number;
+}
+
+export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
+  let context: GcsRouteContext | undefined;
+  const server = await startEmulatorServer({
+    name: 'google',
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    internalErrorBody: (error) => gcsError(500, `Internal error: ${String(error)}`, 'backendError'),
+    onReset: () => {
+      context?.objects.clear();
+      context?.sessions.clear();
+    },
+    handler: (exchange) => route(exchange, context!),
+  });
+  const oauth = new GoogleOAuth({
+    tokenUrl: `${server.url}/token`,
+    ...(options.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+  });
+  const objects = new GcsObjects(server.tempDir, options.buckets);
+  context = { baseUrl: server.url, oauth, objects, sessions: new ResumableSessions(objects, server.url) };
+
+  return Object.assign(server, {
+    tokenUrl: oauth.tokenUrl,
+    gcsBaseUrl: server.url,
+    createServiceAccount: (accountOptions?: { projectId?: string }) => oauth.createServiceAccount(accountOptions),
+    objects: (bucket?: string): StoredGcsObject[] =>
+      objects.list(bucket).map((blob) => ({
+        bucket: blob.meta.bucket,
+        name: blob.meta.name,
+        size: blob.bytes,
+        contentType: blob.meta.contentType,
+        md5: blob.meta.md5Hash,
+        sha256: blob.sha256,
+        metadata: { ...blob.meta.metadata },
+        generation: blob.meta.generation,
+      })),
+    readObject: async (bucket: string, name: string) => {
+      const blob = objects.get(bucket, name);
+      return blob ? readFile(blob.path) : undefined;
+    },
+    revokeTokens: () => oauth.revokeTokens(),
+  });
+}
+
+async function route(exchange: EmulatorExchange, context: GcsRouteContext): Promise<void> {
+  if (exchange.path === '/token') return context.oauth.handleToken(exchange);
+  if (await handleGcs(exchange, context)) return;
+  await exchange.sendJson(404, gcsError(404, `Not Found: ${exchange.method} ${exchange.path}`, 'notFound'));
+}

@@ -1,0 +1,165 @@
+/**
+ * A faithful local OpenAI Files API (providers.md §1.1–§1.6) over real HTTP.
+ * api_base (what an OpenAI client or the gateway calls) = `emulator.url + '/v1'`.
+ */
+import { randomBytes } from 'node:crypto';
+import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
+import type { EmulatorExchange } from './emulator-exchange.ts';
+import { FileStore } from './emulator-files-store.ts';
+import {
+  contentDisposition,
+  pageFiles,
+  parseListQuery,
+  randomBase62,
+  receiveUpload,
+  type FilesStore,
+  type Problem,
+  type StoredFile,
+  type UploadRules,
+} from './files-api-common.ts';
+
+export interface OpenAIEmulator extends EmulatorServer {
+  /** `url + '/v1'`: the base URL for the openai client and the gateway's api_base. */
+  apiBase: string;
+  apiKey: string;
+}
+
+export interface OpenAIEmulatorOptions {
+  port?: number;
+  /** Accepted bearer key; default 'sk-emulator-openai'. */
+  apiKey?: string;
+}
+
+const THIRTY_DAYS = 30 * 24 * 3600;
+
+const UPLOAD_RULES: UploadRules = {
+  purposes: ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'],
+  dottedExpiry: false,
+  expiryRange: () => ({ min: 3600, max: THIRTY_DAYS }),
+  // §1.4: batch files expire after 30 days unless told otherwise; others persist.
+  defaultExpirySeconds: (purpose) => (purpose === 'batch' ? THIRTY_DAYS : null),
+  newId: () => `file-${randomBase62(24)}`,
+};
+
+export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
+  const apiKey = options.apiKey ?? 'sk-emulator-openai';
+  let store: FilesStore | undefined;
+  const server = await startEmulatorServer({
+    name: 'openai',
+    port: options.port,
+    responseHeaders: () => ({ 'x-request-id': `req_${randomBytes(16).toString('hex')}` }),
+    internalErrorBody: () => envelope({ message: 'The server had an error while processing your request. Sorry about that!', param: null, code: null }, 'server_error'),
+    onReset: () => store?.clear(),
+    handler: (exchange) => route(exchange, { apiKey, store: store! }),
+  });
+  store = new FileStore(server.tempDir);
+  return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey });
+}
+
+interface RouteContext {
+  apiKey: string;
+  store: FilesStore;
+}
+
+async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
+  const authProblem = checkAuth(exchange.headers.authorization, context.apiKey);
+  if (authProblem) return void (await exchange.sendJson(401, envelope(authProblem)));
+  const { method, path } = exchange;
+  if (path === '/v1/files') {
+    if (method === 'POST') return upload(exchange, context.store);
+    if (method === 'GET') return list(exchange, context.store);
+  }
+  const match = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
+  if (match) {
+    const id = decodeSegment(match[1]!);
+    const file = context.store.get(id);
+    const isContent = match[2] !== undefined;
+    if (method === 'GET' || (method === 'DELETE' && !isContent)) {
+      if (!file) return void (await exchange.sendJson(404, notFound(id)));
+      if (isContent) {
+        return exchange.sendFile(200, file.path, file.bytes, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': contentDisposition(file.meta.filename),
+        });
+      }
+      if (method === 'GET') return exchange.sendJson(200, fileObject(file));
+      await context.store.delete(id);
+      return exchange.sendJson(200, { id, object: 'file', deleted: true });
+    }
+  }
+  // What api.openai.com answers for an unknown route or method.
+  await exchange.sendJson(404, envelope({ message: `Invalid URL (${method} ${path})`, param: null, code: null }));
+}
+
+async function upload(exchange: EmulatorExchange, store: FilesStore): Promise<void> {
+  const result = await receiveUpload(exchange, store, UPLOAD_RULES);
+  if (!result.ok) return exchange.sendJson(400, envelope(result.problem));
+  await exchange.sendJson(200, fileObject(result.file));
+}
+
+async function list(exchange: EmulatorExchange, store: FilesStore): Promise<void> {
+  const query = parseListQuery(exchange.query);
+  if (!query.ok) return exchange.sendJson(400, envelope(query.problem));
+  const page = pageFiles(store.list(), query.value);
+  const data = page.data.map(fileObject);
+  // §1.5: all five fields are always present; openai-node pages only on has_more:true.
+  await exchange.sendJson(200, {
+    object: 'list',
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data[data.length - 1]?.id ?? null,
+    has_more: page.hasMore,
+  });
+}
+
+/** §1.3 FileObject; `status` is deprecated but required, and real responses carry status_details:null. */
+function fileObject(file: StoredFile): Record<string, unknown> {
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: file.bytes,
+    created_at: file.meta.createdAt,
+    expires_at: file.meta.expiresAt,
+    filename: file.meta.filename,
+    purpose: file.meta.purpose,
+    status: 'processed',
+    status_details: null,
+  };
+}
+
+function checkAuth(header: string | undefined, apiKey: string): Problem | undefined {
+  if (!header) {
+    return {
+      message:
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      param: null,
+      code: 'invalid_api_key',
+    };
+  }
+  const key = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
+  if (key === apiKey) return undefined;
+  // OpenAI echoes only a masked key.
+  const masked = key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}` : '*'.repeat(key.length);
+  return {
+    message: `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+    param: null,
+    code: 'invalid_api_key',
+  };
+}
+
+/** §1.4 / §1.2: the exact 404 body for an unknown file id. */
+function notFound(id: string): unknown {
+  return envelope({ message: `No such File object: ${id}`, param: 'id', code: null });
+}
+
+function envelope(problem: Problem, type = 'invalid_request_error'): unknown {
+  return { error: { message: problem.message, type, param: problem.param, code: problem.code } };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

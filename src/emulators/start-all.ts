@@ -1,0 +1,31 @@
+/** Starts every bundled emulator (used by `unifile emulate`, the demo and the benchmarks). */
+import { startAzureEmulator, type AzureEmulator } from './azure-emulator.ts';
+import { startGoogleEmulator, type GoogleEmulator } from './google-emulator.ts';
+import { startOpenAIEmulator } from './openai-emulator.ts';
+import type { EmulatorServer } from './emulator-kit.ts';
+
+export interface AllEmulators {
+  openai: EmulatorServer;
+  azure: AzureEmulator;
+  google: GoogleEmulator;
+  /** Base URLs to put in a config: openai api_base, azure api_base, google (GCS + token) base. */
+  urls: { openai: string; azure: string; google: string };
+  close(): Promise<void>;
+}
+
+/** `port` 0 picks free ports; otherwise port, port+1, port+2. */
+export async function startAllEmulators(options: { port?: number } = {}): Promise<AllEmulators> {
+  const next = (offset: number) => (options.port ? options.port + offset : 0);
+  const openai = await startOpenAIEmulator({ port: next(0) });
+  const azure = await startAzureEmulator({ port: next(1) });
+  const google = await startGoogleEmulator({ port: next(2) });
+  return {
+    openai,
+    azure,
+    google,
+    urls: { openai: `${openai.url}/v1`, azure: azure.url, google: google.url },
+    close: async () => {
+      await Promise.all([openai.close(), azure.close(), google.close()]);
+    },
+  };
+}

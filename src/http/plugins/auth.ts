@@ -1,0 +1,38 @@
+/** Resolves the caller's key to a Principal on every route not marked public. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from '../../persistence/access-policy.ts';
+import type { KeyService } from '../../services/key-service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+    /** The key as presented, for /key/info without arguments. */
+    presentedKey: string | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a key (health, docs). */
+    public?: boolean;
+  }
+}
+
+/** Key from `Authorization: Bearer`, `api-key` (Azure clients) or `x-api-key`. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    return match ? match[1]!.trim() : authorization.trim();
+  }
+  const apiKey = request.headers['api-key'] ?? request.headers['x-api-key'];
+  return Array.isArray(apiKey) ? apiKey[0] : apiKey;
+}
+
+export function registerAuth(app: FastifyInstance, keys: KeyService): void {
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('presentedKey', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public) return;
+    request.presentedKey = presentedKey(request);
+    request.principal = await keys.authenticate(request.presentedKey);
+    request.log = request.log.child({ owner: request.principal.ownerId });
+  });
+}

@@ -1,0 +1,71 @@
+/** Keys and users (SPEC §2): admin-only creation, self-service info. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../../core/errors.ts';
+import type { Runtime } from '../../runtime.ts';
+
+const stringList = z.array(z.string().min(1));
+const generateKeyBody = z.object({
+  models: stringList.optional(),
+  user_id: z.string().min(1).optional(),
+  team_id: z.string().min(1).optional(),
+  key_alias: z.string().min(1).optional(),
+  duration: z.string().min(1).nullable().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+const newUserBody = z.object({
+  user_id: z.string().min(1).optional(),
+  models: stringList.optional(),
+  user_role: z.string().optional(),
+  team_id: z.string().min(1).optional(),
+  key_alias: z.string().min(1).optional(),
+  duration: z.string().min(1).nullable().optional(),
+});
+const deleteKeysBody = z.object({ keys: stringList.min(1) });
+
+/** Parses a JSON body with a zod schema; failures are 400 naming the field. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.join('.') || null;
+  throw errors.invalidRequest(`Invalid request body${param ? ` at '${param}'` : ''}: ${issue.message}`, param);
+}
+
+function requireAdmin(request: FastifyRequest): void {
+  if (!request.principal.isAdmin) throw errors.adminOnly();
+}
+
+function checkModels(runtime: Runtime, models: string[] | undefined): void {
+  const known = new Set(runtime.registry.modelNames());
+  const unknown = (models ?? []).filter((name) => !known.has(name));
+  if (unknown.length > 0) throw errors.unknownModels(unknown);
+}
+
+export function registerKeyRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const { keys } = runtime;
+
+  app.post('/key/generate', async (request) => {
+    requireAdmin(request);
+    const body = parseBody(generateKeyBody, request.body);
+    checkModels(runtime, body.models);
+    return keys.generateKey(body);
+  });
+
+  app.post('/user/new', async (request) => {
+    requireAdmin(request);
+    const body = parseBody(newUserBody, request.body);
+    checkModels(runtime, body.models);
+    return keys.newUser(body);
+  });
+
+  app.get('/key/info', async (request: FastifyRequest<{ Querystring: { key?: string } }>) =>
+    keys.keyInfo(request.principal, request.query.key, request.presentedKey),
+  );
+
+  app.post('/key/delete', async (request) => keys.deleteKeys(request.principal, parseBody(deleteKeysBody, request.body).keys));
+
+  app.get('/user/info', async (request: FastifyRequest<{ Querystring: { user_id?: string } }>) =>
+    keys.userInfo(request.principal, request.query.user_id),
+  );
+}

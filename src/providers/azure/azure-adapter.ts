@@ -1,0 +1,36 @@
+/**
+ * Azure OpenAI adapter (providers.md §2). Files are resource-level: classic surface
+ * `{endpoint}/openai/files?api-version=…`, or the v1 surface when api_base ends in /openai/v1.
+ */
+import type { ProviderAdapter } from '../provider-adapter.ts';
+import type { ProviderSettings } from '../provider-settings.ts';
+import { OpenAIShapedFiles } from '../openai/openai-files.ts';
+import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
+
+/** Latest GA data-plane version (providers.md §2.1), used when the config names none. */
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
+
+export function azureBase(apiBase: string): { baseUrl: string; classic: boolean } {
+  const trimmed = apiBase.replace(/\/+$/, '');
+  if (/\/openai\/v1$/.test(trimmed)) return { baseUrl: trimmed, classic: false };
+  return { baseUrl: trimmed.endsWith('/openai') ? trimmed : `${trimmed}/openai`, classic: true };
+}
+
+export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter {
+  const { baseUrl, classic } = azureBase(settings.apiBase ?? '');
+  const client = new UpstreamClient({
+    provider: 'azure',
+    instance: settings.instance,
+    baseUrl,
+    headers: settings.apiKey ? { 'api-key': settings.apiKey } : {},
+    query: classic ? { 'api-version': settings.apiVersion ?? AZURE_DEFAULT_API_VERSION } : undefined,
+    parseError: parseErrorEnvelope,
+    headersTimeoutMs: settings.timeoutMs,
+  });
+  return {
+    instance: settings.instance,
+    kind: 'azure',
+    files: new OpenAIShapedFiles(client),
+    close: () => client.close(),
+  };
+}

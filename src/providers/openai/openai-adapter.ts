@@ -1,0 +1,27 @@
+/** OpenAI (and OpenAI-compatible) provider adapter. */
+import type { ProviderAdapter } from '../provider-adapter.ts';
+import type { ProviderSettings } from '../provider-settings.ts';
+import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
+import { OpenAIShapedFiles } from './openai-files.ts';
+
+export const OPENAI_DEFAULT_BASE = 'https://api.openai.com/v1';
+
+export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter {
+  const headers: Record<string, string> = {};
+  if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
+  if (settings.organization) headers['openai-organization'] = settings.organization;
+  const client = new UpstreamClient({
+    provider: 'openai',
+    instance: settings.instance,
+    baseUrl: settings.apiBase ?? OPENAI_DEFAULT_BASE,
+    headers,
+    parseError: parseErrorEnvelope,
+    headersTimeoutMs: settings.timeoutMs,
+  });
+  return {
+    instance: settings.instance,
+    kind: 'openai',
+    files: new OpenAIShapedFiles(client),
+    close: () => client.close(),
+  };
+}

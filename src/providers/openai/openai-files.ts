@@ -1,0 +1,88 @@
+/** OpenAI Files API (providers.md §1.4–1.6). Also serves Azure's v1 surface shape. */
+import type { FileDeleted, FileList, FileObject } from '../../core/openai-types.ts';
+import type { CallContext, ContentStream, FilesCapability, ListQuery, UploadInput } from '../provider-adapter.ts';
+import { buildMultipart } from '../shared/multipart-body.ts';
+import { normalizeFileObject, pageLocally } from '../shared/normalize-file.ts';
+import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
+
+export function uploadFields(input: UploadInput): Array<[string, string]> {
+  const fields: Array<[string, string]> = [['purpose', input.purpose]];
+  if (input.expiresAfter) {
+    fields.push(['expires_after[anchor]', input.expiresAfter.anchor], ['expires_after[seconds]', String(input.expiresAfter.seconds)]);
+  }
+  return fields;
+}
+
+/** Files over an OpenAI-shaped surface; `filesPath` is "/files" under the client's base URL. */
+export class OpenAIShapedFiles implements FilesCapability {
+  constructor(private readonly client: UpstreamClient, private readonly filesPath = '/files') {}
+
+  async upload(input: UploadInput, context: CallContext): Promise<FileObject> {
+    const multipart = buildMultipart(uploadFields(input), {
+      field: 'file',
+      filename: input.filename,
+      contentType: input.mimeType,
+      body: input.body,
+    });
+    const headers: Record<string, string> = { 'content-type': multipart.contentType };
+    if (multipart.length !== undefined) headers['content-length'] = String(multipart.length);
+    const raw = await this.client.json<Record<string, unknown>>(
+      { operation: 'files.upload', method: 'POST', path: this.filesPath, headers, body: multipart.body },
+      context,
+    );
+    return normalizeFileObject(raw);
+  }
+
+  async list(query: ListQuery, context: CallContext): Promise<FileList> {
+    const raw = await this.client.json<{ data?: Record<string, unknown>[]; has_more?: boolean }>(
+      {
+        operation: 'files.list',
+        method: 'GET',
+        path: this.filesPath,
+        query: { purpose: query.purpose, limit: query.limit, order: query.order, after: query.after },
+      },
+      context,
+    );
+    const data = (raw?.data ?? []).map(normalizeFileObject);
+    if (raw && 'has_more' in raw) {
+      return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: Boolean(raw.has_more) };
+    }
+    // No paging fields: the upstream returned everything (Azure classic, providers.md §2.2).
+    return pageLocally(data, query);
+  }
+
+  async retrieve(fileId: string, context: CallContext): Promise<FileObject> {
+    const raw = await this.client.json<Record<string, unknown>>(
+      { operation: 'files.retrieve', method: 'GET', path: `${this.filesPath}/${encodeURIComponent(fileId)}` },
+      context,
+    );
+    return normalizeFileObject(raw);
+  }
+
+  async delete(fileId: string, context: CallContext): Promise<FileDeleted> {
+    // Some Azure versions answer the delete with an empty body; the id is what we asked for.
+    await this.client.json<unknown>(
+      { operation: 'files.delete', method: 'DELETE', path: `${this.filesPath}/${encodeURIComponent(fileId)}` },
+      context,
+    );
+    return { id: fileId, object: 'file', deleted: true };
+  }
+
+  async content(fileId: string, context: CallContext): Promise<ContentStream> {
+    const response = await this.client.send(
+      {
+        operation: 'files.content',
+        method: 'GET',
+        path: `${this.filesPath}/${encodeURIComponent(fileId)}/content`,
+        headers: { accept: 'application/binary' },
+      },
+      context,
+    );
+    const length = headerValue(response.headers['content-length']);
+    return {
+      body: response.body,
+      contentType: headerValue(response.headers['content-type']) ?? 'application/octet-stream',
+      contentLength: length === undefined ? undefined : Number(length),
+    };
+  }
+}

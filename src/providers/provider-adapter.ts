@@ -1,0 +1,82 @@
+/**
+ * The contract every provider adapter fulfils. Adapters speak one provider's wire format and
+ * deal only in provider ids: unified ids, ownership and the database belong to services.
+ * Capabilities are optional; a missing one makes the service answer 400 "not supported".
+ */
+import type { Readable } from 'node:stream';
+import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
+
+export type ProviderKind = 'openai' | 'azure' | 'vertex_ai';
+
+/** The minimal logger adapters use (pino-compatible). */
+export interface AdapterLogger {
+  info(object: Record<string, unknown>, message?: string): void;
+  warn(object: Record<string, unknown>, message?: string): void;
+  error(object: Record<string, unknown>, message?: string): void;
+}
+
+/** Passed to every adapter call. */
+export interface CallContext {
+  /** Aborts the upstream call (client went away, or the service gave up). */
+  signal?: AbortSignal;
+  /** The gateway request id, forwarded for correlation. */
+  requestId: string;
+  /** Logger for the one line per upstream call. */
+  logger: AdapterLogger;
+}
+
+/** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
+export interface UploadBody {
+  /** Opens a fresh stream over the whole body. */
+  open(): Readable;
+  /** Exact byte length when known; undefined means stream with chunked encoding. */
+  bytes: number | undefined;
+}
+
+export interface UploadInput {
+  body: UploadBody;
+  /** Filename as the client sent it. */
+  filename: string;
+  /** MIME type of the file content. */
+  mimeType: string;
+  /** OpenAI purpose, already validated. */
+  purpose: string;
+  /** OpenAI expiry, already validated. */
+  expiresAfter?: ExpiresAfter;
+}
+
+export interface ListQuery {
+  purpose?: string;
+  limit?: number;
+  order?: 'asc' | 'desc';
+  after?: string;
+}
+
+/** A streamed file body from upstream. */
+export interface ContentStream {
+  body: Readable;
+  contentType: string;
+  /** Byte length when the provider sent one. */
+  contentLength?: number;
+}
+
+export interface FilesCapability {
+  /** Uploads and returns the provider's object normalised to an OpenAI FileObject with the provider id. */
+  upload(input: UploadInput, context: CallContext): Promise<FileObject>;
+  /** One page of the provider's list, normalised (always carries first_id, last_id, has_more). */
+  list(query: ListQuery, context: CallContext): Promise<FileList>;
+  retrieve(fileId: string, context: CallContext): Promise<FileObject>;
+  delete(fileId: string, context: CallContext): Promise<FileDeleted>;
+  content(fileId: string, context: CallContext): Promise<ContentStream>;
+}
+
+export interface ProviderAdapter {
+  /** Deployment id (or `files_settings:<provider>`): keys the id mapping and appears in errors. */
+  readonly instance: string;
+  /** Which provider this adapter speaks. */
+  readonly kind: ProviderKind;
+  /** Files API, when the provider stores files. */
+  readonly files?: FilesCapability;
+  /** Releases connection pools. */
+  close(): Promise<void>;
+}

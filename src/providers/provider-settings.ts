@@ -1,0 +1,37 @@
+/** What an adapter needs to reach one provider account; built by the registry from config. */
+import type { ProviderKind } from './provider-adapter.ts';
+
+export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai'];
+
+export interface ProviderSettings {
+  /** Which provider. */
+  provider: ProviderKind;
+  /** Deployment id or `files_settings:<provider>`. */
+  instance: string;
+  /** The provider's own model/deployment name (empty for files_settings entries). */
+  model: string;
+  /** OpenAI bearer key or Azure `api-key`. */
+  apiKey?: string;
+  /** Base URL override (OpenAI: …/v1; Azure: the resource endpoint; Vertex: the regional host). */
+  apiBase?: string;
+  /** Azure api-version. */
+  apiVersion?: string;
+  /** OpenAI-Organization header. */
+  organization?: string;
+  /** Vertex project id. */
+  vertexProject?: string;
+  /** Vertex location, e.g. us-central1. */
+  vertexLocation?: string;
+  /** Service-account JSON: inline JSON text or a path to the key file. */
+  vertexCredentials?: string;
+  /** GCS bucket for Vertex files, `bucket` or `bucket/prefix`. */
+  bucketName?: string;
+  /** How long to wait for an upstream's response headers (config `timeout`, seconds). */
+  timeoutMs?: number;
+  /** Replaces https://storage.googleapis.com. */
+  gcsApiBase?: string;
+}
+
+export function isProviderKind(value: string): value is ProviderKind {
+  return (PROVIDER_KINDS as readonly string[]).includes(value);
+}

@@ -1,0 +1,47 @@
+/**
+ * Builds a multipart/form-data request body that streams the file from its source, with an
+ * exact Content-Length when the file length is known (so upstreams never see chunked bodies
+ * they might reject).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { UploadBody } from '../provider-adapter.ts';
+
+export interface MultipartFile {
+  field: string;
+  filename: string;
+  contentType: string;
+  body: UploadBody;
+}
+
+export interface MultipartRequest {
+  contentType: string;
+  /** Total length when the file length is known. */
+  length: number | undefined;
+  body: AsyncIterable<Uint8Array>;
+}
+
+function quote(value: string): string {
+  // RFC 7578 §4.2: escape quotes and strip line breaks in header parameters.
+  return value.replace(/[\r\n]/g, ' ').replace(/"/g, '%22');
+}
+
+export function buildMultipart(fields: Array<[string, string]>, file: MultipartFile): MultipartRequest {
+  const boundary = `----unifile${randomBytes(12).toString('hex')}`;
+  const head = Buffer.from(
+    fields
+      .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`)
+      .join('') +
+      `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.filename)}"\r\n` +
+      `Content-Type: ${file.contentType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = file.body.bytes === undefined ? undefined : head.length + file.body.bytes + tail.length;
+  async function* stream(): AsyncIterable<Uint8Array> {
+    yield head;
+    const source: Readable = file.body.open();
+    yield* source;
+    yield tail;
+  }
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: stream() };
+}

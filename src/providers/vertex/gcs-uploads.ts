@@ -1,0 +1,166 @@
+/**
+ * The two GCS JSON API upload flows the adapter uses (providers.md §3.2).
+ *
+ * `uploadType=media` (what LiteLLM sends) cannot carry custom metadata, and the adapter needs
+ * `metadata.purpose` / `metadata.filename` to answer retrieve. So:
+ * - known length → `uploadType=multipart`: one streamed `multipart/related` request (JSON
+ *   metadata part + media part) with an exact Content-Length; object and metadata appear
+ *   atomically and nothing is buffered;
+ * - unknown length → `uploadType=resumable`, sent in fixed-size chunks
+ *   (`Content-Range: bytes a-b/*`, answered 308, then `bytes a-b/total`). That is GCS's
+ *   documented way to stream a body of unknown size; memory stays at one chunk. An abandoned
+ *   session never becomes an object, so a failure leaves nothing behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { CallContext, UploadBody } from '../provider-adapter.ts';
+import { readObject, type GcsClient, type GcsObject } from './gcs-client.ts';
+import { httpFailure } from './vertex-upstream.ts';
+
+export interface ObjectUpload {
+  bucket: string;
+  name: string;
+  contentType: string;
+  metadata: Record<string, string>;
+  body: UploadBody;
+}
+
+export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
+  const boundary = `unifile_${randomBytes(16).toString('hex')}`;
+  const resource = JSON.stringify({ name: upload.name, contentType: upload.contentType, metadata: upload.metadata });
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${resource}\r\n` +
+      `--${boundary}\r\nContent-Type: ${upload.contentType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = head.length + (upload.body.bytes ?? 0) + tail.length;
+  const response = await client.send(
+    {
+      operation: 'files.upload',
+      method: 'POST',
+      url: client.uploadUrl(upload.bucket, 'multipart'),
+      headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) },
+      // undici checks the bytes sent against Content-Length, so a body that changed size fails.
+      body: () => Readable.from(framed(head, upload.body, tail), { objectMode: false }),
+      expect: [200],
+    },
+    context,
+  );
+  return readObject(response, client, context);
+}
+
+/** head, the file's bytes, tail; the file is opened only when the request starts sending. */
+async function* framed(head: Buffer, body: UploadBody, tail: Buffer): AsyncGenerator<Buffer> {
+  yield head;
+  const stream = body.open();
+  try {
+    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+  } finally {
+    stream.destroy();
+  }
+  yield tail;
+}
+
+export async function uploadResumable(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
+  const resource = JSON.stringify({ name: upload.name, contentType: upload.contentType, metadata: upload.metadata });
+  const start = await client.send(
+    {
+      operation: 'files.upload.start',
+      method: 'POST',
+      url: client.uploadUrl(upload.bucket, 'resumable'),
+      headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': upload.contentType },
+      body: () => resource,
+      expect: [200, 201],
+    },
+    context,
+  );
+  await start.body.dump();
+  const sessionUrl = sameOriginSession(client, start.headers.location);
+
+  const chunkBytes = client.options.resumableChunkBytes;
+  const stream = upload.body.open();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let offset = 0;
+  try {
+    for await (const chunk of stream) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      pending.push(buffer);
+      pendingBytes += buffer.length;
+      // Send only once more than a chunk is held: the last chunk must carry the total.
+      while (pendingBytes > chunkBytes) {
+        const all = Buffer.concat(pending, pendingBytes);
+        offset = await putChunk({ client, sessionUrl, piece: all.subarray(0, chunkBytes), offset, context });
+        pending = [all.subarray(chunkBytes)];
+        pendingBytes -= chunkBytes;
+      }
+    }
+  } finally {
+    stream.destroy();
+  }
+  const last = Buffer.concat(pending, pendingBytes);
+  const total = offset + last.length;
+  const response = await client.send(
+    {
+      operation: 'files.upload.chunk',
+      method: 'PUT',
+      url: sessionUrl,
+      headers: {
+        'content-range': last.length === 0 ? `bytes */${total}` : `bytes ${offset}-${total - 1}/${total}`,
+        'content-length': String(last.length),
+      },
+      body: () => last,
+      expect: [200, 201],
+    },
+    context,
+  );
+  return readObject(response, client, context);
+}
+
+/** PUTs one non-final chunk, re-sending whatever part GCS reports as not persisted. */
+async function putChunk(input: {
+  client: GcsClient;
+  sessionUrl: string;
+  piece: Buffer;
+  offset: number;
+  context: CallContext;
+}): Promise<number> {
+  const { client, sessionUrl, piece, context } = input;
+  const end = input.offset + piece.length;
+  let offset = input.offset;
+  for (let stalled = 0; offset < end && stalled < 3; ) {
+    const part = piece.subarray(offset - input.offset);
+    const response = await client.send(
+      {
+        operation: 'files.upload.chunk',
+        method: 'PUT',
+        url: sessionUrl,
+        headers: { 'content-range': `bytes ${offset}-${end - 1}/*`, 'content-length': String(part.length) },
+        body: () => part,
+        expect: [308],
+      },
+      context,
+    );
+    await response.body.dump();
+    // 308 `Range: bytes=0-N` says N+1 bytes are stored; no Range header means none are.
+    const match = /^bytes=0-(\d+)$/.exec(String(response.headers.range ?? ''));
+    const persisted = match ? Number(match[1]) + 1 : 0;
+    stalled = persisted > offset ? 0 : stalled + 1;
+    offset = Math.max(offset, persisted);
+  }
+  if (offset < end) {
+    throw httpFailure({ deployment: client.options.instance, status: 502, message: 'Cloud Storage stopped accepting the resumable upload' });
+  }
+  return offset;
+}
+
+/** The session URI must stay on the configured host: our token and bytes go nowhere else. */
+function sameOriginSession(client: GcsClient, location: string | string[] | undefined): string {
+  const base = new URL(client.options.apiBase);
+  const value = Array.isArray(location) ? location[0] : location;
+  const url = value ? new URL(value, base) : undefined;
+  if (!url || url.origin !== base.origin) {
+    throw httpFailure({ deployment: client.options.instance, status: 502, message: 'Cloud Storage gave no usable resumable session URI' });
+  }
+  return url.toString();
+}

@@ -1,0 +1,147 @@
+/**
+ * Files for Vertex AI. Vertex has no Files API (providers.md §3): a file is a GCS object in the
+ * deployment's bucket, its id the `gs://bucket/object` URI that Gemini's `fileData.fileUri` and
+ * batch jobs take. Mapping to OpenAI's FileObject follows LiteLLM (reference-system §8.1,
+ * providers.md §3.2), except that the client's filename and purpose are kept in object metadata.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { errors } from '../../core/errors.ts';
+import type { FileDeleted, FileList, FileObject, FileStatus } from '../../core/openai-types.ts';
+import type { CallContext, ContentStream, FilesCapability, ProviderAdapter, UploadInput } from '../provider-adapter.ts';
+import { GcsClient, type GcsObject } from './gcs-client.ts';
+import { buildObjectName, fileIdFor, objectNameFromFileId, parseBucketName, type BucketLocation } from './gcs-object-names.ts';
+import { uploadMultipart, uploadResumable, type ObjectUpload } from './gcs-uploads.ts';
+import { GoogleTokenProvider } from './google-auth.ts';
+import type { ServiceAccountInput } from './service-account.ts';
+import { PROVIDER } from './vertex-upstream.ts';
+
+export const DEFAULT_GCS_API_BASE = 'https://storage.googleapis.com';
+
+export interface VertexFilesOptions {
+  /** Deployment id: named in errors and log lines. */
+  instance: string;
+  /** `bucket` or `bucket/prefix` (SPEC §1.1 `bucket_name`). */
+  bucketName: string;
+  /** Service-account JSON: object, inline JSON text or key-file path. */
+  credentials: ServiceAccountInput;
+  /** Replaces https://storage.googleapis.com (emulators, private endpoints). */
+  gcsApiBase?: string;
+  /** A caller-owned dispatcher; when absent the adapter creates (and closes) its own Agent. */
+  dispatcher?: Dispatcher;
+  /** Per-request header and body-idle timeouts of the own Agent (default 300 s each). */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Chunk size for uploads of unknown length (default 8 MiB; rounded to 256 KiB multiples). */
+  resumableChunkBytes?: number;
+}
+
+const CHUNK_GRANULE = 256 * 1024;
+
+export class VertexFiles implements FilesCapability {
+  readonly instance: string;
+  readonly location: BucketLocation;
+  private readonly client: GcsClient;
+  private readonly ownAgent: Agent | undefined;
+
+  constructor(options: VertexFilesOptions) {
+    this.instance = options.instance;
+    this.location = parseBucketName(options.bucketName);
+    this.ownAgent = options.dispatcher
+      ? undefined
+      : new Agent({ headersTimeout: options.headersTimeoutMs ?? 300_000, bodyTimeout: options.bodyTimeoutMs ?? 300_000 });
+    const dispatcher = options.dispatcher ?? this.ownAgent!;
+    const auth = new GoogleTokenProvider({ instance: options.instance, credentials: options.credentials, dispatcher });
+    const chunk = options.resumableChunkBytes ?? 8 * 1024 * 1024;
+    this.client = new GcsClient({
+      instance: options.instance,
+      apiBase: options.gcsApiBase ?? DEFAULT_GCS_API_BASE,
+      auth,
+      dispatcher,
+      resumableChunkBytes: Math.max(CHUNK_GRANULE, Math.round(chunk / CHUNK_GRANULE) * CHUNK_GRANULE),
+    });
+  }
+
+  async upload(input: UploadInput, context: CallContext): Promise<FileObject> {
+    const metadata: Record<string, string> = { purpose: input.purpose, filename: input.filename };
+    // Kept so that retrieve can report the same expires_at as the upload did.
+    if (input.expiresAfter) metadata.expires_after_seconds = String(input.expiresAfter.seconds);
+    const upload: ObjectUpload = {
+      bucket: this.location.bucket,
+      name: buildObjectName(this.location, input.filename),
+      contentType: safeContentType(input.mimeType),
+      metadata,
+      body: input.body,
+    };
+    const object =
+      input.body.bytes === undefined
+        ? await uploadResumable(this.client, upload, context)
+        : await uploadMultipart(this.client, upload, context);
+    return this.toFileObject(object, 'uploaded');
+  }
+
+  /** GCS object listing is not a Files API (no purpose, no OpenAI paging), as in LiteLLM §8.1. */
+  async list(): Promise<FileList> {
+    throw errors.unsupportedOperation(PROVIDER, 'list files');
+  }
+
+  async retrieve(fileId: string, context: CallContext): Promise<FileObject> {
+    const name = this.objectName(fileId);
+    return this.toFileObject(await this.client.getMetadata(this.location.bucket, name, context), 'processed');
+  }
+
+  async delete(fileId: string, context: CallContext): Promise<FileDeleted> {
+    await this.client.delete(this.location.bucket, this.objectName(fileId), context);
+    return { id: fileId, object: 'file', deleted: true };
+  }
+
+  async content(fileId: string, context: CallContext): Promise<ContentStream> {
+    const response = await this.client.download(this.location.bucket, this.objectName(fileId), context);
+    const type = response.headers['content-type'];
+    const length = Number(response.headers['content-length']);
+    return {
+      body: response.body,
+      contentType: typeof type === 'string' && type !== '' ? type : 'application/octet-stream',
+      ...(Number.isSafeInteger(length) && length >= 0 ? { contentLength: length } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.ownAgent?.close();
+  }
+
+  /** Ids outside the configured bucket/prefix are "not found": the adapter never reaches them. */
+  private objectName(fileId: string): string {
+    const name = objectNameFromFileId(this.location, fileId);
+    if (name === undefined) throw errors.fileNotFound(fileId);
+    return name;
+  }
+
+  private toFileObject(object: GcsObject, status: FileStatus): FileObject {
+    const metadata = object.metadata ?? {};
+    const parsedCreated = object.timeCreated ? Date.parse(object.timeCreated) : Number.NaN;
+    const createdAt = Math.floor((Number.isFinite(parsedCreated) ? parsedCreated : Date.now()) / 1000);
+    const expiresAfter = Number(metadata.expires_after_seconds);
+    return {
+      id: fileIdFor(this.location.bucket, object.name),
+      object: 'file',
+      bytes: Number(object.size),
+      created_at: createdAt,
+      filename: metadata.filename ?? object.name.slice(object.name.lastIndexOf('/') + 1),
+      purpose: metadata.purpose ?? 'batch',
+      status,
+      expires_at: Number.isSafeInteger(expiresAfter) && expiresAfter > 0 ? createdAt + expiresAfter : null,
+      status_details: null,
+    };
+  }
+}
+
+/** A ProviderAdapter offering only files (chat and batches for Vertex live elsewhere). */
+export function createVertexFilesAdapter(options: VertexFilesOptions): ProviderAdapter & { files: VertexFiles } {
+  const files = new VertexFiles(options);
+  return { instance: options.instance, kind: 'vertex_ai', files, close: () => files.close() };
+}
+
+/** The MIME type goes into a multipart part header: anything odd becomes octet-stream. */
+function safeContentType(mimeType: string): string {
+  return /^[\w.+-]+\/[\w.+-]+(\s*;[\x20-\x7e]*)?$/.test(mimeType) ? mimeType : 'application/octet-stream';
+}

@@ -1,0 +1,88 @@
+/**
+ * Plain (non-managed) Files API: one provider, its files_settings credentials for every
+ * operation, and owner records so non-admins only reach raw ids uploaded by them.
+ */
+import { errors } from '../core/errors.ts';
+import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
+import { canAccess, type Principal } from '../persistence/access-policy.ts';
+import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
+import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
+import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import { pageLocally } from '../providers/shared/normalize-file.ts';
+
+/** Validates a provider name from the path, header, query or form. */
+export function parseProvider(value: string): ProviderKind {
+  if (!isProviderKind(value)) throw errors.unknownProvider(value, PROVIDER_KINDS);
+  return value;
+}
+
+export class FilesService {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly records: ProviderFileRepository,
+  ) {}
+
+  private files(provider: ProviderKind, operation: string): FilesCapability {
+    const adapter = this.registry.filesAdapter(provider);
+    if (!adapter) throw errors.providerNotConfigured(provider);
+    if (!adapter.files) throw errors.unsupportedOperation(provider, operation);
+    return adapter.files;
+  }
+
+  async upload(principal: Principal, provider: ProviderKind, input: UploadInput, context: CallContext): Promise<FileObject> {
+    const files = this.files(provider, 'upload files');
+    const file = await files.upload(input, context);
+    try {
+      await this.records.record({
+        provider,
+        providerFileId: file.id,
+        ownerId: principal.ownerId,
+        teamId: principal.teamId,
+        purpose: file.purpose,
+        fileObject: file,
+      });
+    } catch (error) {
+      // Without its owner record nobody but an admin could reach the file: take it back.
+      await files.delete(file.id, { ...context, signal: undefined }).catch((cleanupError: unknown) =>
+        context.logger.error({ provider, fileId: file.id, error: String(cleanupError) }, 'could not remove an unrecorded upload'),
+      );
+      throw errors.databaseUnavailable(error);
+    }
+    return file;
+  }
+
+  /** Admins get the provider's own list; others only the files recorded as theirs. */
+  async list(principal: Principal, provider: ProviderKind, query: ListQuery, context: CallContext): Promise<FileList> {
+    const files = this.files(provider, 'list files');
+    if (principal.isAdmin) return files.list(query, context);
+    const owned = await this.records.listOwned(provider, principal, query.purpose);
+    return pageLocally(owned, query);
+  }
+
+  private async checkOwner(principal: Principal, provider: ProviderKind, fileId: string): Promise<void> {
+    if (principal.isAdmin) return;
+    const record = await this.records.find(provider, fileId);
+    if (!record || !canAccess(principal, record)) throw errors.fileNotFound(fileId);
+  }
+
+  async retrieve(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileObject> {
+    const files = this.files(provider, 'retrieve files');
+    await this.checkOwner(principal, provider, fileId);
+    return files.retrieve(fileId, context);
+  }
+
+  async delete(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileDeleted> {
+    const files = this.files(provider, 'delete files');
+    await this.checkOwner(principal, provider, fileId);
+    const deleted = await files.delete(fileId, context);
+    await this.records.remove(provider, fileId);
+    return deleted;
+  }
+
+  async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream> {
+    const files = this.files(provider, 'download file content');
+    await this.checkOwner(principal, provider, fileId);
+    return files.content(fileId, context);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Virtual keys and users (SPEC §2): minting, hashing, authentication and the admin routes'
+ * logic. Keys are shown once and stored as sha256 hashes.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { errors } from '../core/errors.ts';
+import { adminPrincipal, type Principal } from '../persistence/access-policy.ts';
+import type { KeyRepository, KeyRow, UserRow } from '../persistence/key-repository.ts';
+
+export const USER_ROLES = ['proxy_admin', 'internal_user'] as const;
+
+export interface GenerateKeyRequest {
+  models?: string[];
+  user_id?: string;
+  team_id?: string;
+  key_alias?: string;
+  duration?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface NewUserRequest {
+  user_id?: string;
+  models?: string[];
+  user_role?: string;
+  team_id?: string;
+  key_alias?: string;
+  duration?: string | null;
+}
+
+// Authentication results are cached briefly so hot paths do not hit the database per request;
+// a deleted key stops working on other instances within this time.
+const AUTH_CACHE_MS = 5_000;
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** "30s", "15m", "12h", "30d" → milliseconds. */
+export function parseDuration(duration: string): number {
+  const match = /^(\d+)\s*([smhd])$/.exec(duration.trim());
+  if (!match) throw errors.invalidValue('duration', `Invalid duration '${duration}': use a number followed by s, m, h or d (e.g. 30d).`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+export class KeyService {
+  private readonly masterKeyHash: Buffer | null;
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(private readonly keys: KeyRepository, masterKey: string | undefined) {
+    this.masterKeyHash = masterKey ? createHash('sha256').update(masterKey).digest() : null;
+  }
+
+  get open(): boolean {
+    return this.masterKeyHash === null;
+  }
+
+  /** Resolves a presented key to a principal, or throws 401. */
+  async authenticate(presented: string | undefined): Promise<Principal> {
+    if (this.masterKeyHash === null) return adminPrincipal();
+    if (!presented) throw errors.missingKey();
+    const digest = createHash('sha256').update(presented).digest();
+    // Constant-time comparison of equal-length digests.
+    if (timingSafeEqual(digest, this.masterKeyHash)) return adminPrincipal();
+    const tokenHash = digest.toString('hex');
+    const cached = this.cache.get(tokenHash);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const found = await this.keys.findKey(tokenHash);
+    if (!found || (found.key.expiresAt && found.key.expiresAt.getTime() <= Date.now())) throw errors.invalidKey();
+    const principal = principalFor(found.key, found.user);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(tokenHash, { principal, until: Date.now() + AUTH_CACHE_MS });
+    return principal;
+  }
+
+  async generateKey(request: GenerateKeyRequest) {
+    if (request.user_id) await this.keys.ensureUser({ userId: request.user_id, userRole: 'internal_user', models: [], teamId: request.team_id ?? null });
+    const key = `sk-${randomBytes(24).toString('base64url')}`;
+    const expiresAt = request.duration ? new Date(Date.now() + parseDuration(request.duration)) : null;
+    const row = await this.keys.insertKey({
+      tokenHash: hashKey(key),
+      keyName: `sk-...${key.slice(-4)}`,
+      keyAlias: request.key_alias ?? null,
+      userId: request.user_id ?? null,
+      teamId: request.team_id ?? null,
+      models: request.models ?? [],
+      metadata: request.metadata ?? {},
+      expiresAt,
+    });
+    return { key, ...describeKey(row) };
+  }
+
+  async newUser(request: NewUserRequest) {
+    const role = request.user_role ?? 'internal_user';
+    if (!(USER_ROLES as readonly string[]).includes(role)) {
+      throw errors.invalidValue('user_role', `Invalid user_role '${role}'. Allowed: ${USER_ROLES.join(', ')}.`);
+    }
+    const userId = request.user_id ?? randomUUID();
+    const created = await this.keys.ensureUser({ userId, userRole: role, models: request.models ?? [], teamId: request.team_id ?? null });
+    if (!created) throw errors.invalidValue('user_id', `User '${userId}' already exists.`);
+    const key = await this.generateKey({ user_id: userId, team_id: request.team_id, models: request.models, key_alias: request.key_alias, duration: request.duration });
+    return { user_id: userId, user_role: role, team_id: request.team_id ?? null, models: request.models ?? [], key: key.key, key_name: key.key_name, expires: key.expires };
+  }
+
+  /** Info on a key; non-admins may only ask about their own key. */
+  async keyInfo(caller: Principal, key: string | undefined, callerKey: string | undefined) {
+    const asked = key ?? callerKey;
+    if (!asked) throw errors.missingField('key');
+    const found = await this.keys.findKey(hashKey(asked));
+    if (!found || (!caller.isAdmin && found.key.tokenHash !== caller.keyHash)) throw errors.notFound('key', `sk-...${asked.slice(-4)}`, 'key');
+    return { key: found.key.keyName, info: describeKey(found.key) };
+  }
+
+  async deleteKeys(caller: Principal, keys: string[]) {
+    const hashes = keys.map(hashKey);
+    if (!caller.isAdmin && hashes.some((hash) => hash !== caller.keyHash)) throw errors.adminOnly();
+    const deleted = await this.keys.deleteKeys(hashes);
+    for (const hash of deleted) this.cache.delete(hash);
+    return { deleted_keys: keys.filter((_, index) => deleted.includes(hashes[index]!)) };
+  }
+
+  async userInfo(caller: Principal, userId: string | undefined) {
+    const wanted = userId ?? caller.userId;
+    if (!wanted) throw errors.missingField('user_id');
+    if (!caller.isAdmin && wanted !== caller.userId) throw errors.notFound('user', wanted, 'user_id');
+    const user = await this.keys.findUser(wanted);
+    if (!user) throw errors.notFound('user', wanted, 'user_id');
+    const keys = await this.keys.keysOfUser(wanted);
+    return { user_id: user.userId, user_info: describeUser(user), keys: keys.map(describeKey) };
+  }
+}
+
+function principalFor(key: KeyRow, user: UserRow | null): Principal {
+  return {
+    isAdmin: user?.userRole === 'proxy_admin',
+    ownerId: key.userId ?? `key:${key.tokenHash.slice(0, 32)}`,
+    userId: key.userId,
+    teamId: key.teamId ?? user?.teamId ?? null,
+    allowedModels: key.models.length > 0 ? key.models : (user?.models ?? []),
+    keyHash: key.tokenHash,
+  };
+}
+
+function describeKey(row: KeyRow) {
+  return {
+    key_name: row.keyName,
+    key_alias: row.keyAlias,
+    token: row.tokenHash,
+    user_id: row.userId,
+    team_id: row.teamId,
+    models: row.models,
+    metadata: row.metadata,
+    expires: row.expiresAt ? row.expiresAt.toISOString() : null,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+function describeUser(row: UserRow) {
+  return { user_id: row.userId, user_role: row.userRole, team_id: row.teamId, models: row.models, created_at: row.createdAt.toISOString() };
+}

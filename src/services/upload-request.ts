@@ -1,0 +1,57 @@
+/**
+ * Validates the form fields of POST /files as OpenAI does (providers.md §1.4) and separates the
+ * gateway's own fields, which are never forwarded upstream.
+ */
+import { errors } from '../core/errors.ts';
+import { UPLOAD_PURPOSES, type ExpiresAfter } from '../core/openai-types.ts';
+
+export interface UploadRequest {
+  purpose: string;
+  expiresAfter: ExpiresAfter | undefined;
+  /** Present (non-empty) → managed file. */
+  targetModelNames: string[];
+  customLlmProvider: string | undefined;
+}
+
+const MIN_EXPIRY = 3600;
+const MAX_EXPIRY = 2_592_000;
+
+/** `a, b` or repeated `target_model_names[]` fields → de-duplicated names in order. */
+export function parseModelNames(values: readonly string[]): string[] {
+  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean);
+  return [...new Set(names)];
+}
+
+export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]>): UploadRequest {
+  const first = (name: string) => fields.get(name)?.[0];
+  const purpose = first('purpose');
+  if (purpose === undefined || purpose === '') throw errors.missingField('purpose');
+  if (!(UPLOAD_PURPOSES as readonly string[]).includes(purpose)) {
+    throw errors.invalidValue('purpose', `Invalid purpose '${purpose}'. Must be one of: ${UPLOAD_PURPOSES.join(', ')}.`);
+  }
+  // openai-node sends expires_after[anchor]; Azure's docs send expires_after.anchor (providers.md §2.3).
+  const anchor = first('expires_after[anchor]') ?? first('expires_after.anchor');
+  const seconds = first('expires_after[seconds]') ?? first('expires_after.seconds');
+  let expiresAfter: ExpiresAfter | undefined;
+  if (anchor !== undefined || seconds !== undefined) {
+    if (anchor === undefined) throw errors.missingField('expires_after[anchor]');
+    if (seconds === undefined) throw errors.missingField('expires_after[seconds]');
+    if (anchor !== 'created_at') {
+      throw errors.invalidValue('expires_after[anchor]', `Invalid expires_after[anchor] '${anchor}': the only supported anchor is 'created_at'.`);
+    }
+    const value = Number(seconds);
+    if (!/^\d+$/.test(seconds.trim()) || value < MIN_EXPIRY || value > MAX_EXPIRY) {
+      throw errors.invalidValue(
+        'expires_after[seconds]',
+        `Invalid expires_after[seconds] '${seconds}': must be an integer between ${MIN_EXPIRY} (1 hour) and ${MAX_EXPIRY} (30 days).`,
+      );
+    }
+    expiresAfter = { anchor: 'created_at', seconds: value };
+  }
+  return {
+    purpose,
+    expiresAfter,
+    targetModelNames: parseModelNames([...(fields.get('target_model_names') ?? []), ...(fields.get('target_model_names[]') ?? [])]),
+    customLlmProvider: first('custom_llm_provider'),
+  };
+}
