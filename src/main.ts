@@ -26,6 +26,7 @@ export async function runGateway(options: { configPath: string; port: number; ho
   for (const warning of config.warnings) app.log.warn({ config: options.configPath }, `config: ${warning}`);
   if (runtime.keys.open) app.log.warn('no master key is set (general_settings.master_key / UNIFILE_MASTER_KEY): the gateway runs OPEN, without authentication');
   await app.listen({ port: options.port, host: options.host });
+  runtime.startBackgroundWork(app.log);
   app.log.info(
     { database: runtime.database.kind, models: runtime.registry.modelNames().length, maxUploadSizeMb: config.maxUploadSizeMb },
     'unifile ready',

@@ -7,7 +7,11 @@ import { openDatabase, type Database } from './persistence/database.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
+import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
+import type { AdapterLogger } from './providers/provider-adapter.ts';
 import { FilesService } from './services/files-service.ts';
+import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
+import { ManagedFilesService } from './services/managed-files-service.ts';
 import { KeyService } from './services/key-service.ts';
 
 export interface Runtime {
@@ -16,6 +20,10 @@ export interface Runtime {
   registry: ProviderRegistry;
   keys: KeyService;
   files: FilesService;
+  managedFiles: ManagedFilesService;
+  deletion: ManagedFileDeletion;
+  /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
+  startBackgroundWork(logger: AdapterLogger): void;
   close(): Promise<void>;
 }
 
@@ -24,13 +32,23 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const registry = new ProviderRegistry({ deployments: config.deployments, filesSettings: config.filesSettings });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const files = new FilesService(registry, new ProviderFileRepository(database.db));
+  const managedRepository = new ManagedFileRepository(database.db);
+  const deletion = new ManagedFileDeletion(registry, managedRepository);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
+  let stopSweeper: (() => Promise<void>) | undefined;
   return {
     config,
     database,
     registry,
     keys,
     files,
+    managedFiles,
+    deletion,
+    startBackgroundWork(logger) {
+      stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
+    },
     async close() {
+      await stopSweeper?.();
       await registry.close();
       await database.close();
     },

@@ -32,8 +32,9 @@ test("another user's raw file id answers 404 on retrieve, content and delete", a
   assert.equal(bobBody.error.message, `No such File object: ${file.id}`);
   assert.equal(unknownBody.error.message, 'No such File object: file-unknown123', 'not yours and unknown look the same');
 
-  assert.equal((await bobClient.files.list()).data.length, 0, "bob's list is empty");
-  const aliceList = await aliceClient.files.list();
+  const onOpenAI = { headers: { 'custom-llm-provider': 'openai' } };
+  assert.equal((await bobClient.files.list({}, onOpenAI)).data.length, 0, "bob's list is empty");
+  const aliceList = await aliceClient.files.list({}, onOpenAI);
   assert.deepEqual(aliceList.data.map((item) => item.id), [file.id]);
   assert.equal((await aliceClient.files.retrieve(file.id)).id, file.id);
 
@@ -41,10 +42,10 @@ test("another user's raw file id answers 404 on retrieve, content and delete", a
   const upstreamTouches = harness.emulators.openai.calls.filter((call) => call.path.includes(file.id));
   assert.equal(upstreamTouches.length, 1, 'only alice retrieve went upstream');
 
-  const adminList = await harness.client(MASTER_KEY).files.list();
+  const adminList = await harness.client(MASTER_KEY).files.list({}, onOpenAI);
   assert.ok(adminList.data.some((item) => item.id === file.id), 'admin sees the provider list');
   await aliceClient.files.delete(file.id);
-  assert.equal((await aliceClient.files.list()).data.length, 0);
+  assert.equal((await aliceClient.files.list({}, onOpenAI)).data.length, 0);
 });
 
 test('same team shares raw files; a raw id uploaded outside the gateway is admin-only', async () => {

@@ -43,7 +43,7 @@ describe('OpenAI passthrough', () => {
     assert.deepEqual(Object.keys(stored.form!.fields).sort(), ['purpose']);
     assert.equal(stored.form!.files[0]!.sha256, sha256(data));
 
-    const listed = await client.files.list();
+    const listed = await client.files.list({}, { headers: { 'custom-llm-provider': 'openai' } });
     assert.ok(listed.data.some((item) => item.id === file.id));
     const retrieved = await client.files.retrieve(file.id);
     assert.equal(retrieved.bytes, data.length);

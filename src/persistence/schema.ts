@@ -1,6 +1,7 @@
 /** Drizzle table definitions; migrations/*.sql is the source of truth for the DDL. */
 import type { FileObject } from '../core/openai-types.ts';
-import { jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const users = pgTable('users', {
   userId: text('user_id').primaryKey(),
@@ -34,4 +35,47 @@ export const providerFiles = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.provider, table.providerFileId] })],
+);
+
+export const managedFiles = pgTable('managed_files', {
+  id: text('id').primaryKey(),
+  ownerId: text('owner_id').notNull(),
+  teamId: text('team_id'),
+  purpose: text('purpose').notNull(),
+  filename: text('filename').notNull(),
+  bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  mimeType: text('mime_type').notNull(),
+  targetModelNames: text('target_model_names').array().notNull(),
+  status: text('status').$type<'active' | 'deleting' | 'deleted'>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  deleteAttempts: integer('delete_attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  lastError: text('last_error'),
+});
+
+export const managedFileCopies = pgTable(
+  'managed_file_copies',
+  {
+    fileId: text('file_id').notNull(),
+    deploymentId: text('deployment_id').notNull(),
+    modelName: text('model_name').notNull(),
+    provider: text('provider').notNull(),
+    providerFileId: text('provider_file_id').notNull(),
+    transformed: boolean('transformed').notNull().default(false),
+    status: text('status').$type<'active' | 'deleted'>().notNull().default('active'),
+  },
+  (table) => [primaryKey({ columns: [table.fileId, table.deploymentId] })],
+);
+
+export const pendingProviderDeletes = pgTable(
+  'pending_provider_deletes',
+  {
+    deploymentId: text('deployment_id').notNull(),
+    providerFileId: text('provider_file_id').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+  },
+  (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
 );

@@ -4,11 +4,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../core/errors.ts';
+import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
 import type { ListQuery, ProviderKind } from '../../providers/provider-adapter.ts';
 import type { Runtime } from '../../runtime.ts';
 import { parseProvider } from '../../services/files-service.ts';
-import { parseUploadRequest } from '../../services/upload-request.ts';
+import { parseModelNames, parseUploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { readUploadForm } from '../upload-form.ts';
 
@@ -41,8 +42,16 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
   return { purpose: single(query.purpose) || undefined, limit, order, after: single(query.after) || undefined };
 }
 
+/** target_model_names from the query (`a,b` or repeated `target_model_names[]`) or a JSON body. */
+function listTargetNames(request: FilesRequest): string[] {
+  const fromQuery = [request.query.target_model_names, request.query['target_model_names[]']].flat().filter((value): value is string => typeof value === 'string');
+  const body = request.body as { target_model_names?: unknown } | undefined;
+  const fromBody = body && typeof body === 'object' ? [body.target_model_names].flat().filter((value): value is string => typeof value === 'string') : [];
+  return parseModelNames([...fromQuery, ...fromBody]);
+}
+
 export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { files } = runtime;
+  const { files, managedFiles } = runtime;
 
   app.post('/files', async (request: FilesRequest, reply) => {
     const context = callContext(request, reply);
@@ -50,45 +59,60 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     try {
       if (!form.file) throw errors.missingField('file');
       const upload = parseUploadRequest(form.fields);
-      const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
-      if (upload.targetModelNames.length > 0) {
-        throw errors.invalidRequest('Managed files (target_model_names) are not available yet.', 'target_model_names');
-      }
       const { spooled, filename, partType } = form.file;
-      return await files.upload(
-        request.principal,
-        provider,
-        {
-          body: { open: () => spooled.open(), bytes: spooled.bytes },
-          filename,
-          mimeType: resolveMimeType({ partType, filename, head: spooled.head }),
-          purpose: upload.purpose,
-          expiresAfter: upload.expiresAfter,
-        },
-        context,
-      );
+      const common = {
+        body: { open: () => spooled.open(), bytes: spooled.bytes },
+        filename,
+        mimeType: resolveMimeType({ partType, filename, head: spooled.head }),
+        purpose: upload.purpose,
+        expiresAfter: upload.expiresAfter,
+      };
+      if (upload.targetModelNames.length > 0) {
+        return await managedFiles.create(request.principal, { ...common, targetModelNames: upload.targetModelNames }, context);
+      }
+      const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
+      return await files.upload(request.principal, provider, common, context);
     } finally {
       await form.file?.spooled.remove();
     }
   });
 
+  // With an explicit provider: that provider's list; otherwise the caller's managed files.
   app.get('/files', async (request: FilesRequest, reply) => {
     const query = parseListQuery(request.query);
-    const provider = providerOf(request) ?? 'openai';
-    return files.list(request.principal, provider, query, callContext(request, reply));
+    const provider = providerOf(request);
+    if (provider) return files.list(request.principal, provider, query, callContext(request, reply));
+    return managedFiles.list(request.principal, {
+      limit: query.limit ?? 10_000,
+      order: query.order ?? 'desc',
+      after: query.after,
+      purpose: query.purpose,
+      targetModelNames: listTargetNames(request),
+    });
   });
 
+  // Unified ids are recognised by their marker and served from the mapping, whatever the provider.
   app.get('/files/:fileId', async (request: FilesRequest, reply) => {
-    return files.retrieve(request.principal, providerOf(request) ?? 'openai', request.params.fileId!, callContext(request, reply));
+    const id = request.params.fileId!;
+    if (isUnifiedId('file', id)) return managedFiles.retrieve(request.principal, id);
+    return files.retrieve(request.principal, providerOf(request) ?? 'openai', id, callContext(request, reply));
   });
 
-  const remove = async (request: FilesRequest, reply: FastifyReply) =>
-    files.delete(request.principal, providerOf(request) ?? 'openai', request.params.fileId!, callContext(request, reply));
+  const remove = async (request: FilesRequest, reply: FastifyReply) => {
+    const id = request.params.fileId!;
+    const context = callContext(request, reply);
+    if (isUnifiedId('file', id)) return managedFiles.delete(request.principal, id, context);
+    return files.delete(request.principal, providerOf(request) ?? 'openai', id, context);
+  };
   app.delete('/files/:fileId', remove);
   app.post('/files/:fileId/delete', remove);
 
   app.get('/files/:fileId/content', async (request: FilesRequest, reply) => {
-    const content = await files.content(request.principal, providerOf(request) ?? 'openai', request.params.fileId!, callContext(request, reply));
+    const id = request.params.fileId!;
+    const context = callContext(request, reply);
+    const content = isUnifiedId('file', id)
+      ? await managedFiles.content(request.principal, id, context)
+      : await files.content(request.principal, providerOf(request) ?? 'openai', id, context);
     reply.header('content-type', content.contentType);
     if (content.contentLength !== undefined) reply.header('content-length', String(content.contentLength));
     return reply.send(content.body);

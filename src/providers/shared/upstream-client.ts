@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { errors, UpstreamError } from '../../core/errors.ts';
+import { errors, GatewayError, UpstreamError } from '../../core/errors.ts';
 import type { CallContext } from '../provider-adapter.ts';
 
 export interface ParsedUpstreamError {
@@ -134,6 +134,7 @@ export class UpstreamClient {
   }
 
   private networkError(error: unknown, context: CallContext): Error {
+    if (error instanceof GatewayError) return error; // e.g. a request body that failed validation mid-stream
     if (context.signal?.aborted) return errors.clientClosed();
     const code = (error as { code?: string }).code ?? '';
     const timeout = TIMEOUT_CODES.has(code);

@@ -7,7 +7,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { errors } from '../../core/errors.ts';
 import type { FileDeleted, FileList, FileObject, FileStatus } from '../../core/openai-types.ts';
-import type { CallContext, ContentStream, FilesCapability, ProviderAdapter, UploadInput } from '../provider-adapter.ts';
+import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderAdapter, UploadInput } from '../provider-adapter.ts';
 import { GcsClient, type GcsObject } from './gcs-client.ts';
 import { buildObjectName, fileIdFor, objectNameFromFileId, parseBucketName, type BucketLocation } from './gcs-object-names.ts';
 import { uploadMultipart, uploadResumable, type ObjectUpload } from './gcs-uploads.ts';
@@ -80,7 +80,7 @@ export class VertexFiles implements FilesCapability {
   }
 
   /** GCS object listing is not a Files API (no purpose, no OpenAI paging), as in LiteLLM §8.1. */
-  async list(): Promise<FileList> {
+  async list(_query: ListQuery, _context: CallContext): Promise<FileList> {
     throw errors.unsupportedOperation(PROVIDER, 'list files');
   }
 

@@ -1,0 +1,192 @@
+/**
+ * Managed files (SPEC §4): one upload fanned out concurrently to every deployment of every
+ * target model, one opaque unified id, the mapping in the database, owner-scoped reads.
+ */
+import { errors, GatewayError } from '../core/errors.ts';
+import { mintId } from '../core/ids.ts';
+import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
+import { canAccess, disallowedModels, type Principal } from '../persistence/access-policy.ts';
+import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
+import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
+import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
+import { rewriteBatchModel } from './batch-jsonl.ts';
+import type { ManagedFileDeletion } from './managed-file-deletion.ts';
+
+export interface ManagedUpload {
+  purpose: string;
+  expiresAfter: ExpiresAfter | undefined;
+  targetModelNames: string[];
+  filename: string;
+  mimeType: string;
+  /** The spooled body; opened once per deployment. */
+  body: UploadBody;
+}
+
+interface Target {
+  modelName: string;
+  deployment: Deployment;
+  adapter: ProviderAdapter;
+}
+
+export function toFileObject(row: ManagedFileRow): FileObject {
+  return {
+    id: row.id,
+    object: 'file',
+    bytes: row.bytes,
+    created_at: Math.floor(row.createdAt.getTime() / 1000),
+    filename: row.filename,
+    purpose: row.purpose,
+    status: 'processed',
+    expires_at: row.expiresAt ? Math.floor(row.expiresAt.getTime() / 1000) : null,
+    status_details: null,
+  };
+}
+
+export class ManagedFilesService {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly files: ManagedFileRepository,
+    private readonly deletion: ManagedFileDeletion,
+  ) {}
+
+  /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
+  resolveTargets(principal: Principal, modelNames: readonly string[]): Target[] {
+    const unknown = modelNames.filter((name) => this.registry.deploymentsOf(name).length === 0);
+    if (unknown.length > 0) throw errors.unknownModels(unknown);
+    const forbidden = disallowedModels(principal, modelNames);
+    if (forbidden.length > 0) throw errors.modelsNotAllowed(forbidden);
+    return modelNames.flatMap((modelName) =>
+      this.registry.deploymentsOf(modelName).map((deployment) => {
+        const adapter = this.registry.deployment(deployment.id)!.adapter;
+        if (!adapter.files) throw errors.unsupportedOperation(deployment.settings.provider, `files (deployment ${deployment.id} of ${modelName})`);
+        return { modelName, deployment, adapter };
+      }),
+    );
+  }
+
+  /** The body each deployment receives: batch JSONL carries that deployment's model name. */
+  private bodyFor(target: Target, upload: ManagedUpload): { body: UploadBody; transformed: boolean } {
+    const { provider, model } = target.deployment.settings;
+    if (upload.purpose !== 'batch' || (provider !== 'openai' && provider !== 'azure')) return { body: upload.body, transformed: false };
+    return { body: { open: () => rewriteBatchModel(upload.body.open(), model), bytes: undefined }, transformed: true };
+  }
+
+  async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
+    const targets = this.resolveTargets(principal, upload.targetModelNames);
+    // Uploads are not aborted by a client disconnect: an aborted provider upload may or may not
+    // exist upstream. They finish, and are then taken back if the client has gone.
+    const upstreamContext: CallContext = { ...context, signal: undefined };
+    const results = await Promise.allSettled(
+      targets.map(async (target) => {
+        const { body, transformed } = this.bodyFor(target, upload);
+        const file = await target.adapter.files!.upload(
+          { body, filename: upload.filename, mimeType: upload.mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter },
+          upstreamContext,
+        );
+        return { target, file, transformed };
+      }),
+    );
+    const made = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [{ target: targets[index]!, error: result.reason as unknown }] : []));
+    const takeBack = () => this.deletion.compensate(made.map(({ target, file }) => ({ deploymentId: target.deployment.id, providerFileId: file.id })), upstreamContext);
+
+    if (failures.length > 0) {
+      await takeBack();
+      throw uploadFailure(failures);
+    }
+    if (context.signal?.aborted) {
+      await takeBack();
+      throw errors.clientClosed();
+    }
+    const id = mintId('file');
+    const copies: NewManagedCopy[] = made.map(({ target, file, transformed }) => ({
+      deploymentId: target.deployment.id,
+      modelName: target.modelName,
+      provider: target.deployment.settings.provider,
+      providerFileId: file.id,
+      transformed,
+    }));
+    let row: ManagedFileRow;
+    try {
+      row = await this.files.insert(
+        {
+          id,
+          ownerId: principal.ownerId,
+          teamId: principal.teamId,
+          purpose: upload.purpose,
+          filename: upload.filename,
+          bytes: upload.body.bytes ?? made[0]?.file.bytes ?? 0,
+          mimeType: upload.mimeType,
+          targetModelNames: upload.targetModelNames,
+          expiresAt: upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null,
+        },
+        copies,
+      );
+    } catch (error) {
+      await takeBack();
+      throw errors.databaseUnavailable(error);
+    }
+    context.logger.info({ fileId: id, copies: copies.length, bytes: row.bytes }, 'managed file created');
+    return toFileObject(row);
+  }
+
+  private async visible(principal: Principal, id: string) {
+    const found = await this.files.findVisible(id);
+    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id);
+    return found;
+  }
+
+  async retrieve(principal: Principal, id: string): Promise<FileObject> {
+    return toFileObject((await this.visible(principal, id)).file);
+  }
+
+  async list(principal: Principal, query: ManagedListQuery): Promise<FileList> {
+    if (query.after && !(await this.files.afterExists(query.after))) {
+      throw errors.invalidValue('after', `Invalid after '${query.after}': no such file.`);
+    }
+    const { rows, hasMore } = await this.files.list(principal, query);
+    return listPage(rows.map(toFileObject), hasMore);
+  }
+
+  /** Streams from a copy holding the original bytes, failing over to the next copy on error. */
+  async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string }> {
+    const { file, copies } = await this.visible(principal, id);
+    const ordered = [...copies].sort((a, b) => Number(a.transformed) - Number(b.transformed));
+    let lastError: unknown = errors.fileNotFound(id);
+    for (const copy of ordered) {
+      const adapter = this.registry.deployment(copy.deploymentId)?.adapter;
+      if (!adapter?.files) continue;
+      try {
+        const content = await adapter.files.content(copy.providerFileId, context);
+        return { ...content, contentType: file.mimeType, mimeType: file.mimeType };
+      } catch (error) {
+        if (context.signal?.aborted) throw error;
+        context.logger.warn({ fileId: id, deployment: copy.deploymentId, error: (error as Error).message }, 'content copy failed, trying the next');
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  async delete(principal: Principal, id: string, context: CallContext): Promise<FileDeleted> {
+    const found = await this.files.findDeletable(id);
+    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id);
+    await this.deletion.deleteFile(found.file.id, found.copies, context);
+    return { id, object: 'file', deleted: true };
+  }
+}
+
+function uploadFailure(failures: Array<{ target: Target; error: unknown }>): GatewayError {
+  const first = failures[0]!;
+  const cause = first.error instanceof GatewayError ? first.error : errors.internal(first.error);
+  const names = failures.map(({ target }) => `${target.deployment.settings.provider} deployment ${target.deployment.id} (model ${target.modelName})`);
+  return new GatewayError({
+    status: cause.status,
+    type: cause.type,
+    code: cause.code,
+    param: cause.param,
+    headers: cause.headers,
+    message: `Upload failed on ${names.join(', ')}: ${cause.message}. No copy was kept on any deployment.`,
+    cause: first.error,
+  });
+}
