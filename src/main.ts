@@ -4,6 +4,8 @@ import { loadConfig } from './config/load-config.ts';
 import { startAllEmulators } from './emulators/start-all.ts';
 import { createRuntime } from './runtime.ts';
 
+const SHUTDOWN_GRACE_MS = 15_000;
+
 function onShutdown(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {
@@ -32,7 +34,11 @@ export async function runGateway(options: { configPath: string; port: number; ho
     'unifile ready',
   );
   onShutdown(async () => {
-    await app.close();
+    // In-flight requests get a grace period; connections still open after it are cut.
+    const closing = app.close();
+    const grace = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    await closing;
+    clearTimeout(grace);
     await runtime.close();
   });
 }

@@ -38,29 +38,29 @@ test('upstream 400/404 keep their status and say which provider answered', async
 
 test('upstream 500 → 502, 401 → 502 upstream_auth_failed, 429 → 429 with retry-after', async () => {
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'status', status: 500, body: { error: { message: 'boom' } } } });
-  let result = await errorOf('/v1/files');
+  let result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 502);
   assert.equal(result.body.error.code, 'upstream_error');
 
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'status', status: 401, body: { error: { message: 'Incorrect API key' } } } });
-  result = await errorOf('/v1/files');
+  result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 502);
   assert.equal(result.body.error.code, 'upstream_auth_failed');
 
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'slow down' } } } });
-  result = await errorOf('/v1/files');
+  result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 429);
   assert.equal(result.headers.get('retry-after'), '7');
 });
 
 test('a non-JSON error body is passed on as text; a dropped connection is 502', async () => {
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'status', status: 503, body: '<html>upstream gateway</html>' } });
-  let result = await errorOf('/v1/files');
+  let result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 502);
   assert.match(result.body.error.message, /<html>upstream gateway<\/html>/);
 
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'drop' } });
-  result = await errorOf('/v1/files');
+  result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 502);
   assert.equal(result.body.error.code, 'upstream_unreachable');
   assert.equal(result.body.error.type, 'upstream_error');

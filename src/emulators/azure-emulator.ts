@@ -4,8 +4,11 @@
  * share one store, as on a real resource:
  *   classic  {url}/openai/files…?api-version=YYYY-MM-DD[-preview]  (required)
  *   v1       {url}/openai/v1/files…[?api-version=v1|preview]        (optional)
+ * Chat (echo model, chat-openai.ts): `/openai/deployments/{deployment}/chat/completions` with a
+ * required api-version, or `/openai/v1/chat/completions` with model = deployment name (§2.1).
  */
 import { randomUUID } from 'node:crypto';
+import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
@@ -32,6 +35,10 @@ export interface AzureEmulatorOptions {
   apiKey?: string;
   /** How many retrieves of a new file report pending/running before processed; default 1. */
   pendingPolls?: number;
+  /** Pause between streamed chat chunks in milliseconds; default 0. */
+  chatChunkDelayMs?: number;
+  /** Chat deployments that exist (others get 404 DeploymentNotFound); default: any name. */
+  deployments?: readonly string[];
 }
 
 type Surface = 'classic' | 'v1';
@@ -61,6 +68,8 @@ interface RouteContext {
   pendingPolls: number;
   store: FilesStore;
   endpoint: string;
+  chatChunkDelayMs: number;
+  deployments: readonly string[] | undefined;
 }
 
 export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
@@ -74,7 +83,14 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     onReset: () => context?.store.clear(),
     handler: (exchange) => route(exchange, context!),
   });
-  context = { apiKey, pendingPolls: options.pendingPolls ?? 1, store: new FileStore(server.tempDir), endpoint: server.url };
+  context = {
+    apiKey,
+    pendingPolls: options.pendingPolls ?? 1,
+    store: new FileStore(server.tempDir),
+    endpoint: server.url,
+    chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
+    deployments: options.deployments,
+  };
   return Object.assign(server, { apiKey });
 }
 
@@ -83,6 +99,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   if (exchange.headers['api-key'] !== context.apiKey && bearer !== context.apiKey) {
     return exchange.sendJson(401, { error: { code: '401', message: ACCESS_DENIED } });
   }
+  const chat = /^\/openai(?:\/deployments\/([^/]+)|(\/v1))\/chat\/completions$/.exec(exchange.path);
+  if (chat) return routeChat(exchange, context, { deployment: chat[1] === undefined ? undefined : decodeSegment(chat[1]), v1: chat[2] !== undefined });
   const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
   const surface: Surface = match?.[1] ? 'v1' : 'classic';
   const version = exchange.query.get('api-version');
@@ -118,6 +136,22 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
     return exchange.sendJson(200, fileObject(file, context.pendingPolls));
   }
   await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+}
+
+async function routeChat(exchange: EmulatorExchange, context: RouteContext, target: { deployment: string | undefined; v1: boolean }): Promise<void> {
+  const version = exchange.query.get('api-version');
+  const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
+  if (exchange.method !== 'POST' || !versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  await handleOpenAIChat(exchange, {
+    provider: 'azure',
+    ...(target.deployment !== undefined ? { pathDeployment: target.deployment } : {}),
+    lookupFile: (id) => {
+      const file = context.store.get(id);
+      return file ? { filename: file.meta.filename, bytes: file.bytes } : undefined;
+    },
+    chunkDelayMs: context.chatChunkDelayMs,
+    ...(context.deployments ? { models: context.deployments } : {}),
+  });
 }
 
 async function upload(exchange: EmulatorExchange, context: RouteContext, surface: Surface): Promise<void> {

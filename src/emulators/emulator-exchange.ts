@@ -188,6 +188,40 @@ export class EmulatorExchange {
     this.response.end();
   }
 
+  /**
+   * A streamed answer (SSE): headers go out at once, then whatever `produce` writes, each write
+   * flushed on its own. Recorded with `status` when `produce` finishes, or with 0 when the
+   * client went away first (`write` then resolves false and `produce` should stop).
+   */
+  async sendStream(
+    status: number,
+    headers: Record<string, string>,
+    produce: (write: (chunk: string) => Promise<boolean>) => Promise<void>,
+  ): Promise<void> {
+    await this.drainBody();
+    if (this.responded) return;
+    const response = this.response;
+    response.writeHead(status, { ...this.responseHeaders, ...headers });
+    response.flushHeaders();
+    const gone = (): boolean => response.destroyed || response.writableEnded;
+    await produce(async (chunk) => {
+      if (gone()) return false;
+      if (!response.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            response.off('drain', done).off('close', done);
+            resolve();
+          };
+          response.on('drain', done).on('close', done);
+        });
+      }
+      return !gone();
+    });
+    if (gone()) return;
+    this.#record(status);
+    response.end();
+  }
+
   /** Destroys the connection without an answer (recorded with status 0). */
   drop(): void {
     this.#record(0);

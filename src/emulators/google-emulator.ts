@@ -1,17 +1,20 @@
 /**
- * A faithful local Google: the OAuth2 token endpoint (`POST /token`, providers.md §3.1) and the
- * Cloud Storage JSON API (§3.2) on one loopback server built on the emulator kit.
+ * A faithful local Google: the OAuth2 token endpoint (`POST /token`, providers.md §3.1), the
+ * Cloud Storage JSON API (§3.2) and Vertex AI Gemini generateContent (§3.3, chat-gemini.ts) on
+ * one loopback server built on the emulator kit.
  *
  * - Service accounts: `createServiceAccount()` mints an RSA key registered with the token
  *   endpoint and returns a complete key file whose `token_uri` is this emulator's `/token`.
- * - api bases: `gcs_api_base` = `emulator.gcsBaseUrl` (= url); `token_uri` = `emulator.tokenUrl`.
+ * - api bases: `gcs_api_base` = `emulator.gcsBaseUrl` (= url); `token_uri` = `emulator.tokenUrl`;
+ *   Vertex `api_base` = `emulator.vertexApiBase` (= url; paths start with /v1 or /v1beta1).
  * - `reset()` clears calls, faults, objects and upload sessions; service accounts and issued
  *   tokens survive it (they are configuration a running gateway already holds).
  */
 import { readFile } from 'node:fs/promises';
-import { startEmulatorServer, type Emulator } from './emulator-kit.ts';
+import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import type { ServiceAccountJson } from '../providers/vertex/service-account.ts';
+import { handleVertexChat } from './chat-gemini.ts';
 import { handleGcs, type GcsRouteContext } from './google-gcs.ts';
 import { ResumableSessions } from './google-gcs-resumable.ts';
 import { GcsObjects, gcsError } from './google-gcs-store.ts';
@@ -31,11 +34,13 @@ export interface StoredGcsObject {
   generation: string;
 }
 
-export interface GoogleEmulator extends Emulator {
+export interface GoogleEmulator extends EmulatorServer {
   /** `url + '/token'`: the token_uri of every service account created here. */
   tokenUrl: string;
   /** Base of the GCS JSON API (`gcs_api_base`); the same as `url`. */
   gcsBaseUrl: string;
+  /** Vertex AI `api_base` (generateContent lives under /v1/projects/…); the same as `url`. */
+  vertexApiBase: string;
   /** A fresh service account known to the token endpoint. */
   createServiceAccount(options?: { projectId?: string }): ServiceAccountJson;
   /** Stored objects in name order, of one bucket or all. */
@@ -52,10 +57,16 @@ export interface GoogleEmulatorOptions {
   buckets?: readonly string[];
   /** `expires_in` of issued tokens (default 3599, as Google answers). */
   tokenLifetimeSeconds?: number;
+  /** Pause between streamed generateContent chunks in milliseconds; default 0. */
+  chatChunkDelayMs?: number;
+  /** Publisher models that exist (others get 404 NOT_FOUND); default: any name. */
+  models?: readonly string[];
 }
 
+type RouteContext = GcsRouteContext & { chatChunkDelayMs: number; models: readonly string[] | undefined };
+
 export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
-  let context: GcsRouteContext | undefined;
+  let context: RouteContext | undefined;
   const server = await startEmulatorServer({
     name: 'google',
     ...(options.port !== undefined ? { port: options.port } : {}),
@@ -71,11 +82,19 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
     ...(options.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
   });
   const objects = new GcsObjects(server.tempDir, options.buckets);
-  context = { baseUrl: server.url, oauth, objects, sessions: new ResumableSessions(objects, server.url) };
+  context = {
+    baseUrl: server.url,
+    oauth,
+    objects,
+    sessions: new ResumableSessions(objects, server.url),
+    chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
+    models: options.models,
+  };
 
   return Object.assign(server, {
     tokenUrl: oauth.tokenUrl,
     gcsBaseUrl: server.url,
+    vertexApiBase: server.url,
     createServiceAccount: (accountOptions?: { projectId?: string }) => oauth.createServiceAccount(accountOptions),
     objects: (bucket?: string): StoredGcsObject[] =>
       objects.list(bucket).map((blob) => ({
@@ -96,8 +115,18 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
   });
 }
 
-async function route(exchange: EmulatorExchange, context: GcsRouteContext): Promise<void> {
+async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
   if (exchange.path === '/token') return context.oauth.handleToken(exchange);
+  const chat = {
+    oauth: context.oauth,
+    lookupObject: (bucket: string, name: string) => {
+      const blob = context.objects.get(bucket, name);
+      return blob ? { contentType: blob.meta.contentType, bytes: blob.bytes } : undefined;
+    },
+    chunkDelayMs: context.chatChunkDelayMs,
+    ...(context.models ? { models: context.models } : {}),
+  };
+  if (await handleVertexChat(exchange, chat)) return;
   if (await handleGcs(exchange, context)) return;
   await exchange.sendJson(404, gcsError(404, `Not Found: ${exchange.method} ${exchange.path}`, 'notFound'));
 }

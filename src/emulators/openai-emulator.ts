@@ -1,8 +1,10 @@
 /**
- * A faithful local OpenAI Files API (providers.md §1.1–§1.6) over real HTTP.
+ * A faithful local OpenAI Files API (providers.md §1.1–§1.6) and chat completions (echo model,
+ * chat-openai.ts) over real HTTP.
  * api_base (what an OpenAI client or the gateway calls) = `emulator.url + '/v1'`.
  */
 import { randomBytes } from 'node:crypto';
+import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
@@ -28,6 +30,10 @@ export interface OpenAIEmulatorOptions {
   port?: number;
   /** Accepted bearer key; default 'sk-emulator-openai'. */
   apiKey?: string;
+  /** Pause between streamed chat chunks in milliseconds; default 0. */
+  chatChunkDelayMs?: number;
+  /** Chat models that exist (others get 404 model_not_found); default: any name. */
+  models?: readonly string[];
 }
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -50,7 +56,8 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     responseHeaders: () => ({ 'x-request-id': `req_${randomBytes(16).toString('hex')}` }),
     internalErrorBody: () => envelope({ message: 'The server had an error while processing your request. Sorry about that!', param: null, code: null }, 'server_error'),
     onReset: () => store?.clear(),
-    handler: (exchange) => route(exchange, { apiKey, store: store! }),
+    handler: (exchange) =>
+      route(exchange, { apiKey, store: store!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models }),
   });
   store = new FileStore(server.tempDir);
   return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey });
@@ -59,12 +66,22 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
 interface RouteContext {
   apiKey: string;
   store: FilesStore;
+  chatChunkDelayMs: number;
+  models: readonly string[] | undefined;
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
   const authProblem = checkAuth(exchange.headers.authorization, context.apiKey);
   if (authProblem) return void (await exchange.sendJson(401, envelope(authProblem)));
   const { method, path } = exchange;
+  if (path === '/v1/chat/completions' && method === 'POST') {
+    return handleOpenAIChat(exchange, {
+      provider: 'openai',
+      lookupFile: (id) => lookupFile(context.store, id),
+      chunkDelayMs: context.chatChunkDelayMs,
+      ...(context.models ? { models: context.models } : {}),
+    });
+  }
   if (path === '/v1/files') {
     if (method === 'POST') return upload(exchange, context.store);
     if (method === 'GET') return list(exchange, context.store);
@@ -154,6 +171,11 @@ function notFound(id: string): unknown {
 
 function envelope(problem: Problem, type = 'invalid_request_error'): unknown {
   return { error: { message: problem.message, type, param: problem.param, code: problem.code } };
+}
+
+function lookupFile(store: FilesStore, id: string): { filename: string; bytes: number } | undefined {
+  const file = store.get(id);
+  return file ? { filename: file.meta.filename, bytes: file.bytes } : undefined;
 }
 
 function decodeSegment(segment: string): string {

@@ -1,11 +1,10 @@
 /** Starts every bundled emulator (used by `unifile emulate`, the demo and the benchmarks). */
 import { startAzureEmulator, type AzureEmulator } from './azure-emulator.ts';
 import { startGoogleEmulator, type GoogleEmulator } from './google-emulator.ts';
-import { startOpenAIEmulator } from './openai-emulator.ts';
-import type { EmulatorServer } from './emulator-kit.ts';
+import { startOpenAIEmulator, type OpenAIEmulator } from './openai-emulator.ts';
 
 export interface AllEmulators {
-  openai: EmulatorServer;
+  openai: OpenAIEmulator;
   azure: AzureEmulator;
   google: GoogleEmulator;
   /** Base URLs to put in a config: openai api_base, azure api_base, google (GCS + token) base. */

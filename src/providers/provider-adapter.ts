@@ -77,6 +77,39 @@ export interface ProviderAdapter {
   readonly kind: ProviderKind;
   /** Files API, when the provider stores files. */
   readonly files?: FilesCapability;
+  /** Chat completions. */
+  readonly chat?: ChatCapability;
   /** Releases connection pools. */
   close(): Promise<void>;
+}
+
+/** Where a unified file id lives on each deployment (deployment id → provider file). */
+export interface FileReferenceTargets {
+  [deploymentId: string]: {
+    /** OpenAI/Azure file id, or gs:// URI for Vertex. */
+    providerFileId: string;
+    mimeType: string;
+  };
+}
+
+export interface ChatRequest {
+  /**
+   * The OpenAI chat completion body as the client sent it, with `model` already set to the
+   * deployment's own model (or Azure deployment name). File parts still carry unified ids;
+   * the adapter's converter looks them up in `fileReferences` under its own instance.
+   */
+  body: Record<string, unknown> & { messages: unknown[] };
+  /** unified file id → where it lives on each deployment. */
+  fileReferences: Record<string, FileReferenceTargets>;
+}
+
+export interface ChatCapability {
+  /** A non-streaming completion, returned in OpenAI's chat.completion shape. */
+  complete(request: ChatRequest, context: CallContext): Promise<Record<string, unknown>>;
+  /**
+   * A streaming completion. Resolves once the upstream answered with a success status (so a
+   * failure before the first byte can still be retried elsewhere), then yields OpenAI
+   * chat.completion.chunk objects; the caller writes the SSE framing and `[DONE]`.
+   */
+  stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>>;
 }

@@ -83,7 +83,10 @@ export async function startHarness(
       return fetch(`${url}${path}`, { ...init, headers });
     },
     close: async () => {
-      await app.close();
+      // Tests end abruptly: connections the client left open (aborted requests) are cut.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
       await runtime.close();
       if (!options.emulators) await emulators.close();
       await database.drop();

@@ -26,9 +26,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     } else {
       request.log.info({ code: shaped.code, status: shaped.status }, shaped.message);
     }
-    if (reply.sent || reply.raw.headersSent) {
-      // Mid-stream failure: the status is gone, so end the response abruptly instead.
+    if (reply.sent || reply.raw.headersSent || shaped.code === 'client_closed_request') {
+      // Mid-stream failure (the status is gone) or a client that left: end the connection
+      // instead of answering, so a half-closed socket cannot hold a graceful shutdown.
       reply.raw.destroy();
+      request.raw.destroy();
       return;
     }
     void reply.status(shaped.status).headers(shaped.headers).send(shaped.toJSON());

@@ -4,6 +4,7 @@
  */
 import type { ProviderAdapter } from '../provider-adapter.ts';
 import type { ProviderSettings } from '../provider-settings.ts';
+import { OpenAIChat } from '../openai/openai-chat.ts';
 import { OpenAIShapedFiles } from '../openai/openai-files.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 
@@ -31,6 +32,13 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
     instance: settings.instance,
     kind: 'azure',
     files: new OpenAIShapedFiles(client),
+    // Classic inference names the deployment in the path; the v1 surface takes it as `model`
+    // in the body, which the service already set to the deployment name (providers.md §2.1).
+    chat: new OpenAIChat({
+      client,
+      instance: settings.instance,
+      path: classic ? `/deployments/${encodeURIComponent(settings.model)}/chat/completions` : '/chat/completions',
+    }),
     close: () => client.close(),
   };
 }

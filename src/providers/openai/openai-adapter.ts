@@ -2,6 +2,7 @@
 import type { ProviderAdapter } from '../provider-adapter.ts';
 import type { ProviderSettings } from '../provider-settings.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
+import { OpenAIChat } from './openai-chat.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
 
 export const OPENAI_DEFAULT_BASE = 'https://api.openai.com/v1';
@@ -22,6 +23,7 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     instance: settings.instance,
     kind: 'openai',
     files: new OpenAIShapedFiles(client),
+    chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
     close: () => client.close(),
   };
 }

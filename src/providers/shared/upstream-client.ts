@@ -121,7 +121,12 @@ export class UpstreamClient {
   /** Sends the call and parses a JSON answer (an empty body gives undefined). */
   async json<T>(call: UpstreamCall, context: CallContext): Promise<T> {
     const response = await this.send(call, context);
-    const text = await response.body.text();
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw this.streamFailure(error, context); // aborted or cut while reading the body
+    }
     if (text.trim() === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
@@ -131,6 +136,30 @@ export class UpstreamClient {
         error,
       );
     }
+  }
+
+  /** The undici Agent of this instance, for other calls that should share its pool (e.g. OAuth). */
+  get dispatcher(): Dispatcher {
+    return this.agent;
+  }
+
+  /**
+   * A failure while reading a 2xx body (JSON or an SSE stream): client abort → 499, otherwise
+   * a 502 UpstreamError naming the provider. Marked retryable: the caller knows whether it has
+   * already passed part of the answer on and so can no longer retry.
+   */
+  streamFailure(error: unknown, context: CallContext): Error {
+    if (error instanceof GatewayError) return error;
+    if (context.signal?.aborted) return errors.clientClosed();
+    return new UpstreamError(
+      {
+        provider: this.options.provider,
+        deployment: this.options.instance,
+        message: `answer interrupted (${(error as { code?: string }).code ?? (error as Error).message})`,
+        retryable: true,
+      },
+      error,
+    );
   }
 
   private networkError(error: unknown, context: CallContext): Error {

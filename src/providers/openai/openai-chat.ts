@@ -1,0 +1,131 @@
+/**
+ * Chat completions for OpenAI and Azure OpenAI: the OpenAI body goes through unchanged except
+ * for file parts naming a unified id, which get this deployment's provider file id
+ * (SPEC §5, reference-system §5 step 3). Streams are read as SSE and yielded as chunk objects.
+ */
+import { UpstreamError } from '../../core/errors.ts';
+import type { CallContext, ChatCapability, ChatRequest, FileReferenceTargets } from '../provider-adapter.ts';
+import { lookupFileReference } from '../shared/file-references.ts';
+import { upstreamSseData } from '../shared/sse.ts';
+import type { UpstreamClient } from '../shared/upstream-client.ts';
+
+export interface OpenAIChatOptions {
+  client: UpstreamClient;
+  /** Deployment id: picks this deployment's entry in `fileReferences`. */
+  instance: string;
+  /**
+   * Path under the client's base URL: `/chat/completions` (OpenAI, Azure v1 surface) or
+   * `/deployments/{name}/chat/completions` (Azure classic, providers.md §2.1).
+   */
+  path: string;
+}
+
+export class OpenAIChat implements ChatCapability {
+  private readonly options: OpenAIChatOptions;
+
+  constructor(options: OpenAIChatOptions) {
+    this.options = options;
+  }
+
+  async complete(request: ChatRequest, context: CallContext): Promise<Record<string, unknown>> {
+    const body = this.upstreamBody(request, false);
+    const answer = await this.options.client.json<Record<string, unknown> | undefined>(
+      { operation: 'chat.complete', method: 'POST', path: this.options.path, headers: JSON_HEADERS, body: JSON.stringify(body) },
+      context,
+    );
+    if (!answer || typeof answer !== 'object') throw this.malformed('answered with an empty or non-object body');
+    return answer;
+  }
+
+  async stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>> {
+    const body = this.upstreamBody(request, true);
+    // send() resolves only on a 2xx status: errors before the first byte reject here, so the
+    // service can still fail over to another deployment.
+    const response = await this.options.client.send(
+      {
+        operation: 'chat.stream',
+        method: 'POST',
+        path: this.options.path,
+        headers: { ...JSON_HEADERS, accept: 'text/event-stream' },
+        body: JSON.stringify(body),
+      },
+      context,
+    );
+    return this.chunks(upstreamSseData(response, this.options.client, context));
+  }
+
+  private async *chunks(events: AsyncGenerator<string>): AsyncGenerator<Record<string, unknown>> {
+    let done = false;
+    for await (const data of events) {
+      // Keep reading to the end of the body after [DONE] so the connection goes back to the pool.
+      if (done) continue;
+      if (data === '[DONE]') {
+        done = true;
+        continue;
+      }
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch (error) {
+        throw this.malformed('sent a stream event that is not JSON', error);
+      }
+      if (!chunk || typeof chunk !== 'object') throw this.malformed('sent a stream event that is not an object');
+      // OpenAI reports failures after the status line as an `error` event in the stream.
+      const failure = (chunk as { error?: { message?: unknown } }).error;
+      if (failure) {
+        const message = typeof failure.message === 'string' ? failure.message : 'error event in the stream';
+        throw this.malformed(message);
+      }
+      yield chunk as Record<string, unknown>;
+    }
+  }
+
+  private upstreamBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+    const messages = rewriteFileReferences({
+      messages: request.body.messages,
+      fileReferences: request.fileReferences,
+      instance: this.options.instance,
+    });
+    const body: Record<string, unknown> = { ...request.body, messages };
+    if (stream) body.stream = true;
+    else delete body.stream;
+    return body;
+  }
+
+  /** A 2xx answer we cannot use: reported as the provider's fault (502), not retried. */
+  private malformed(message: string, cause?: unknown): UpstreamError {
+    const { provider } = this.options.client.options;
+    return new UpstreamError({ provider, deployment: this.options.instance, upstreamStatus: 502, message, retryable: false }, cause);
+  }
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/**
+ * Copies `messages`, replacing in every `{"type":"file","file":{"file_id": X}}` part whose X is
+ * a key of `fileReferences` the id by this instance's provider file id. Other ids (a provider
+ * id the client sent itself) and inline `file_data`/`image_url` parts pass through unchanged.
+ */
+export function rewriteFileReferences(input: {
+  messages: unknown[];
+  fileReferences: Record<string, FileReferenceTargets>;
+  instance: string;
+}): unknown[] {
+  return input.messages.map((message, messageIndex) => {
+    if (!isRecord(message) || !Array.isArray(message.content)) return message;
+    const content = message.content.map((part: unknown, partIndex) => {
+      if (!isRecord(part) || part.type !== 'file' || !isRecord(part.file)) return part;
+      const fileId = part.file.file_id;
+      if (typeof fileId !== 'string') return part;
+      const param = `messages[${messageIndex}].content[${partIndex}].file.file_id`;
+      const target = lookupFileReference({ fileReferences: input.fileReferences, fileId, instance: input.instance, param });
+      if (!target) return part;
+      return { ...part, file: { ...part.file, file_id: target.providerFileId } };
+    });
+    return { ...message, content };
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
