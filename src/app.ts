@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAuth } from './http/plugins/auth.ts';
+import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
@@ -49,6 +50,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       async (scope) => {
         registerFilesRoutes(scope, runtime);
         registerModelsRoutes(scope, runtime);
+        registerChatRoutes(scope, runtime);
       },
       { prefix },
     );

@@ -9,6 +9,7 @@ import { ProviderFileRepository } from './persistence/provider-file-repository.t
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
+import { ChatService } from './services/chat-service.ts';
 import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
@@ -21,6 +22,7 @@ export interface Runtime {
   keys: KeyService;
   files: FilesService;
   managedFiles: ManagedFilesService;
+  chat: ChatService;
   deletion: ManagedFileDeletion;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
   startBackgroundWork(logger: AdapterLogger): void;
@@ -31,10 +33,12 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const registry = new ProviderRegistry({ deployments: config.deployments, filesSettings: config.filesSettings });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
-  const files = new FilesService(registry, new ProviderFileRepository(database.db));
+  const providerFiles = new ProviderFileRepository(database.db);
+  const files = new FilesService(registry, providerFiles);
   const managedRepository = new ManagedFileRepository(database.db);
   const deletion = new ManagedFileDeletion(registry, managedRepository);
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
+  const chat = new ChatService(registry, managedRepository, providerFiles);
   let stopSweeper: (() => Promise<void>) | undefined;
   return {
     config,
@@ -43,6 +47,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     keys,
     files,
     managedFiles,
+    chat,
     deletion,
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });

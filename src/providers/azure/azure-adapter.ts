@@ -11,6 +11,14 @@ import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts
 /** Latest GA data-plane version (providers.md §2.1), used when the config names none. */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 
+/**
+ * Azure's upload purposes (providers.md §2.2/§2.3) have no `user_data` or `vision`; files for
+ * chat are stored as `assistants` there, the purpose Azure documents for files used by models.
+ */
+export function azurePurpose(purpose: string): string {
+  return purpose === 'user_data' || purpose === 'vision' ? 'assistants' : purpose;
+}
+
 export function azureBase(apiBase: string): { baseUrl: string; classic: boolean } {
   const trimmed = apiBase.replace(/\/+$/, '');
   if (/\/openai\/v1$/.test(trimmed)) return { baseUrl: trimmed, classic: false };
@@ -31,7 +39,7 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
   return {
     instance: settings.instance,
     kind: 'azure',
-    files: new OpenAIShapedFiles(client),
+    files: new OpenAIShapedFiles(client, '/files', azurePurpose),
     // Classic inference names the deployment in the path; the v1 surface takes it as `model`
     // in the body, which the service already set to the deployment name (providers.md §2.1).
     chat: new OpenAIChat({

@@ -15,10 +15,15 @@ export function uploadFields(input: UploadInput): Array<[string, string]> {
 
 /** Files over an OpenAI-shaped surface; `filesPath` is "/files" under the client's base URL. */
 export class OpenAIShapedFiles implements FilesCapability {
-  constructor(private readonly client: UpstreamClient, private readonly filesPath = '/files') {}
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly filesPath = '/files',
+    /** Maps an OpenAI purpose to one this provider accepts (Azure has no user_data/vision). */
+    private readonly purposeFor: (purpose: string) => string = (purpose) => purpose,
+  ) {}
 
   async upload(input: UploadInput, context: CallContext): Promise<FileObject> {
-    const multipart = buildMultipart(uploadFields(input), {
+    const multipart = buildMultipart(uploadFields({ ...input, purpose: this.purposeFor(input.purpose) }), {
       field: 'file',
       filename: input.filename,
       contentType: input.mimeType,

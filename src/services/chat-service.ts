@@ -1,0 +1,139 @@
+/**
+ * Chat completions (SPEC §5): route a model_name to one of its deployments, restricted to the
+ * deployments that hold every referenced managed file, balanced across them, failing over on
+ * retryable upstream errors before anything was streamed.
+ */
+import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
+import { isUnifiedId } from '../core/ids.ts';
+import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
+import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
+import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
+import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
+
+/** Fields only the gateway understands; never sent upstream. */
+const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
+
+export interface ParsedChatBody {
+  model: string;
+  stream: boolean;
+  body: Record<string, unknown> & { messages: unknown[] };
+}
+
+type Candidate = { deployment: Deployment; adapter: ProviderAdapter };
+
+export function parseChatBody(raw: unknown): ParsedChatBody {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw errors.invalidRequest('The request body must be a JSON object.');
+  const body = { ...(raw as Record<string, unknown>) };
+  if (typeof body.model !== 'string' || body.model === '') throw errors.missingField('model');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    throw errors.invalidValue('messages', "'messages' must be a non-empty array.");
+  }
+  for (const name of GATEWAY_FIELDS) delete body[name];
+  return { model: body.model, stream: body.stream === true, body: body as ParsedChatBody['body'] };
+}
+
+/** Every `{"type":"file","file":{"file_id"}}` id in the messages. */
+export function referencedFileIds(messages: unknown[]): string[] {
+  const ids = new Set<string>();
+  for (const message of messages) {
+    const content = (message as { content?: unknown })?.content;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const fileId = (part as { type?: unknown; file?: { file_id?: unknown } })?.file?.file_id;
+      if ((part as { type?: unknown }).type === 'file' && typeof fileId === 'string') ids.add(fileId);
+    }
+  }
+  return [...ids];
+}
+
+export class ChatService {
+  private turn = 0;
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly managedFiles: ManagedFileRepository,
+    private readonly providerFiles: ProviderFileRepository,
+  ) {}
+
+  /** Checks the model and the files, and returns the eligible deployments in balanced order. */
+  async plan(principal: Principal, parsed: ParsedChatBody): Promise<{ candidates: Candidate[]; fileReferences: Record<string, FileReferenceTargets> }> {
+    const { model } = parsed;
+    const deployments = this.registry.deploymentsOf(model);
+    if (deployments.length === 0) throw errors.notFound('model', model, 'model');
+    if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
+
+    const fileReferences: Record<string, FileReferenceTargets> = {};
+    for (const fileId of referencedFileIds(parsed.body.messages)) {
+      if (!isUnifiedId('file', fileId)) {
+        await this.checkRawFile(principal, fileId);
+        continue;
+      }
+      const found = await this.managedFiles.findVisible(fileId);
+      if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(fileId);
+      if (!found.file.targetModelNames.includes(model)) {
+        throw errors.invalidValue(
+          'messages',
+          `File ${fileId} is not available for model '${model}'. It was uploaded for: ${found.file.targetModelNames.join(', ')}.`,
+        );
+      }
+      fileReferences[fileId] = Object.fromEntries(
+        found.copies.map((copy) => [copy.deploymentId, { providerFileId: copy.providerFileId, mimeType: found.file.mimeType }]),
+      );
+    }
+    const holdsAll = (deployment: Deployment) => Object.values(fileReferences).every((targets) => deployment.id in targets);
+    const candidates = deployments
+      .filter(holdsAll)
+      .map((deployment) => ({ deployment, adapter: this.registry.deployment(deployment.id)!.adapter }))
+      .filter((candidate) => candidate.adapter.chat);
+    if (candidates.length === 0) {
+      const provider = deployments[0]!.settings.provider;
+      throw Object.keys(fileReferences).length > 0
+        ? errors.invalidRequest(`No deployment of '${model}' holds every referenced file.`, 'messages')
+        : errors.unsupportedOperation(provider, 'chat completions');
+    }
+    // Round-robin start, the rest as failover order.
+    const start = this.turn++ % candidates.length;
+    return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences };
+  }
+
+  /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
+  private async checkRawFile(principal: Principal, fileId: string): Promise<void> {
+    if (principal.isAdmin) return;
+    for (const provider of ['openai', 'azure'] as const) {
+      const record = await this.providerFiles.find(provider, fileId);
+      if (record && canAccess(principal, record)) return;
+    }
+    throw errors.fileNotFound(fileId);
+  }
+
+  private requestFor(candidate: Candidate, parsed: ParsedChatBody, fileReferences: ChatRequest['fileReferences']): ChatRequest {
+    return { body: { ...parsed.body, model: candidate.deployment.settings.model }, fileReferences };
+  }
+
+  async complete(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<Record<string, unknown>> {
+    const { candidates, fileReferences } = await this.plan(principal, parsed);
+    return this.withFailover(candidates, context, (candidate) => candidate.adapter.chat!.complete(this.requestFor(candidate, parsed, fileReferences), context));
+  }
+
+  /** Resolves once a deployment accepted the stream; failover happens only before that. */
+  async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>> {
+    const { candidates, fileReferences } = await this.plan(principal, parsed);
+    return this.withFailover(candidates, context, (candidate) => candidate.adapter.chat!.stream(this.requestFor(candidate, parsed, fileReferences), context));
+  }
+
+  private async withFailover<T>(candidates: Candidate[], context: CallContext, call: (candidate: Candidate) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (const candidate of candidates) {
+      try {
+        return await call(candidate);
+      } catch (error) {
+        lastError = error;
+        const retryable = error instanceof UpstreamError && error.failure.retryable;
+        if (!retryable || context.signal?.aborted) throw error;
+        context.logger.warn({ deployment: candidate.deployment.id, status: (error as GatewayError).status }, 'deployment failed, trying the next');
+      }
+    }
+    throw lastError;
+  }
+}
