@@ -13,11 +13,12 @@ export interface AllEmulators {
 }
 
 /** `port` 0 picks free ports; otherwise port, port+1, port+2. */
-export async function startAllEmulators(options: { port?: number } = {}): Promise<AllEmulators> {
+export async function startAllEmulators(options: { port?: number; chatChunkDelayMs?: number } = {}): Promise<AllEmulators> {
   const next = (offset: number) => (options.port ? options.port + offset : 0);
-  const openai = await startOpenAIEmulator({ port: next(0) });
-  const azure = await startAzureEmulator({ port: next(1) });
-  const google = await startGoogleEmulator({ port: next(2) });
+  const { chatChunkDelayMs } = options;
+  const openai = await startOpenAIEmulator({ port: next(0), chatChunkDelayMs });
+  const azure = await startAzureEmulator({ port: next(1), chatChunkDelayMs });
+  const google = await startGoogleEmulator({ port: next(2), chatChunkDelayMs });
   return {
     openai,
     azure,
