@@ -147,7 +147,7 @@ function requirementProblems(settings: ProviderSettings, path: string): string[]
   return problems;
 }
 
-export function buildConfig(raw: unknown, env: Env): GatewayConfig {
+export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig {
   const problems: string[] = [];
   const resolved = resolveEnvReferences(raw ?? {}, env, [], problems);
   if (problems.length > 0) throw new ConfigError(problems);
