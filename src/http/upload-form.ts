@@ -5,6 +5,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
+import { recordBytesUploaded } from '../core/metrics.ts';
 import { SpooledFile } from '../core/spooled-file.ts';
 
 export interface UploadForm {
@@ -35,6 +36,7 @@ export async function readUploadForm(request: FastifyRequest, options: UploadFor
           throw errors.invalidRequest(`Unexpected file part '${part.fieldname}': the file must be sent as the "file" field.`, part.fieldname);
         }
         const spooled = await SpooledFile.from(part.file, options.signal);
+        recordBytesUploaded(spooled.bytes);
         form.file = { filename: part.filename || 'unknown_file', partType: part.mimetype, spooled };
         if (part.file.truncated) throw errors.fileTooLarge(options.maxUploadSizeMb);
       } else {

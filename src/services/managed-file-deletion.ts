@@ -4,6 +4,7 @@
  * gone upstream (404) counts as deleted, so every retry converges.
  */
 import { GatewayError } from '../core/errors.ts';
+import { recordManagedFile } from '../core/metrics.ts';
 import type { ManagedCopyRow, ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { CallContext } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
@@ -49,6 +50,7 @@ export class ManagedFileDeletion {
     const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [{ copy: copies[index]!, error: result.reason as Error }] : []));
     if (failed.length === 0) {
       await this.files.markDeleted(fileId);
+      recordManagedFile('deleted');
       context.logger.info({ fileId, copies: copies.length }, 'managed file deleted');
       return;
     }

@@ -4,6 +4,7 @@
  */
 import { errors, GatewayError } from '../core/errors.ts';
 import { mintId } from '../core/ids.ts';
+import { recordManagedFile } from '../core/metrics.ts';
 import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
 import { canAccess, disallowedModels, type Principal } from '../persistence/access-policy.ts';
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
@@ -126,6 +127,7 @@ export class ManagedFilesService {
       await takeBack();
       throw errors.databaseUnavailable(error);
     }
+    recordManagedFile('created');
     context.logger.info({ fileId: id, copies: copies.length, bytes: row.bytes }, 'managed file created');
     return toFileObject(row);
   }

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { errors, GatewayError, UpstreamError } from '../../core/errors.ts';
+import { recordUpstreamCall } from '../../core/metrics.ts';
 import type { CallContext } from '../provider-adapter.ts';
 
 export interface ParsedUpstreamError {
@@ -75,7 +76,8 @@ export class UpstreamClient {
   /** Sends the call; any non-2xx answer is thrown as UpstreamError after reading its body. */
   async send(call: UpstreamCall, context: CallContext): Promise<UpstreamResponse> {
     const started = performance.now();
-    const log = (status: number | string, upstreamRequestId?: string) =>
+    const log = (status: number | string, upstreamRequestId?: string) => {
+      recordUpstreamCall(this.options.provider, call.operation, status);
       context.logger.info(
         {
           provider: this.options.provider,
@@ -87,6 +89,7 @@ export class UpstreamClient {
         },
         'upstream call',
       );
+    };
     let response: Dispatcher.ResponseData;
     try {
       response = await request(this.buildUrl(call.path, call.query), {

@@ -5,6 +5,7 @@
  * failures to UpstreamError. Request URLs, tokens and resumable session URIs (which act as
  * credentials for the upload) are never logged.
  */
+import { recordUpstreamCall } from '../../core/metrics.ts';
 import { request, type Dispatcher } from 'undici';
 import type { CallContext } from '../provider-adapter.ts';
 import type { GoogleTokenProvider } from './google-auth.ts';
@@ -103,11 +104,13 @@ export class GcsClient {
 
   private async sendOnce(call: GcsCall, token: string, context: CallContext): Promise<Dispatcher.ResponseData> {
     const clock = performance.now();
-    const log = (status: number | string): void =>
+    const log = (status: number | string): void => {
+      recordUpstreamCall(PROVIDER, call.operation, status);
       context.logger.info(
         { provider: PROVIDER, deployment: this.options.instance, operation: call.operation, status, durationMs: Math.round(performance.now() - clock) },
         'upstream call',
       );
+    };
     try {
       const response = await request(call.url, {
         method: call.method,
