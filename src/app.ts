@@ -8,6 +8,7 @@ import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerKeyRoutes } from './http/routes/key-routes.ts';
+import { registerDocs } from './http/routes/docs-routes.ts';
 import { registerMetrics } from './http/routes/metrics-routes.ts';
 import { registerModelsRoutes } from './http/routes/models-routes.ts';
 import type { Runtime } from './runtime.ts';
@@ -47,6 +48,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   registerHealthRoutes(app, runtime);
   registerMetrics(app);
+  await registerDocs(app);
   for (const prefix of ['', '/v1']) {
     await app.register(
       async (scope) => {

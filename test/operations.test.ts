@@ -56,6 +56,17 @@ test('health answers without a key; readiness names the database', async () => {
   assert.equal(ready.database, database.url ? 'postgres' : 'pglite');
 });
 
+test('the OpenAPI document describes every route and the Swagger UI is served', async () => {
+  const document = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+  assert.equal(document.openapi, '3.0.3');
+  for (const path of ['/v1/files', '/v1/files/{file_id}', '/v1/files/{file_id}/content', '/v1/chat/completions', '/v1/models', '/key/generate', '/user/new', '/health/readiness', '/metrics']) {
+    assert.ok(path in document.paths, path);
+  }
+  const page = await fetch(`${base}/docs/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /swagger/i);
+});
+
 test('x-request-id is kept, logged, and every secret stays out of the logs; metrics count the traffic', async () => {
   const client = new OpenAI({ apiKey: MASTER, baseURL: `${base}/v1`, maxRetries: 0 });
   const response = await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${MASTER}`, 'x-request-id': 'trace-abc-123' } });

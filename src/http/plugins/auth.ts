@@ -30,7 +30,8 @@ export function registerAuth(app: FastifyInstance, keys: KeyService): void {
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('presentedKey', undefined);
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public) return;
+    // The Swagger UI's own routes (registered by its plugin) are public like /openapi.json.
+    if (request.routeOptions.config.public || request.routeOptions.url?.startsWith('/docs')) return;
     request.presentedKey = presentedKey(request);
     request.principal = await keys.authenticate(request.presentedKey);
     request.log = request.log.child({ owner: request.principal.ownerId });
