@@ -10,22 +10,13 @@ import { errors } from '../core/errors.ts';
 import { resolveMimeType } from '../core/mime-type.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import type { AdapterLogger, CallContext, ContentStream, FilesCapability, ListQuery, ProviderAdapter, ProviderKind, UploadBody } from '../providers/provider-adapter.ts';
-import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.ts';
+import { isProviderKind, PROVIDER_KINDS, type ProviderSettings } from '../providers/provider-settings.ts';
 import { createAdapter } from '../providers/registry.ts';
 
-export interface ProviderOptions {
+/** The provider's credentials and endpoints, as in a files_settings entry (camelCase). */
+export interface ProviderOptions extends Omit<Partial<ProviderSettings>, 'provider' | 'instance' | 'model' | 'timeoutMs'> {
   /** openai (default), azure or vertex_ai. */
   customLlmProvider?: ProviderKind;
-  apiKey?: string;
-  apiBase?: string;
-  apiVersion?: string;
-  organization?: string;
-  vertexProject?: string;
-  vertexLocation?: string;
-  /** Service-account JSON text or a path to it. */
-  vertexCredentials?: string;
-  bucketName?: string;
-  gcsApiBase?: string;
   /** Seconds to wait for response headers. */
   timeout?: number;
   signal?: AbortSignal;
@@ -47,25 +38,11 @@ const adapters = new Map<string, ProviderAdapter>();
 function filesOf(options: ProviderOptions): FilesCapability {
   const provider = options.customLlmProvider ?? 'openai';
   if (!isProviderKind(provider)) throw errors.unknownProvider(provider, PROVIDER_KINDS);
-  const { signal: _signal, logger: _logger, ...settings } = options;
-  const key = createHash('sha256').update(JSON.stringify(settings)).digest('hex');
+  const { signal: _signal, logger: _logger, customLlmProvider: _provider, timeout, ...settings } = options;
+  const key = createHash('sha256').update(JSON.stringify({ provider, timeout, settings })).digest('hex');
   let adapter = adapters.get(key);
   if (!adapter) {
-    adapter = createAdapter({
-      provider,
-      instance: `sdk:${provider}`,
-      model: '',
-      apiKey: options.apiKey,
-      apiBase: options.apiBase,
-      apiVersion: options.apiVersion,
-      organization: options.organization,
-      vertexProject: options.vertexProject,
-      vertexLocation: options.vertexLocation,
-      vertexCredentials: options.vertexCredentials,
-      bucketName: options.bucketName,
-      gcsApiBase: options.gcsApiBase,
-      timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
-    });
+    adapter = createAdapter({ ...settings, provider, instance: `sdk:${provider}`, model: '', timeoutMs: timeout === undefined ? undefined : timeout * 1000 });
     adapters.set(key, adapter);
   }
   if (!adapter.files) throw errors.unsupportedOperation(provider, 'files');
@@ -91,23 +68,18 @@ function bodyOf(file: CreateFileOptions['file']): UploadBody {
 }
 
 export async function createFile(options: CreateFileOptions): Promise<FileObject> {
-  const filename = options.filename ?? (typeof options.file === 'string' ? basename(options.file) : 'unknown_file');
-  const head = Buffer.isBuffer(options.file) ? options.file.subarray(0, 512) : Buffer.alloc(0);
-  return filesOf(options).upload(
-    {
-      body: bodyOf(options.file),
-      filename,
-      mimeType: options.mimeType ?? resolveMimeType({ filename, head }),
-      purpose: options.purpose,
-      expiresAfter: options.expiresAfter,
-    },
-    contextOf(options),
+  const { file, purpose, filename: givenName, mimeType, expiresAfter, ...provider } = options;
+  const filename = givenName ?? (typeof file === 'string' ? basename(file) : 'unknown_file');
+  const head = Buffer.isBuffer(file) ? file.subarray(0, 512) : Buffer.alloc(0);
+  return filesOf(provider).upload(
+    { body: bodyOf(file), filename, mimeType: mimeType ?? resolveMimeType({ filename, head }), purpose, expiresAfter },
+    contextOf(provider),
   );
 }
 
 export async function listFiles(options: ProviderOptions & ListQuery = {}): Promise<FileList> {
-  const { purpose, limit, order, after } = options;
-  return filesOf(options).list({ purpose, limit, order, after }, contextOf(options));
+  const { purpose, limit, order, after, ...provider } = options;
+  return filesOf(provider).list({ purpose, limit, order, after }, contextOf(provider));
 }
 
 export async function retrieveFile(fileId: string, options: ProviderOptions = {}): Promise<FileObject> {

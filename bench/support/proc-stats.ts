@@ -1,0 +1,111 @@
+/**
+ * What the benchmarks read about a child process from /proc (Linux only): resident memory,
+ * its high-water mark, CPU time, and proof that a pid is the process listening on a port.
+ */
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+
+const MIB = 1024 * 1024;
+const CLOCK_TICKS_PER_SECOND = 100; // `getconf CLK_TCK` on Linux x86-64
+
+export interface MemoryStatus {
+  /** VmRSS now, MiB. */
+  rssMb: number;
+  /** VmHWM: peak resident set since start or since the last resetPeak, MiB. */
+  peakMb: number;
+}
+
+export function memoryStatus(pid: number): MemoryStatus {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: (kib('VmRSS') * 1024) / MIB, peakMb: (kib('VmHWM') * 1024) / MIB };
+}
+
+/** Resets VmHWM to the current RSS (`echo 5 > /proc/PID/clear_refs`), so a phase gets its own peak. */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** User + system CPU seconds the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields after its closing paren are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return (user + system) / CLOCK_TICKS_PER_SECOND;
+}
+
+export function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+}
+
+/** Inodes of the sockets listening on `port` (IPv4 and IPv6). */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      if (columns.length < 10) continue;
+      const localPort = parseInt(columns[1]!.split(':')[1]!, 16);
+      if (localPort === port && columns[3] === '0A') inodes.add(columns[9]!); // 0A = LISTEN
+    }
+  }
+  return inodes;
+}
+
+/** True when `pid` holds the listening socket of `port`: it is the process that serves it. */
+export function isListeningOn(pid: number, port: number): boolean {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return false;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed while we looked
+    }
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode && inodes.has(inode)) return true;
+  }
+  return false;
+}
+
+/** Direct children of a process (from /proc/<pid>/task/<pid>/children). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Samples VmRSS every `intervalMs` while a phase runs: VmHWM gives the peak, the samples show
+ * when it happened (e.g. during spooling or during the upstream send).
+ */
+export class RssSampler {
+  readonly samples: Array<{ atMs: number; rssMb: number }> = [];
+  readonly #timer: NodeJS.Timeout;
+  readonly #started = performance.now();
+
+  constructor(pid: number, intervalMs = 100) {
+    this.#timer = setInterval(() => {
+      try {
+        this.samples.push({ atMs: performance.now() - this.#started, rssMb: memoryStatus(pid).rssMb });
+      } catch {
+        // process gone: the caller finds out on its own
+      }
+    }, intervalMs);
+  }
+
+  stop(): { maxSampledMb: number } {
+    clearInterval(this.#timer);
+    return { maxSampledMb: Math.max(0, ...this.samples.map((sample) => sample.rssMb)) };
+  }
+}
