@@ -11,8 +11,8 @@ export interface NodeChild {
   child: ChildProcess;
   /** Every stdout line so far (the gateway's pino JSON lines, the emulators' JSON events). */
   lines: string[];
-  /** Resolves with the first stdout line (past or future) that satisfies `predicate`. */
-  waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first stdout line, from line number `from` on (default 0), that satisfies `predicate`. */
+  waitForLine(predicate: (line: string) => boolean, options?: { from?: number; timeoutMs?: number }): Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -32,8 +32,8 @@ export function spawnNode(args: string[], env: Record<string, string> = {}): Nod
     pid: child.pid,
     child,
     lines,
-    waitForLine(predicate, timeoutMs = 60_000) {
-      const found = lines.find(predicate);
+    waitForLine(predicate, { from = 0, timeoutMs = 60_000 } = {}) {
+      const found = lines.slice(from).find(predicate);
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

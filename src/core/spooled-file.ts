@@ -58,3 +58,16 @@ export class SpooledFile {
     await rm(this.directory, { recursive: true, force: true });
   }
 }
+
+/** A body that streams once (straight from the client); a second open is a bug. */
+export function oneShotBody(stream: Readable): { open(): Readable; bytes: undefined } {
+  let opened = false;
+  return {
+    open: () => {
+      if (opened) throw new Error('a streamed body can only be sent once');
+      opened = true;
+      return stream;
+    },
+    bytes: undefined,
+  };
+}

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { errors } from '../core/errors.ts';
 import { resolveMimeType } from '../core/mime-type.ts';
+import { oneShotBody } from '../core/spooled-file.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import type { AdapterLogger, CallContext, ContentStream, FilesCapability, ListQuery, ProviderAdapter, ProviderKind, UploadBody } from '../providers/provider-adapter.ts';
 import { isProviderKind, PROVIDER_KINDS, type ProviderSettings } from '../providers/provider-settings.ts';
@@ -56,15 +57,7 @@ function contextOf(options: ProviderOptions): CallContext {
 function bodyOf(file: CreateFileOptions['file']): UploadBody {
   if (typeof file === 'string') return { open: () => createReadStream(file), bytes: statSync(file).size };
   if (Buffer.isBuffer(file)) return { open: () => Readable.from([file]), bytes: file.length };
-  let used = false;
-  return {
-    open: () => {
-      if (used) throw new Error('a stream body can only be sent once');
-      used = true;
-      return file;
-    },
-    bytes: undefined,
-  };
+  return oneShotBody(file);
 }
 
 export async function createFile(options: CreateFileOptions): Promise<FileObject> {

@@ -6,12 +6,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../core/errors.ts';
 import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
+import type { FileObject } from '../../core/openai-types.ts';
+import { oneShotBody } from '../../core/spooled-file.ts';
 import type { ListQuery, ProviderKind } from '../../providers/provider-adapter.ts';
 import type { Runtime } from '../../runtime.ts';
 import { parseProvider } from '../../services/files-service.ts';
-import { parseModelNames, parseUploadRequest } from '../../services/upload-request.ts';
+import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
-import { readUploadForm } from '../upload-form.ts';
+import { readUploadForm, type DirectRoute } from '../upload-form.ts';
 
 type FilesRequest = FastifyRequest<{ Params: { provider?: string; fileId?: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
@@ -55,7 +57,32 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
 
   app.post('/files', async (request: FilesRequest, reply) => {
     const context = callContext(request, reply);
-    const form = await readUploadForm(request, { maxUploadSizeMb: runtime.config.maxUploadSizeMb, signal: context.signal! });
+    const principal = request.principal;
+    // Fields-first forms (curl order) that route to one provider stream straight through.
+    const direct: DirectRoute<{ file: FileObject; provider: ProviderKind; upload: UploadRequest }> = (fields) => {
+      if (!fields.has('purpose')) return undefined;
+      const upload = parseUploadRequest(fields);
+      if (upload.targetModelNames.length > 0) return undefined;
+      const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
+      return async ({ stream, filename, partType }) => {
+        const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
+        const input = { body: oneShotBody(stream), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
+        return { file: await files.upload(principal, provider, input, context), provider, upload };
+      };
+    };
+    const form = await readUploadForm(request, { maxUploadSizeMb: runtime.config.maxUploadSizeMb, signal: context.signal!, direct });
+    if (form.direct) {
+      const { file, provider, upload } = form.direct.result;
+      if (JSON.stringify(parseUploadRequest(form.fields)) !== JSON.stringify(upload)) {
+        // A routing field arrived after the file had already gone to a provider: take it back.
+        await files.delete(principal, provider, file.id, { ...context, signal: undefined }).catch(() => undefined);
+        throw errors.invalidRequest(
+          'Send purpose, expires_after, target_model_names and custom_llm_provider either all before the file part or all after it.',
+          'file',
+        );
+      }
+      return file;
+    }
     try {
       if (!form.file) throw errors.missingField('file');
       const upload = parseUploadRequest(form.fields);
