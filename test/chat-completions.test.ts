@@ -192,3 +192,22 @@ test('a stream that fails before its first byte fails over; a 4xx is not retried
   await assert.rejects(harness.client(ownerKey).chat.completions.create({ model: 'gpt-4o-mini-openai', messages: ask('x') }), (error: { status?: number }) => error.status === 400);
   assert.equal(chatCalls(second.calls).length + chatCalls(harness.emulators.openai.calls).length, before + 1, 'a 400 is answered, not retried');
 });
+
+test('inline file_data and image_url parts are translated for Gemini and passed through for OpenAI', async () => {
+  const pdf = Buffer.from('%PDF-1.4 inline').toString('base64');
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+  const content = [
+    { type: 'text' as const, text: 'Look' },
+    { type: 'file' as const, file: { filename: 'inline.pdf', file_data: `data:application/pdf;base64,${pdf}` } },
+    { type: 'image_url' as const, image_url: { url: `data:image/png;base64,${png}` } },
+  ];
+  await harness.client(ownerKey).chat.completions.create({ model: 'gemini-2.0-flash', messages: [{ role: 'user', content }] });
+  const gemini = lastJson(harness.emulators.google.calls) as { contents: Array<{ parts: Array<Record<string, unknown>> }> };
+  assert.deepEqual(gemini.contents[0]!.parts.slice(1), [
+    { inlineData: { mimeType: 'application/pdf', data: pdf } },
+    { inlineData: { mimeType: 'image/png', data: png } },
+  ]);
+  await harness.client(ownerKey).chat.completions.create({ model: 'azure-gpt', messages: [{ role: 'user', content }] });
+  const azure = lastJson(harness.emulators.azure.calls) as { messages: Array<{ content: unknown[] }> };
+  assert.deepEqual(azure.messages[0]!.content, content);
+});
