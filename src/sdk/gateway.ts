@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 export interface GatewayOpenOptions {
   /** Path to config.yaml, or the config as an object. */
   config: string | Record<string, unknown>;
-  /** Environment for os.environ/ references (default: process.env). */
+  /** Environment for os.environ/ references (default: the process environment). */
   env?: Record<string, string | undefined>;
   logger?: AdapterLogger;
 }
