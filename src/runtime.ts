@@ -10,6 +10,7 @@ import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
 import { ChatService } from './services/chat-service.ts';
+import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
@@ -36,9 +37,10 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const providerFiles = new ProviderFileRepository(database.db);
   const files = new FilesService(registry, providerFiles);
   const managedRepository = new ManagedFileRepository(database.db);
-  const deletion = new ManagedFileDeletion(registry, managedRepository);
+  const fileCache = new ManagedFileCache(managedRepository);
+  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
-  const chat = new ChatService(registry, managedRepository, providerFiles);
+  const chat = new ChatService(registry, fileCache, providerFiles);
   let stopSweeper: (() => Promise<void>) | undefined;
   return {
     config,

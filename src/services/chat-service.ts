@@ -6,10 +6,10 @@
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
 import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
-import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
+import type { ManagedFileCache } from './managed-file-cache.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
 const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
@@ -52,7 +52,7 @@ export class ChatService {
 
   constructor(
     private readonly registry: ProviderRegistry,
-    private readonly managedFiles: ManagedFileRepository,
+    private readonly managedFiles: ManagedFileCache,
     private readonly providerFiles: ProviderFileRepository,
   ) {}
 

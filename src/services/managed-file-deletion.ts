@@ -24,6 +24,8 @@ export class ManagedFileDeletion {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly files: ManagedFileRepository,
+    /** Called as soon as a file starts being deleted (drops cached lookups). */
+    private readonly onDeleting: (fileId: string) => void = () => undefined,
   ) {}
 
   /** Deletes one provider copy; an upstream 404 means it is already gone. */
@@ -40,6 +42,7 @@ export class ManagedFileDeletion {
 
   /** Concurrent provider deletes, then the tombstone; on partial failure the file stays 'deleting'. */
   async deleteFile(fileId: string, copies: ManagedCopyRow[], context: CallContext): Promise<void> {
+    this.onDeleting(fileId);
     const upstream: CallContext = { ...context, signal: undefined };
     const results = await Promise.allSettled(
       copies.map(async (copy) => {

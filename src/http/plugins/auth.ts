@@ -34,6 +34,5 @@ export function registerAuth(app: FastifyInstance, keys: KeyService): void {
     if (request.routeOptions.config.public || request.routeOptions.url?.startsWith('/docs')) return;
     request.presentedKey = presentedKey(request);
     request.principal = await keys.authenticate(request.presentedKey);
-    request.log = request.log.child({ owner: request.principal.ownerId });
   });
 }
