@@ -2,12 +2,18 @@
  * The gateway as the benchmarks run it: `node bin/unifile.js --config <generated yaml>` in its
  * own process on loopback, on a fresh Postgres database (or PGlite data dir), with the pid
  * verified to be the process that holds the listening socket.
+ *
+ * bin/unifile.js runs the compiled dist/cli.js when it exists (else the TypeScript sources
+ * through tsx); a dist/ older than src/ is refused, so a benchmark never measures stale code.
+ * `runtime: 'tsx'` runs `node --import tsx src/cli.ts` instead, to show what the loader costs.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, jsonRequest, spawnNode, waitForHttp, type NodeChild } from './child-process.ts';
+import { freePort, jsonRequest, REPO_ROOT, spawnNode, waitForHttp, type NodeChild } from './child-process.ts';
+import { MemoryProbe } from './memory-probe.ts';
 import { createBenchDatabase, type BenchDatabase } from './postgres.ts';
 import { childPids, commandLine, isListeningOn } from './proc-stats.ts';
 
@@ -20,7 +26,13 @@ export interface GatewayOptions {
   database?: 'postgres' | 'pglite';
   /** UNIFILE_LOG_LEVEL; 'info' logs one JSON line per upstream call (with durationMs). */
   logLevel?: string;
+  /** Preload memory-probe.mjs (heap/buffer maxima per phase); default true. */
+  probe?: boolean;
+  /** 'bin' (default): `node bin/unifile.js`; 'tsx': `node --import tsx src/cli.ts`. */
+  runtime?: GatewayRuntime;
 }
+
+export type GatewayRuntime = 'bin' | 'tsx';
 
 export interface GatewayProcess {
   url: string;
@@ -30,6 +42,7 @@ export interface GatewayProcess {
   configPath: string;
   database: BenchDatabase | undefined;
   process: NodeChild;
+  probe: MemoryProbe | undefined;
   /** Parsed pino lines with msg 'upstream call' logged from line number `from` on. */
   upstreamCalls(from?: number): Array<{ deployment: string; operation: string; status: number; durationMs: number }>;
   /** POST /user/new with the master key. */
@@ -38,7 +51,29 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
+function newestMtime(directory: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** What actually runs for `runtime`, for the reports; throws when dist/ is stale. */
+export function describeRuntime(runtime: GatewayRuntime = 'bin'): string {
+  if (runtime === 'tsx') return '`node --import tsx src/cli.ts` (TypeScript compiled on the fly by tsx)';
+  const compiled = join(REPO_ROOT, 'dist', 'cli.js');
+  if (!existsSync(compiled)) return '`node bin/unifile.js` → src/cli.ts through tsx (no dist/ build)';
+  if (statSync(compiled).mtimeMs < newestMtime(join(REPO_ROOT, 'src'))) {
+    throw new Error('dist/ is older than src/: run `npm run build` first (bin/unifile.js runs dist/cli.js when it exists)');
+  }
+  return '`node bin/unifile.js` → dist/cli.js (compiled by `npm run build`)';
+}
+
 export async function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
+  describeRuntime(options.runtime); // refuses a stale dist/
   const directory = await mkdtemp(join(tmpdir(), 'unifile-bench-gateway-'));
   const database = options.database === 'pglite' ? undefined : await createBenchDatabase();
   const general = (options.config.general_settings ?? {}) as Record<string, unknown>;
@@ -53,8 +88,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   const configPath = join(directory, 'config.yaml');
   await writeFile(configPath, stringify(config));
   const port = await freePort();
-  const child = spawnNode(['bin/unifile.js', '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
+  const probePath = options.probe === false ? undefined : join(directory, 'memory-probe.json');
+  const preload = probePath ? ['--import', './bench/support/memory-probe.mjs'] : [];
+  const entry = options.runtime === 'tsx' ? ['--import', 'tsx', 'src/cli.ts'] : ['bin/unifile.js'];
+  const child = spawnNode([...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
     UNIFILE_LOG_LEVEL: options.logLevel ?? 'warn',
+    ...(probePath ? { BENCH_MEMORY_PROBE: probePath } : {}),
   });
   const url = `http://127.0.0.1:${port}`;
   const cleanup = async () => {
@@ -64,7 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   };
   try {
     await waitForHttp(`${url}/health/readiness`, 120_000);
-    // bin/unifile.js loads tsx in-process; make sure nothing else is doing the serving.
+    // Make sure no other process (a wrapper, a worker process) does the serving.
     if (!isListeningOn(child.pid, port)) throw new Error(`pid ${child.pid} (${commandLine(child.pid)}) does not hold port ${port}`);
     if (childPids(child.pid).length > 0) throw new Error(`the gateway spawned children: ${childPids(child.pid).join(', ')}`);
   } catch (error) {
@@ -78,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     configPath,
     database,
     process: child,
+    probe: probePath ? new MemoryProbe(child.pid, probePath) : undefined,
     upstreamCalls(from = 0) {
       return child.lines
         .slice(from)

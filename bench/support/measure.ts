@@ -1,4 +1,5 @@
 /** Running one measured phase against the gateway process: its peak RSS, CPU time and duration. */
+import type { MemoryProbe, MemoryUsageMb } from './memory-probe.ts';
 import { cpuSeconds, memoryStatus, resetPeak, RssSampler } from './proc-stats.ts';
 
 export interface PhaseStats {
@@ -8,21 +9,32 @@ export interface PhaseStats {
   sampledPeakMb: number;
   /** RSS right after the phase, MiB. */
   rssAfterMb: number;
-  /** CPU seconds per watched process (user + system) during the phase. */
+  /** memoryUsage() maxima inside the gateway during the phase (when it runs the probe). */
+  heapPeak: MemoryUsageMb | undefined;
+  /** CPU seconds (user + system) during the phase: gateway, each of `others`, and this client. */
   cpu: Record<string, number>;
 }
 
-/** Runs `work` while watching `pid` (memory + CPU) and, for CPU only, the `others`. */
-export async function measurePhase<T>(pid: number, others: Record<string, number>, work: () => Promise<T>): Promise<{ result: T; stats: PhaseStats }> {
-  const watched: Record<string, number> = { gateway: pid, ...others };
-  const cpuBefore = Object.fromEntries(Object.entries(watched).map(([name, watchedPid]) => [name, cpuSeconds(watchedPid)]));
-  resetPeak(pid);
-  const sampler = new RssSampler(pid);
+/** Runs `work` while watching the gateway (memory + CPU) and, for CPU only, the `others`. */
+export async function measurePhase<T>(
+  gateway: { pid: number; probe?: MemoryProbe | undefined },
+  others: Record<string, number>,
+  work: () => Promise<T>,
+): Promise<{ result: T; stats: PhaseStats }> {
+  const watched: Record<string, number> = { gateway: gateway.pid, ...others };
+  const cpuBefore = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const clientBefore = process.cpuUsage();
+  await gateway.probe?.read(); // opens a new maxima window
+  resetPeak(gateway.pid);
+  const sampler = new RssSampler(gateway.pid);
   const result = await work();
   const { maxSampledMb } = sampler.stop();
-  const memory = memoryStatus(pid);
-  const cpu = Object.fromEntries(Object.entries(watched).map(([name, watchedPid]) => [name, cpuSeconds(watchedPid) - cpuBefore[name]!]));
-  return { result, stats: { peakMb: memory.peakMb, sampledPeakMb: maxSampledMb, rssAfterMb: memory.rssMb, cpu } };
+  const memory = memoryStatus(gateway.pid);
+  const heapPeak = (await gateway.probe?.read())?.peak;
+  const cpu = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid) - cpuBefore[name]!]));
+  const client = process.cpuUsage(clientBefore);
+  cpu.client = (client.user + client.system) / 1e6;
+  return { result, stats: { peakMb: memory.peakMb, sampledPeakMb: maxSampledMb, rssAfterMb: memory.rssMb, heapPeak, cpu } };
 }
 
 export function median(values: number[]): number {

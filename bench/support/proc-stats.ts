@@ -12,12 +12,16 @@ export interface MemoryStatus {
   rssMb: number;
   /** VmHWM: peak resident set since start or since the last resetPeak, MiB. */
   peakMb: number;
+  /** RssAnon (heap, buffers, JIT code) and RssFile (the node binary and other mapped files), MiB. */
+  anonMb: number;
+  fileMb: number;
 }
 
 export function memoryStatus(pid: number): MemoryStatus {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: (kib('VmRSS') * 1024) / MIB, peakMb: (kib('VmHWM') * 1024) / MIB };
+  const mib = (field: string) => (kib(field) * 1024) / MIB;
+  return { rssMb: mib('VmRSS'), peakMb: mib('VmHWM'), anonMb: mib('RssAnon'), fileMb: mib('RssFile') };
 }
 
 /** Resets VmHWM to the current RSS (`echo 5 > /proc/PID/clear_refs`), so a phase gets its own peak. */
@@ -33,6 +37,20 @@ export function cpuSeconds(pid: number): number {
   const user = Number(fields[11]);
   const system = Number(fields[12]);
   return (user + system) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU seconds used so far by every process named `command` (e.g. all postgres backends). */
+export function cpuSecondsOfCommand(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) total += cpuSeconds(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return total;
 }
 
 export function commandLine(pid: number): string {
@@ -107,5 +125,58 @@ export class RssSampler {
   stop(): { maxSampledMb: number } {
     clearInterval(this.#timer);
     return { maxSampledMb: Math.max(0, ...this.samples.map((sample) => sample.rssMb)) };
+  }
+}
+
+/**
+ * CPU used by processes outside this benchmark (not this process or its descendants; postgres
+ * backends and kernel threads are left out as they may be working for us), sampled every second. Other work on the machine
+ * skews every number, so the reports say how much there was.
+ */
+export class ForeignCpuMonitor {
+  readonly #last = new Map<number, number>();
+  #total = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor() {
+    this.#sample(true);
+    this.#timer = setInterval(() => this.#sample(false), 1000);
+    this.#timer.unref();
+  }
+
+  #sample(first: boolean): void {
+    const parents = new Map<number, number>();
+    const cpu = new Map<number, number>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parents.set(Number(entry), Number(fields[1]));
+        if (command !== 'postgres') cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+      } catch {
+        // exited while we looked
+      }
+    }
+    const ours = (pid: number): boolean => {
+      for (let current = pid, hops = 0; current > 1 && hops < 64; current = parents.get(current) ?? 0, hops += 1) {
+        if (current === process.pid) return true;
+      }
+      return false;
+    };
+    for (const [pid, seconds] of cpu) {
+      // Kernel threads (children of kthreadd, pid 2) do our writeback too: not counted as foreign.
+      if (ours(pid) || pid === 2 || parents.get(pid) === 2) continue;
+      if (!first) this.#total += seconds - (this.#last.get(pid) ?? seconds);
+      this.#last.set(pid, seconds);
+    }
+  }
+
+  /** Foreign CPU seconds since construction. */
+  stop(): number {
+    clearInterval(this.#timer);
+    this.#sample(false);
+    return this.#total;
   }
 }

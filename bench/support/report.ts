@@ -1,8 +1,11 @@
 /** Markdown output: tables, the machine description, and one replaceable section per benchmark in BENCHMARKS.md. */
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './child-process.ts';
+import { ForeignCpuMonitor } from './proc-stats.ts';
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const line = (cells: Array<string | number>) => `| ${cells.map(String).join(' | ')} |`;
@@ -12,6 +15,47 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
 export function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `${cpus().length} cores (nproc), ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+
+/** Busy and total jiffies of all CPUs, from the first line of /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const values = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.reduce((sum, value) => sum + value, 0);
+  const idle = values[3]! + (values[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+let monitor: { foreign: ForeignCpuMonitor; started: number } | undefined;
+
+/**
+ * Waits (up to BENCH_QUIET_WAIT_S seconds, default 600) for the machine to be quiet — under 10 %
+ * busy over 2 s — then starts counting the CPU other processes use during the run; publish()
+ * reports it, because on a small machine other work skews every number here.
+ */
+export async function checkQuietMachine(): Promise<void> {
+  const deadline = Date.now() + Number(process.env.BENCH_QUIET_WAIT_S ?? 600) * 1000;
+  for (;;) {
+    const before = cpuTimes();
+    await sleep(2000);
+    const after = cpuTimes();
+    const busy = (after.busy - before.busy) / (after.total - before.total);
+    if (busy <= 0.1) break;
+    if (Date.now() > deadline) {
+      process.stderr.write(`warning: the machine is still ${fixed(busy * 100, 0)} % busy; starting anyway\n`);
+      break;
+    }
+    process.stderr.write(`the machine is ${fixed(busy * 100, 0)} % busy with other work; waiting for it to calm down …\n`);
+    await sleep(8000);
+  }
+  monitor = { foreign: new ForeignCpuMonitor(), started: performance.now() };
+}
+
+function foreignNote(): string[] {
+  if (!monitor) return [];
+  const seconds = monitor.foreign.stop();
+  const share = seconds / ((performance.now() - monitor.started) / 1000);
+  const text = `Other processes used ${fixed(seconds)} CPU-seconds during the run (${fixed(share * 100, 0)} % of one core on average)`;
+  return [share > 0.05 ? `- **Warning:** ${text}: the numbers are skewed.` : `- Quiet machine: ${text}.`];
 }
 
 export const fixed = (value: number, digits = 1): string => value.toFixed(digits);
@@ -36,6 +80,7 @@ export async function publish(section: Section): Promise<void> {
     `- Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     `- Machine: ${machine()}`,
     `- Command: \`${section.command}\``,
+    ...foreignNote(),
     '',
     section.body.trim(),
     end,
