@@ -12,24 +12,31 @@ const MAX_ENTRIES = 50_000;
 type Found = { file: ManagedFileRow; copies: ManagedCopyRow[] };
 
 export class ManagedFileCache {
-  private readonly entries = new Map<string, { found: Found | undefined; until: number }>();
+  private readonly entries = new Map<string, { found: Promise<Found | undefined>; until: number }>();
 
   constructor(private readonly files: ManagedFileRepository) {}
 
   async findVisible(id: string): Promise<Found | undefined> {
     const now = Date.now();
-    const cached = this.entries.get(id);
-    let found: Found | undefined;
-    if (cached && cached.until > now) found = cached.found;
-    else {
-      found = await this.files.findVisible(id);
-      // Unknown ids are not cached: a file created on another instance must show up at once.
-      if (found) {
-        if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-        this.entries.set(id, { found, until: now + TTL_MS });
-      }
+    let entry = this.entries.get(id);
+    if (!entry || entry.until <= now) {
+      // Concurrent misses share one query.
+      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+      entry = { found: this.files.findVisible(id), until: now + TTL_MS };
+      this.entries.set(id, entry);
+      const loaded = entry;
+      // Unknown ids and failures are not kept: a file created on another instance must show up at once.
+      loaded.found.then(
+        (found) => {
+          if (!found && this.entries.get(id) === loaded) this.entries.delete(id);
+        },
+        () => {
+          if (this.entries.get(id) === loaded) this.entries.delete(id);
+        },
+      );
     }
-    if (found?.file.expiresAt && found.file.expiresAt.getTime() <= now) return undefined;
+    const found = await entry.found;
+    if (found?.file.expiresAt && found.file.expiresAt.getTime() <= Date.now()) return undefined;
     return found;
   }
 
