@@ -43,6 +43,8 @@ export interface GatewayProcess {
   database: BenchDatabase | undefined;
   process: NodeChild;
   probe: MemoryProbe | undefined;
+  /** What runs (describeRuntime at start: later src/ edits do not change the running process). */
+  runtime: string;
   /** Parsed pino lines with msg 'upstream call' logged from line number `from` on. */
   upstreamCalls(from?: number): Array<{ deployment: string; operation: string; status: number; durationMs: number }>;
   /** POST /user/new with the master key. */
@@ -73,7 +75,7 @@ export function describeRuntime(runtime: GatewayRuntime = 'bin'): string {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
-  describeRuntime(options.runtime); // refuses a stale dist/
+  const runtime = describeRuntime(options.runtime); // refuses a stale dist/
   const directory = await mkdtemp(join(tmpdir(), 'unifile-bench-gateway-'));
   const database = options.database === 'pglite' ? undefined : await createBenchDatabase();
   const general = (options.config.general_settings ?? {}) as Record<string, unknown>;
@@ -118,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     database,
     process: child,
     probe: probePath ? new MemoryProbe(child.pid, probePath) : undefined,
+    runtime,
     upstreamCalls(from = 0) {
       return child.lines
         .slice(from)

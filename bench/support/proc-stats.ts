@@ -39,17 +39,24 @@ export function cpuSeconds(pid: number): number {
   return (user + system) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** CPU seconds used so far by every process named `command` (e.g. all postgres backends). */
-export function cpuSecondsOfCommand(command: string): number {
-  let total = 0;
+/** CPU seconds used so far by each process named `command` (e.g. every postgres backend), by pid. */
+export function cpuByPidOfCommand(command: string): Map<number, number> {
+  const seconds = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) total += cpuSeconds(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) seconds.set(Number(entry), cpuSeconds(Number(entry)));
     } catch {
       // exited while we looked
     }
   }
+  return seconds;
+}
+
+/** CPU used between two snapshots; processes started in between count from zero, ones that exited are lost. */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 

@@ -55,7 +55,7 @@ function foreignNote(): string[] {
   const seconds = monitor.foreign.stop();
   const share = seconds / ((performance.now() - monitor.started) / 1000);
   const text = `Other processes used ${fixed(seconds)} CPU-seconds during the run (${fixed(share * 100, 0)} % of one core on average)`;
-  return [share > 0.05 ? `- **Warning:** ${text}: the numbers are skewed.` : `- Quiet machine: ${text}.`];
+  return [share > 0.1 ? `- **Warning:** ${text}: the numbers are skewed.` : `- Quiet machine: ${text}.`];
 }
 
 export const fixed = (value: number, digits = 1): string => value.toFixed(digits);

@@ -1,0 +1,50 @@
+/** The benchmark side of memory-probe.mjs: ask the gateway for its memoryUsage() maxima of a phase. */
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface MemoryUsageMb {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface ProbeReading {
+  now: MemoryUsageMb;
+  /** Maxima since the previous reading (sampled every 25 ms). */
+  peak: MemoryUsageMb;
+}
+
+const toMb = (usage: Record<string, number>): MemoryUsageMb => {
+  const mb = (name: string) => (usage[name] ?? NaN) / 2 ** 20;
+  return { rss: mb('rss'), heapTotal: mb('heapTotal'), heapUsed: mb('heapUsed'), external: mb('external'), arrayBuffers: mb('arrayBuffers') };
+};
+
+export class MemoryProbe {
+  #sequence = 0;
+  constructor(
+    private readonly pid: number,
+    /** The file the preloaded probe writes (BENCH_MEMORY_PROBE in the gateway's environment). */
+    readonly path: string,
+  ) {}
+
+  /** Signals the gateway and waits for its answer; also starts a new maxima window. */
+  async read(): Promise<ProbeReading> {
+    this.#sequence += 1;
+    process.kill(this.pid, 'SIGUSR2');
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const parsed = await readFile(this.path, 'utf8')
+        .then((text) => JSON.parse(text) as { sequence: number; now: Record<string, number>; peak: Record<string, number> })
+        .catch(() => undefined); // not written yet, or caught mid-write
+      if (parsed) {
+        if (parsed.sequence >= this.#sequence) {
+          this.#sequence = parsed.sequence;
+          return { now: toMb(parsed.now), peak: toMb(parsed.peak) };
+        }
+      }
+      await sleep(10);
+    }
+    throw new Error(`the memory probe in pid ${this.pid} did not answer`);
+  }
+}
