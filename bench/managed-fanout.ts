@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { lastUploadedPart, OPENAI2_KEY, OPENAI_KEY, startEmulatorProcess, VERTEX_PROJECT, type EmulatorProcess } from './support/emulator-process.ts';
 import { MASTER_KEY, startGateway, type GatewayProcess, type GatewayRuntime } from './support/gateway-process.ts';
 import { uploadMultipart, type FieldOrder } from './support/http-client.ts';
-import { commandText, flag, measurePhase, median, type PhaseStats } from './support/measure.ts';
+import { commandText, flag, measurePhase, median, spread, type PhaseStats } from './support/measure.ts';
 import { memoryStatus } from './support/proc-stats.ts';
 import { checkQuietMachine, fixed, publish, table } from './support/report.ts';
 import { ensureTestFile, type TestFile } from './support/test-file.ts';
@@ -141,10 +141,10 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
       rows.push([
         `${order === 'sdk' ? 'SDK (file → fields)' : 'curl (fields → file)'}`,
         fanout === 'one' ? `1 (${TARGETS.one})` : '3 (gpt-4o-mini-openai ×2, gemini-2.0-flash)',
-        fixed(seconds, 2),
+        spread(list.map((sample) => sample.seconds), 2),
         fixed(file.bytes / 1e6 / seconds),
         `${fixed(seconds - upstream, 2)} + ${fixed(upstream, 2)}`,
-        `${fixed(peakMb)} (${heap((sample) => sample.stats.heapPeak?.heapUsed)} / ${heap((sample) => sample.stats.heapPeak?.arrayBuffers)})`,
+        `${fixed(peakMb)} (${heap((sample) => sample.stats.heapPeak?.heapTotal)} / ${heap((sample) => sample.stats.heapPeak?.arrayBuffers)})`,
         `${fixed(of((sample) => sample.stats.cpu.gateway!))} / ${fixed(emulatorCpu)} / ${fixed(of((sample) => sample.stats.cpu.client!))}`,
         list.every((sample) => sample.intact) ? 'yes' : '**NO**',
       ]);
@@ -156,10 +156,10 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
     );
   }
   return [
-    `Payload: ${file.bytes} random bytes (${fixed(file.bytes / 2 ** 30, 2)} GiB), POST /v1/files with purpose=user_data and target_model_names; ${RUNS} run(s) per row (medians, peak = max).`,
+    `Payload: ${file.bytes} random bytes (${fixed(file.bytes / 2 ** 30, 2)} GiB), POST /v1/files with purpose=user_data and target_model_names; ${RUNS} run(s) per row: medians, wall time with (min–max); peak = max.`,
     `Emulators: ${LAYOUT === 'shared' ? 'all three in one child process' : 'one child process each'}. Gateway: ${runtime} on Postgres, idle RSS ${fixed(idleMb)} MiB.`,
     '',
-    table(['field order', 'deployments', 'wall s', 'MB/s', 'gateway s: spool + slowest upstream', 'gateway peak RSS MiB (heapUsed / arrayBuffers)', 'CPU s: gateway / emulators / client', 'every copy intact'], rows),
+    table(['field order', 'deployments', 'wall s', 'MB/s', 'gateway s: spool + slowest upstream', 'gateway peak RSS MiB (V8 heapTotal / arrayBuffers)', 'CPU s: gateway / emulators / client', 'every copy intact'], rows),
     '',
     ...notes,
     '',

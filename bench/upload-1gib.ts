@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { lastUploadedPart, OPENAI_KEY, startEmulatorProcess, type EmulatorProcess } from './support/emulator-process.ts';
 import { MASTER_KEY, startGateway, type GatewayProcess, type GatewayRuntime } from './support/gateway-process.ts';
 import { download, uploadMultipart, type FieldOrder } from './support/http-client.ts';
-import { commandText, flag, measurePhase, median, type PhaseStats } from './support/measure.ts';
+import { commandText, flag, measurePhase, median, spread, type PhaseStats } from './support/measure.ts';
 import { memoryStatus } from './support/proc-stats.ts';
 import { checkQuietMachine, fixed, publish, table } from './support/report.ts';
 import { ensureTestFile, type TestFile } from './support/test-file.ts';
@@ -82,9 +82,11 @@ function summarize(key: string) {
   const of = (pick: (sample: Sample) => number | undefined) => median(list.map((sample) => pick(sample) ?? NaN));
   return {
     mbPerSecond: of((sample) => sample.mbPerSecond),
+    /** `median (min–max)` when there was more than one run. */
+    mbPerSecondText: spread(list.map((sample) => sample.mbPerSecond)),
     seconds: of((sample) => sample.seconds),
     peakMb: Math.max(...list.map((sample) => sample.stats.peakMb)),
-    heapUsedMb: Math.max(...list.map((sample) => sample.stats.heapPeak?.heapUsed ?? NaN)),
+    heapTotalMb: Math.max(...list.map((sample) => sample.stats.heapPeak?.heapTotal ?? NaN)),
     arrayBuffersMb: Math.max(...list.map((sample) => sample.stats.heapPeak?.arrayBuffers ?? NaN)),
     cpu: (name: string) => of((sample) => sample.stats.cpu[name]),
     upstreamSeconds: of((sample) => sample.upstreamSeconds),
@@ -106,14 +108,14 @@ function report(idle: string, file: TestFile, runtime: string): string {
     const ratio = gateway.mbPerSecond / direct.mbPerSecond;
     const cpu = (path: typeof direct, withGateway: boolean) =>
       `${withGateway ? fixed(path.cpu('gateway')) : '–'} / ${fixed(path.cpu('emulator'))} / ${fixed(path.cpu('client'))}`;
-    rows.push([labels[phase], 'direct', fixed(direct.mbPerSecond), fixed(direct.seconds), '', '', cpu(direct, false), direct.intact ? 'yes' : '**NO**']);
+    rows.push([labels[phase], 'direct', direct.mbPerSecondText, fixed(direct.seconds), '', '', cpu(direct, false), direct.intact ? 'yes' : '**NO**']);
     rows.push([
       '',
       'gateway',
-      fixed(gateway.mbPerSecond),
+      gateway.mbPerSecondText,
       fixed(gateway.seconds),
       `${fixed(ratio * 100, 0)} %`,
-      `${fixed(gateway.peakMb)} (${fixed(gateway.heapUsedMb)} / ${fixed(gateway.arrayBuffersMb)})`,
+      `${fixed(gateway.peakMb)} (${fixed(gateway.heapTotalMb)} / ${fixed(gateway.arrayBuffersMb)})`,
       cpu(gateway, true),
       gateway.intact ? 'yes' : '**NO**',
     ]);
@@ -130,14 +132,14 @@ function report(idle: string, file: TestFile, runtime: string): string {
   }
   return [
     `Payload: ${file.bytes} random bytes (${fixed(file.bytes / 2 ** 30, 2)} GiB, page cache warm), sha256 checked against what the emulator received / the client downloaded.`,
-    `${RUNS} run(s) per row (medians; peaks are maxima). Gateway database: ${DATABASE}; gateway: ${runtime}.`,
+    `${RUNS} run(s) per row: medians, with (min–max) over the runs; peaks are maxima. Gateway database: ${DATABASE}; gateway: ${runtime}.`,
     idle,
     '',
-    table(['phase', 'path', 'MB/s', 'seconds', 'gateway / direct', 'gateway peak RSS MiB (heapUsed / arrayBuffers)', 'CPU s: gateway / emulator / client', 'sha256 intact'], rows),
+    table(['phase', 'path', 'MB/s', 'seconds', 'gateway / direct', 'gateway peak RSS MiB (V8 heapTotal / arrayBuffers)', 'CPU s: gateway / emulator / client', 'sha256 intact'], rows),
     '',
     ...notes,
     '',
-    'MB = 10^6 bytes. RSS = VmHWM of the gateway pid, reset per phase via /proc/PID/clear_refs; heapUsed/arrayBuffers = maxima of',
+    'MB = 10^6 bytes. RSS = VmHWM of the gateway pid, reset per phase via /proc/PID/clear_refs; heapTotal/arrayBuffers = maxima of',
     "process.memoryUsage() inside the gateway (bench/support/memory-probe.mjs). Upstream time = the gateway's `upstream call` log line.",
   ].join('\n');
 }
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
     const heap = (await gateway.probe?.read())?.now;
     const idle =
       `Gateway at idle (after readiness, before any upload): RSS ${fixed(memory.rssMb)} MiB = ${fixed(memory.anonMb)} anonymous + ${fixed(memory.fileMb)} file-backed` +
-      (heap ? `; V8 heap ${fixed(heap.heapUsed)} used of ${fixed(heap.heapTotal)} MiB, external ${fixed(heap.external)} MiB.` : '.');
+      (heap ? `; V8 heap ${fixed(heap.heapUsed)} used of ${fixed(heap.heapTotal)} MiB, arrayBuffers ${fixed(heap.arrayBuffers)} MiB.` : '.');
     process.stderr.write(`gateway pid ${gateway.pid} on ${gateway.url}; ${idle}\nemulator pid ${emulators.pid}\n`);
     for (let run = 1; run <= RUNS; run += 1) {
       for (const order of ['sdk', 'curl'] as const) {

@@ -44,6 +44,13 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** `median (min–max)`, or just the value for a single run. */
+export function spread(values: number[], digits = 1): string {
+  const text = median(values).toFixed(digits);
+  if (values.length < 2) return text;
+  return `${text} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+}
+
 /** Parses `--name value` flags with defaults (numbers stay numbers). */
 export function flag(name: string, fallback: number): number;
 export function flag(name: string, fallback: string): string;
