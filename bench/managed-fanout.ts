@@ -16,7 +16,7 @@ import { uploadMultipart, type FieldOrder } from './support/http-client.ts';
 import { commandText, flag, measurePhase, median, spread, type PhaseStats } from './support/measure.ts';
 import { memoryStatus } from './support/proc-stats.ts';
 import { checkQuietMachine, fixed, publish, table } from './support/report.ts';
-import { ensureTestFile, type TestFile } from './support/test-file.ts';
+import { ensureTestFile, warmPageCache, type TestFile } from './support/test-file.ts';
 
 const RUNS = flag('runs', 1);
 const SIZE_MB = flag('size-mb', 1024);
@@ -94,6 +94,7 @@ async function copiesIntact(emulators: Emulators, fanout: 'one' | 'three', file:
 
 async function runOnce(fanout: 'one' | 'three', order: FieldOrder, file: TestFile, emulators: Emulators, gateway: GatewayProcess): Promise<void> {
   await resetAll(emulators);
+  await warmPageCache(file);
   const emulatorPids = Object.fromEntries([...new Set(Object.values(emulators).map((process) => process.pid))].map((pid, index) => [`emulator${index}`, pid]));
   const logFrom = gateway.process.lines.length;
   const { result, stats } = await measurePhase(gateway, emulatorPids, () =>

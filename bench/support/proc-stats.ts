@@ -39,13 +39,32 @@ export function cpuSeconds(pid: number): number {
   return (user + system) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** CPU seconds used so far by each process named `command` (e.g. every postgres backend), by pid. */
-export function cpuByPidOfCommand(command: string): Map<number, number> {
+/**
+ * Databases this benchmark created: their Postgres backends (`postgres: 15/main: user DB host…`)
+ * work for us; backends of other databases are other people's work.
+ */
+const ownDatabases = new Set<string>();
+export function claimDatabase(name: string): void {
+  ownDatabases.add(name);
+}
+
+/** Whose a postgres process is, from its title: a backend of one of our databases, someone else's, or the server's own. */
+function postgresOwner(pid: number): 'ours' | 'foreign' | 'server' {
+  const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  // Backends: `postgres: 15/main: <user> <database> <host(port)|[local]> <state>`; autovacuum: `… autovacuum worker <database>`.
+  const database = /^postgres: [^:]+: (?:\S+ (\S+) (?:\S+\(\d+\)|\[local\])|autovacuum worker (\S+))/.exec(title)?.slice(1).find(Boolean);
+  if (!database) return 'server'; // postmaster, checkpointer, walwriter, autovacuum, …
+  return ownDatabases.has(database) ? 'ours' : 'foreign';
+}
+
+/** CPU seconds used so far by each backend of our databases, by pid. */
+export function cpuOfOwnPostgresBackends(): Map<number, number> {
   const seconds = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) seconds.set(Number(entry), cpuSeconds(Number(entry)));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      if (postgresOwner(Number(entry)) === 'ours') seconds.set(Number(entry), cpuSeconds(Number(entry)));
     } catch {
       // exited while we looked
     }
@@ -136,8 +155,9 @@ export class RssSampler {
 }
 
 /**
- * CPU used by processes outside this benchmark (not this process or its descendants; postgres
- * backends and kernel threads are left out as they may be working for us), sampled every second. Other work on the machine
+ * CPU used by processes outside this benchmark (not this process or its descendants, nor backends
+ * of our databases; the postgres server's own processes and kernel threads are left out as they
+ * may be working for us), sampled every second. Other work on the machine
  * skews every number, so the reports say how much there was.
  */
 export class ForeignCpuMonitor {
@@ -161,7 +181,9 @@ export class ForeignCpuMonitor {
         const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         parents.set(Number(entry), Number(fields[1]));
-        if (command !== 'postgres') cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+        if (command !== 'postgres' || postgresOwner(Number(entry)) === 'foreign') {
+          cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+        }
       } catch {
         // exited while we looked
       }

@@ -1,4 +1,5 @@
 /** Markdown output: tables, the machine description, and one replaceable section per benchmark in BENCHMARKS.md. */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +27,21 @@ function cpuTimes(): { busy: number; total: number } {
 }
 
 let monitor: { foreign: ForeignCpuMonitor; started: number } | undefined;
+let calibration: number[] = [];
+
+/**
+ * Single-core speed right now: sha256 over 256 MiB in memory, MB/s. This VM's cores run at
+ * visibly different speeds from one quiet hour to the next (identical runs differ up to 2×), so
+ * every section records it at the start and the end, to compare runs with.
+ */
+function cpuCalibration(): number {
+  const block = Buffer.alloc(16 * 1024 * 1024, 7);
+  const started = performance.now();
+  const hash = createHash('sha256');
+  for (let index = 0; index < 16; index += 1) hash.update(block);
+  hash.digest();
+  return (16 * block.length) / 1e6 / ((performance.now() - started) / 1000);
+}
 
 /**
  * Waits (up to BENCH_QUIET_WAIT_S seconds, default 600) for the machine to be quiet — under 10 %
@@ -47,6 +63,7 @@ export async function checkQuietMachine(): Promise<void> {
     process.stderr.write(`the machine is ${fixed(busy * 100, 0)} % busy with other work; waiting for it to calm down …\n`);
     await sleep(8000);
   }
+  calibration = [cpuCalibration()];
   monitor = { foreign: new ForeignCpuMonitor(), started: performance.now() };
 }
 
@@ -55,7 +72,11 @@ function foreignNote(): string[] {
   const seconds = monitor.foreign.stop();
   const share = seconds / ((performance.now() - monitor.started) / 1000);
   const text = `Other processes used ${fixed(seconds)} CPU-seconds during the run (${fixed(share * 100, 0)} % of one core on average)`;
-  return [share > 0.1 ? `- **Warning:** ${text}: the numbers are skewed.` : `- Quiet machine: ${text}.`];
+  const speed = [...calibration, cpuCalibration()].map((value) => fixed(value, 0)).join(' MB/s at the start, ');
+  return [
+    share > 0.1 ? `- **Warning:** ${text}: the numbers are skewed.` : `- Quiet machine: ${text}.`,
+    `- CPU speed check (sha256 of 256 MiB on one core): ${speed} MB/s at the end.`,
+  ];
 }
 
 export const fixed = (value: number, digits = 1): string => value.toFixed(digits);
