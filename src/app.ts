@@ -38,6 +38,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 10 * 1024 * 1024,
+    // Plain Vertex file ids are `gs://bucket/<object name>` (object names up to 1024 bytes),
+    // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable
+    // (and undeletable). 4 KiB holds any encoded GCS id.
+    routerOptions: { maxParamLength: 4096 },
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
