@@ -6,6 +6,7 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerKeyRoutes } from './http/routes/key-routes.ts';
 import { registerDocs } from './http/routes/docs-routes.ts';
@@ -47,6 +48,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     reply.header('x-request-id', request.id);
   });
   registerErrorHandler(app);
+  registerJsonBodyParser(app, 10 * 1024 * 1024);
   registerAuth(app, runtime.keys);
   await app.register(multipart);
 

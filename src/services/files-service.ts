@@ -96,9 +96,15 @@ export class FilesService {
     return deleted;
   }
 
-  async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream> {
+  /** The bytes, and the filename for Content-Disposition: from the owner record, else the provider's object. */
+  async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream & { filename: string }> {
     const files = this.files(provider, 'download file content');
     await this.checkOwner(principal, provider, fileId);
-    return files.content(fileId, context);
+    const record = await this.records.find(provider, fileId);
+    const filename = record
+      ? Promise.resolve(record.fileObject.filename)
+      : files.retrieve(fileId, { ...context, signal: undefined }).then((file) => file.filename, () => fileId);
+    const content = await files.content(fileId, context);
+    return { ...content, filename: (await filename) || fileId };
   }
 }

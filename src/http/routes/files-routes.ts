@@ -13,6 +13,7 @@ import type { Runtime } from '../../runtime.ts';
 import { parseProvider } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
+import { setDownloadHeaders } from '../content-headers.ts';
 import { readUploadForm, type DirectRoute } from '../upload-form.ts';
 
 type FilesRequest = FastifyRequest<{ Params: { provider?: string; fileId?: string }; Querystring: Record<string, string | string[] | undefined> }>;
@@ -156,8 +157,9 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     const content = isUnifiedId('file', id)
       ? await managedFiles.content(request.principal, id, context)
       : await files.content(request.principal, providerOf(request) ?? 'openai', id, context);
-    reply.header('content-type', content.contentType);
-    if (content.contentLength !== undefined) reply.header('content-length', String(content.contentLength));
+    // A provider that answers octet-stream still gets the type its filename says.
+    const contentType = resolveMimeType({ partType: content.contentType, filename: content.filename, head: Buffer.alloc(0) });
+    setDownloadHeaders(reply, { ...content, contentType });
     return reply.send(content.body);
   });
 }
