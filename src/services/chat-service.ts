@@ -5,7 +5,7 @@
  */
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
-import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import { PROVIDER_KINDS } from '../providers/provider-settings.ts';
