@@ -1,12 +1,12 @@
 /**
  * The Gemini API adapter (`model: gemini/<model>`, SPEC §1.1): files through the Gemini Files
- * API, chat through generateContent, both with `x-goog-api-key` on
- * `api_base` (default https://generativelanguage.googleapis.com).
+ * API, chat through the Gemini generateContent code shared with Vertex AI, both with
+ * `x-goog-api-key` on `api_base` (default https://generativelanguage.googleapis.com).
  */
 import type { ProviderAdapter } from '../provider-adapter.ts';
-import type { ProviderSettings } from '../provider-settings.ts';
+import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { UpstreamClient } from '../shared/upstream-client.ts';
-import { GeminiChat } from './gemini-chat.ts';
+import { GeminiApiChat } from './gemini-chat.ts';
 import { GeminiFiles } from './gemini-files.ts';
 import { geminiApiBase, parseGeminiError, PROVIDER } from './gemini-wire.ts';
 
@@ -17,11 +17,11 @@ export function createGeminiAdapter(settings: ProviderSettings): ProviderAdapter
     baseUrl: geminiApiBase(settings.apiBase),
     headers: settings.apiKey ? { 'x-goog-api-key': settings.apiKey } : {},
     parseError: parseGeminiError,
-    headersTimeoutMs: settings.timeoutMs,
+    ...transportSettings(settings),
   });
   const files = new GeminiFiles(client);
   // files_settings entries have no model: they serve /files only.
-  const chat = settings.model ? new GeminiChat({ instance: settings.instance, model: settings.model, client, files }) : undefined;
+  const chat = settings.model ? new GeminiApiChat({ instance: settings.instance, model: settings.model, client, files }) : undefined;
   return {
     instance: settings.instance,
     kind: 'gemini',

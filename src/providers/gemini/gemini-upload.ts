@@ -25,7 +25,14 @@ export async function uploadResumable(client: UpstreamClient, input: UploadInput
   };
   if (input.body.bytes !== undefined) headers['x-goog-upload-header-content-length'] = String(input.body.bytes);
   const start = await client.send(
-    { operation: 'files.upload.start', method: 'POST', path: '/upload/v1beta/files', headers, body: JSON.stringify({ file: { display_name: input.filename } }) },
+    {
+      operation: 'files.upload.start',
+      method: 'POST',
+      path: '/upload/v1beta/files',
+      headers,
+      body: JSON.stringify({ file: { display_name: input.filename } }),
+      idempotent: true, // opening a session creates nothing until it is finalised
+    },
     context,
   );
   await start.body.text();
