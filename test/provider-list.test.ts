@@ -33,12 +33,12 @@ function problemsOf(text: string, providers: readonly ProviderDefinition[] = WIT
 describe('config from the provider list', () => {
   test('a kind exists only when its definition is in the list; its own params and checks apply', () => {
     const text = 'model_list:\n  - model_name: e\n    litellm_params: { model: echo/m, api_base: "http://127.0.0.1:1/v1" }\n';
-    assert.deepEqual(problemsOf(text, PROVIDER_DEFINITIONS), ["model_list[0].litellm_params.model: unknown provider 'echo' (supported: openai, azure, vertex_ai)"]);
+    assert.deepEqual(problemsOf(text, PROVIDER_DEFINITIONS), ["model_list[0].litellm_params.model: unknown provider 'echo' (supported: openai, azure, vertex_ai, gemini)"]);
     assert.deepEqual(problemsOf(text), ['model_list[0].litellm_params.echo_tag: required for echo']);
     assert.match(problemsOf(text.replace('}', ', echo_tag: "Not Valid" }'))[0]!, /^model_list\[0\]\.litellm_params\.echo_tag: /);
     const config = loadConfig({ text: text.replace('}', ', echo_tag: t-1 }') }, {}, { providers: WITH_ECHO });
     assert.deepEqual(config.deployments[0]!.settings.options, { echoTag: 't-1' });
-    assert.deepEqual(config.providers.kinds, ['openai', 'azure', 'vertex_ai', 'echo']);
+    assert.deepEqual(config.providers.kinds, ['openai', 'azure', 'vertex_ai', 'gemini', 'echo']);
   });
 
   test('settings accepted but not acted upon are startup warnings naming them; weight is acted upon', () => {
@@ -80,7 +80,7 @@ describe('a test-only provider through the gateway', () => {
   test('the OpenAPI provider enum is derived from the list', async () => {
     const document = (await (await harness.fetch('/openapi.json')).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string; schema: { enum?: string[] } }> } }> };
     const header = document.paths['/v1/files/{file_id}']!.get!.parameters!.find((parameter) => parameter.name === 'custom-llm-provider')!;
-    assert.deepEqual(header.schema.enum, ['openai', 'azure', 'vertex_ai', 'echo']);
+    assert.deepEqual(header.schema.enum, ['openai', 'azure', 'vertex_ai', 'gemini', 'echo']);
   });
 
   test('managed upload, chat with the one id (plain and stream), content and delete go through the echo adapter', async () => {

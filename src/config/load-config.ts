@@ -134,8 +134,8 @@ function settingsFrom(input: {
 }): ProviderSettings {
   const { params } = input;
   const seconds = (value: unknown) => (typeof value === 'number' ? value * 1000 : undefined);
+  const own = Object.entries(input.definition.settings(params, input.env)).filter(([, value]) => value !== undefined);
   return {
-    ...input.definition.settings(params, input.env),
     provider: input.definition.kind,
     instance: input.instance,
     model: input.model,
@@ -144,6 +144,7 @@ function settingsFrom(input: {
     timeoutMs: seconds(params.timeout),
     streamTimeoutMs: seconds(params.stream_timeout),
     maxRetries: params.max_retries,
+    ...Object.fromEntries(own),
   };
 }
 

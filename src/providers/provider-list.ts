@@ -4,11 +4,12 @@
  * enums follow from it.
  */
 import { azureProvider } from './azure/azure-provider.ts';
+import { geminiProvider } from './gemini/gemini-provider.ts';
 import { openaiProvider } from './openai/openai-provider.ts';
 import { ProviderCatalog } from './provider-catalog.ts';
 import type { ProviderDefinition } from './provider-definition.ts';
 import { vertexProvider } from './vertex/vertex-provider.ts';
 
-export const PROVIDER_DEFINITIONS: readonly ProviderDefinition[] = [openaiProvider, azureProvider, vertexProvider];
+export const PROVIDER_DEFINITIONS: readonly ProviderDefinition[] = [openaiProvider, azureProvider, vertexProvider, geminiProvider];
 
 export const defaultCatalog = new ProviderCatalog(PROVIDER_DEFINITIONS);

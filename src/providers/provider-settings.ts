@@ -8,7 +8,7 @@ export interface ProviderSettings {
   instance: string;
   /** The provider's own model/deployment name (empty for files_settings entries). */
   model: string;
-  /** OpenAI bearer key or Azure `api-key`. */
+  /** OpenAI bearer key, Azure `api-key` or Gemini `x-goog-api-key`. */
   apiKey?: string;
   /** Base URL override (OpenAI: …/v1; Azure: the resource endpoint; Vertex: the regional host). */
   apiBase?: string;
