@@ -63,6 +63,8 @@ export interface FuzzCase {
   foreign?: boolean;
   /** Bookkeeping for the orphan check when the answer is 2xx. */
   effect?: { kind: 'upload' } | { kind: 'delete'; ref: PoolRef | undefined };
+  /** The uploaded file's name, so that an orphan found afterwards names its case. */
+  tag?: string;
   run(world: World, boundMs: number): Promise<Outcome>;
 }
 
@@ -76,6 +78,7 @@ export interface CaseDraft {
   expect?: 'success' | 'failure';
   foreign?: boolean;
   effect?: FuzzCase['effect'];
+  tag?: string;
   run(world: World, boundMs: number): Promise<Outcome>;
 }
 

@@ -44,6 +44,7 @@ function rawUpload(upload: RawUpload, boundary: string): CaseDraft {
       owed: upload.owed ?? 'answer',
       ...(authorised && upload.expect ? { expect: upload.expect } : authorised ? {} : { expect: 'failure' as const }),
       effect: { kind: 'upload' },
+      ...tagOf(upload.body),
     },
     () => ({
       spec: {
@@ -59,6 +60,12 @@ function rawUpload(upload: RawUpload, boundary: string): CaseDraft {
 }
 
 type UploadClass = (random: Random) => CaseDraft;
+
+/** The file part's name (`fuzz-xxxxxx.ext`), found in the form's first bytes. */
+function tagOf(body: Buffer): { tag?: string } {
+  const match = /filename="(fuzz-[a-z0-9]+\.[a-z]+)"/.exec(body.subarray(0, 200_000).toString('latin1'));
+  return match ? { tag: match[1]! } : {};
+}
 
 /** The official client: file first, then purpose (and the gateway's fields) — the SDK order. */
 const validClient: UploadClass = (random) => {
@@ -79,6 +86,7 @@ const validClient: UploadClass = (random) => {
       owed: 'answer',
       expect: AUTHORISED.includes(actor) ? 'success' : 'failure',
       effect: { kind: 'upload' },
+      tag: filename,
     },
     async (client) =>
       client.files.create(
@@ -327,7 +335,7 @@ const lateFields: UploadClass = (random) => {
   const actor = pickUploadActor(random);
   const target = pickTarget(random, actor);
   const boundary = boundaryFor(random);
-  const file = filePart(random.bytes(random.between(100, 60_000)), 'late.txt');
+  const file = filePart(random.bytes(random.between(100, 60_000)), `fuzz-${random.word(6)}.txt`);
   const late = random.pick<[string, FormPart[]]>([
     ['expires_after', [field('expires_after[anchor]', 'created_at'), field('expires_after[seconds]', random.pick(['3600', '5', 'x']))]],
     ['target_model_names', [field('target_model_names', random.pick(allowedModels(actor)))]],

@@ -11,6 +11,7 @@ import type { FuzzWorld } from './world.ts';
 interface StoredItem {
   store: string;
   id: string;
+  filename: string;
 }
 
 async function openaiFiles(name: string, url: string, apiKey: string): Promise<StoredItem[]> {
@@ -18,8 +19,8 @@ async function openaiFiles(name: string, url: string, apiKey: string): Promise<S
   let after: string | undefined;
   for (;;) {
     const response = await fetch(`${url}/v1/files?limit=10000&order=asc${after ? `&after=${encodeURIComponent(after)}` : ''}`, { headers: { authorization: `Bearer ${apiKey}` } });
-    const page = (await response.json()) as { data: Array<{ id: string }>; has_more: boolean };
-    items.push(...page.data.map((file) => ({ store: name, id: file.id })));
+    const page = (await response.json()) as { data: Array<{ id: string; filename: string }>; has_more: boolean };
+    items.push(...page.data.map((file) => ({ store: name, id: file.id, filename: file.filename })));
     if (!page.has_more || page.data.length === 0) return items;
     after = page.data[page.data.length - 1]!.id;
   }
@@ -28,12 +29,12 @@ async function openaiFiles(name: string, url: string, apiKey: string): Promise<S
 export async function storedItems(fuzz: FuzzWorld): Promise<StoredItem[]> {
   const { emulators } = fuzz.harness;
   const azure = await fetch(`${emulators.azure.url}/openai/files?api-version=2024-10-21`, { headers: { 'api-key': 'azure-emulator-key' } });
-  const azureFiles = ((await azure.json()) as { data: Array<{ id: string }> }).data.map((file) => ({ store: 'azure', id: file.id }));
+  const azureFiles = ((await azure.json()) as { data: Array<{ id: string; filename: string }> }).data.map((file) => ({ store: 'azure', id: file.id, filename: file.filename }));
   return [
     ...(await openaiFiles('openai', emulators.openai.url, 'sk-emulator-openai')),
     ...(await openaiFiles('openai-2', fuzz.second.url, 'sk-emulator-openai-2')),
     ...azureFiles,
-    ...emulators.google.objects().map((object) => ({ store: 'gcs', id: `gs://${object.bucket}/${object.name}` })),
+    ...emulators.google.objects().map((object) => ({ store: 'gcs', id: `gs://${object.bucket}/${object.name}`, filename: object.name.split('/').pop() ?? '' })),
   ];
 }
 
@@ -50,7 +51,7 @@ export async function auditOrphans(fuzz: FuzzWorld): Promise<string[]> {
   const problems: string[] = [];
   const files = await query(fuzz, sql`SELECT id, status, owner_id FROM managed_files`);
   const copies = await query(fuzz, sql`SELECT file_id, deployment_id, provider_file_id, status FROM managed_file_copies`);
-  const records = await query(fuzz, sql`SELECT provider, provider_file_id, owner_id FROM provider_files`);
+  const records = await query(fuzz, sql`SELECT provider, provider_file_id, owner_id, file_object->>'filename' AS filename FROM provider_files`);
   const pending = await query(fuzz, sql`SELECT deployment_id, provider_file_id, attempts, last_error FROM pending_provider_deletes`);
 
   const fileStatus = new Map(files.map((row) => [String(row.id), String(row.status)]));
@@ -76,13 +77,13 @@ export async function auditOrphans(fuzz: FuzzWorld): Promise<string[]> {
   }
   for (const record of records) {
     const id = String(record.provider_file_id);
-    if (!ledger.live.has(id)) problems.push(`owner record ${record.provider}/${id} (owner ${record.owner_id}) for a file no client holds${ledger.deleted.has(id) ? ' (deleted)' : ''}`);
+    if (!ledger.live.has(id)) problems.push(`owner record ${record.provider}/${id} (${record.filename}, owner ${record.owner_id}) for a file no client holds${ledger.deleted.has(id) ? ' (deleted)' : ''}`);
   }
   for (const row of pending) problems.push(`pending provider delete ${row.deployment_id}/${row.provider_file_id} (${row.attempts} attempts: ${String(row.last_error).slice(0, 120)})`);
 
   const stored = await storedItems(fuzz);
   for (const item of stored) {
-    if (!expected.has(item.id)) problems.push(`orphaned ${item.store} file ${item.id}${ledger.deleted.has(item.id) ? ' (its delete answered 2xx)' : ''}`);
+    if (!expected.has(item.id)) problems.push(`orphaned ${item.store} file ${item.id} (${item.filename})${ledger.deleted.has(item.id) ? ' (its delete answered 2xx)' : ''}`);
   }
   const spooled = (await readdir(fuzz.tempDir)).filter((name) => !/^unifile-(openai|azure|google)-/.test(name));
   if (spooled.length > 0) problems.push(`${spooled.length} leftover entries in the run's TMPDIR: ${spooled.slice(0, 5).join(', ')}`);

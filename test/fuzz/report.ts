@@ -52,6 +52,18 @@ export function describeRun(report: RunReport): string {
   return lines.join('\n');
 }
 
+/** Same problem, same answer (status and error code): likely one root cause across classes. */
+export function signatureOf(finding: Finding): string {
+  let code = finding.body.slice(0, 60);
+  try {
+    const parsed = JSON.parse(finding.body) as { error?: { code?: unknown } | string; code?: unknown; message?: unknown };
+    code = String((typeof parsed.error === 'object' ? parsed.error?.code : undefined) ?? parsed.code ?? parsed.message ?? parsed.error ?? '');
+  } catch {
+    // Not JSON (or cut at 300 bytes): the first bytes say enough.
+  }
+  return `${finding.problem.replace(/\d{3,}/g, 'N')} | ${finding.status} ${code}`;
+}
+
 /** Markdown for FUZZ-FINDINGS.md: one section per group with its first cases. */
 export function findingsMarkdown(report: RunReport, command: string): string {
   const lines = [
@@ -64,6 +76,14 @@ export function findingsMarkdown(report: RunReport, command: string): string {
     '```',
     '',
   ];
+  const causes = new Map<string, Finding[]>();
+  for (const finding of report.findings) causes.set(signatureOf(finding), [...(causes.get(signatureOf(finding)) ?? []), finding]);
+  lines.push('Likely root causes (problem | status code), with the case classes showing them:', '');
+  for (const [signature, group] of [...causes].sort((a, b) => b[1].length - a[1].length)) {
+    const classes = [...new Set(group.map((finding) => finding.klass))];
+    lines.push(`- **${signature}** × ${group.length}: ${classes.join(', ')} (e.g. case ${group[0]!.index})`);
+  }
+  lines.push('');
   for (const [key, group] of groupFindings(report.findings)) {
     lines.push(`### ${key} (${group.length})`);
     for (const finding of group.slice(0, 3)) {

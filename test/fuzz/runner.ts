@@ -80,6 +80,8 @@ export async function runFuzz(fuzz: FuzzWorld, options: RunOptions): Promise<Run
   const onCrash = (error: unknown) => crashes.push(`uncaught in the gateway process: ${(error as Error)?.stack ?? String(error)}`.slice(0, 2000));
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
+  // Which case uploaded which file name: orphans found afterwards then name their case.
+  const tags = new Map<string, string>();
   let next = 0;
   let done = 0;
   const worker = async () => {
@@ -90,6 +92,7 @@ export async function runFuzz(fuzz: FuzzWorld, options: RunOptions): Promise<Run
         report.skipped += 1;
         continue;
       }
+      if (fuzzCase.tag) tags.set(fuzzCase.tag, `case ${index} ${fuzzCase.klass}`);
       const outcome = await fuzzCase.run(fuzz.world, boundMs);
       report.ran += 1;
       const routeCounts = report.byRoute.get(fuzzCase.route) ?? new Map<string, number>();
@@ -120,7 +123,8 @@ export async function runFuzz(fuzz: FuzzWorld, options: RunOptions): Promise<Run
     // The gateway still answers, and what aborted requests left behind is gone by now or soon.
     const alive = await fetch(`${fuzz.world.url}/health/readiness`).then((response) => response.status, (error: unknown) => String(error));
     if (alive !== 200) crashes.push(`readiness after the run: ${alive}`);
-    report.audit = [...crashes, ...(await settledAudit(fuzz))];
+    const audit = (await settledAudit(fuzz)).map((problem) => problem.replace(/\((fuzz-[a-z0-9]+\.[a-z]+)/g, (_, name: string) => `(${name}: ${tags.get(name) ?? 'no case'}`));
+    report.audit = [...crashes, ...audit];
     report.missing = await missingLive(fuzz);
   } finally {
     process.off('uncaughtException', onCrash);
