@@ -6,7 +6,7 @@ import { errors, GatewayError } from '../core/errors.ts';
 import { mintId } from '../core/ids.ts';
 import { recordManagedFile } from '../core/metrics.ts';
 import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
-import { canAccess, disallowedModels, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, disallowedModels, type Principal } from '../core/access-policy.ts';
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
@@ -151,7 +151,7 @@ export class ManagedFilesService {
   }
 
   /** Streams from a copy holding the original bytes, failing over to the next copy on error. */
-  async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string }> {
+  async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string; filename: string }> {
     const { file, copies } = await this.visible(principal, id);
     const ordered = [...copies].sort((a, b) => Number(a.transformed) - Number(b.transformed));
     let lastError: unknown = errors.fileNotFound(id);
@@ -160,7 +160,7 @@ export class ManagedFilesService {
       if (!adapter?.files) continue;
       try {
         const content = await adapter.files.content(copy.providerFileId, context);
-        return { ...content, contentType: file.mimeType, mimeType: file.mimeType };
+        return { ...content, contentType: file.mimeType, mimeType: file.mimeType, filename: file.filename };
       } catch (error) {
         if (context.signal?.aborted) throw error;
         context.logger.warn({ fileId: id, deployment: copy.deploymentId, error: (error as Error).message }, 'content copy failed, trying the next');
