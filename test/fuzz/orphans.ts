@@ -5,6 +5,7 @@
  * that no client knows of; no spooled body is left in the run's TMPDIR.
  */
 import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { FuzzWorld } from './world.ts';
 
@@ -85,8 +86,13 @@ export async function auditOrphans(fuzz: FuzzWorld): Promise<string[]> {
   for (const item of stored) {
     if (!expected.has(item.id)) problems.push(`orphaned ${item.store} file ${item.id} (${item.filename})${ledger.deleted.has(item.id) ? ' (its delete answered 2xx)' : ''}`);
   }
-  const spooled = (await readdir(fuzz.tempDir)).filter((name) => !/^unifile-(openai|azure|google)-/.test(name));
-  if (spooled.length > 0) problems.push(`${spooled.length} leftover entries in the run's TMPDIR: ${spooled.slice(0, 5).join(', ')}`);
+  // Emulator directories stay; the gateway's spool root may stay but must hold no file.
+  const entries = await readdir(fuzz.tempDir, { recursive: true, withFileTypes: true });
+  const spooled = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(fuzz.tempDir, join(entry.parentPath, entry.name)))
+    .filter((path) => !/^unifile-(openai|azure|google|gemini)-/.test(path));
+  if (spooled.length > 0) problems.push(`${spooled.length} leftover files in the run's TMPDIR (spooled bodies): ${spooled.slice(0, 5).join(', ')}`);
   return problems;
 }
 
