@@ -10,7 +10,7 @@ import { canAccess, disallowedModels, type Principal } from '../core/access-poli
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
-import { rewriteBatchModel } from './batch-jsonl.ts';
+import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
 export interface ManagedUpload {
@@ -65,11 +65,10 @@ export class ManagedFilesService {
     );
   }
 
-  /** The body each deployment receives: batch JSONL carries that deployment's model name. */
+  /** The body each deployment receives: its adapter may shape it (e.g. batch JSONL model names). */
   private bodyFor(target: Target, upload: ManagedUpload): { body: UploadBody; transformed: boolean } {
-    const { provider, model } = target.deployment.settings;
-    if (upload.purpose !== 'batch' || (provider !== 'openai' && provider !== 'azure')) return { body: upload.body, transformed: false };
-    return { body: { open: () => rewriteBatchModel(upload.body.open(), model), bytes: undefined }, transformed: true };
+    const shaped = target.adapter.files!.shapeUpload?.({ body: upload.body, purpose: upload.purpose, filename: upload.filename, mimeType: upload.mimeType });
+    return shaped ? { body: shaped, transformed: true } : { body: upload.body, transformed: false };
   }
 
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
@@ -100,12 +99,14 @@ export class ManagedFilesService {
       throw errors.clientClosed();
     }
     const id = mintId('file');
+    const requestedExpiry = upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null;
     const copies: NewManagedCopy[] = made.map(({ target, file, transformed }) => ({
       deploymentId: target.deployment.id,
       modelName: target.modelName,
       provider: target.deployment.settings.provider,
       providerFileId: file.id,
       transformed,
+      ...reportedCopy(file, requestedExpiry),
     }));
     let row: ManagedFileRow;
     try {
@@ -119,7 +120,7 @@ export class ManagedFilesService {
           bytes: upload.body.bytes ?? made[0]?.file.bytes ?? 0,
           mimeType: upload.mimeType,
           targetModelNames: upload.targetModelNames,
-          expiresAt: upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null,
+          expiresAt: managedExpiry(requestedExpiry, copies),
         },
         copies,
       );
@@ -153,7 +154,8 @@ export class ManagedFilesService {
   /** Streams from a copy holding the original bytes, failing over to the next copy on error. */
   async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string; filename: string }> {
     const { file, copies } = await this.visible(principal, id);
-    const ordered = [...copies].sort((a, b) => Number(a.transformed) - Number(b.transformed));
+    // Copies holding the original bytes for good first (a Gemini copy has no download at all).
+    const ordered = [...copies].sort((a, b) => Number(isDurableSource(b)) - Number(isDurableSource(a)) || Number(a.transformed) - Number(b.transformed));
     let lastError: unknown = errors.fileNotFound(id);
     for (const copy of ordered) {
       const adapter = this.registry.deployment(copy.deploymentId)?.adapter;
