@@ -15,6 +15,7 @@ import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
 import { KeyService } from './services/key-service.ts';
+import { providerOrigins } from './services/stored-references.ts';
 
 export interface Runtime {
   config: GatewayConfig;
@@ -40,7 +41,8 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
-  const chat = new ChatService(registry, fileCache, providerFiles);
+  const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
+  const chat = new ChatService(registry, fileCache, providerFiles, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
   return {
     config,

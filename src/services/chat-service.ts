@@ -3,13 +3,13 @@
  * deployments that hold every referenced managed file, balanced across them, failing over on
  * retryable upstream errors before anything was streamed.
  */
-import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
-import { isUnifiedId } from '../core/ids.ts';
+import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
 import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
+import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
 const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
@@ -33,20 +33,6 @@ export function parseChatBody(raw: unknown): ParsedChatBody {
   return { model: body.model, stream: body.stream === true, body: body as ParsedChatBody['body'] };
 }
 
-/** Every `{"type":"file","file":{"file_id"}}` id in the messages. */
-export function referencedFileIds(messages: unknown[]): string[] {
-  const ids = new Set<string>();
-  for (const message of messages) {
-    const content = (message as { content?: unknown })?.content;
-    if (!Array.isArray(content)) continue;
-    for (const part of content) {
-      const fileId = (part as { type?: unknown; file?: { file_id?: unknown } })?.file?.file_id;
-      if ((part as { type?: unknown }).type === 'file' && typeof fileId === 'string') ids.add(fileId);
-    }
-  }
-  return [...ids];
-}
-
 export class ChatService {
   private turn = 0;
 
@@ -54,6 +40,8 @@ export class ChatService {
     private readonly registry: ProviderRegistry,
     private readonly managedFiles: ManagedFileCache,
     private readonly providerFiles: ProviderFileRepository,
+    /** Where references count as stored data (see stored-references.ts). */
+    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map() },
   ) {}
 
   /** Checks the model and the files, and returns the eligible deployments in balanced order. */
@@ -64,11 +52,15 @@ export class ChatService {
     if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
 
     const fileReferences: Record<string, FileReferenceTargets> = {};
-    for (const fileId of referencedFileIds(parsed.body.messages)) {
-      if (!isUnifiedId('file', fileId)) {
-        await this.checkRawFile(principal, fileId);
+    // One ownership check for every part that can point at stored data (SPEC §5), before any
+    // provider is called: a provider reads such a reference with the gateway's credentials.
+    for (const reference of storedReferences(parsed.body.messages, this.scan)) {
+      if (reference.kind === 'raw') {
+        await this.checkRawReference(principal, reference);
         continue;
       }
+      const fileId = reference.value;
+      if (Object.hasOwn(fileReferences, fileId)) continue;
       const found = await this.managedFiles.findVisible(fileId);
       if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(fileId);
       if (!found.file.targetModelNames.includes(model)) {
@@ -97,14 +89,16 @@ export class ChatService {
     return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences };
   }
 
-  /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
-  private async checkRawFile(principal: Principal, fileId: string): Promise<void> {
+  /**
+   * A provider id or storage URI in a message is only allowed for a non-admin when an upload
+   * through the gateway recorded it as theirs (SPEC §2, last rule); anything else is 404, exactly
+   * like an unknown id, and no provider is called.
+   */
+  private async checkRawReference(principal: Principal, reference: StoredReference): Promise<void> {
     if (principal.isAdmin) return;
-    for (const provider of ['openai', 'azure'] as const) {
-      const record = await this.providerFiles.find(provider, fileId);
-      if (record && canAccess(principal, record)) return;
-    }
-    throw errors.fileNotFound(fileId);
+    const records = await this.providerFiles.findByIds(reference.lookupIds);
+    if (records.some((record) => canAccess(principal, record))) return;
+    throw errors.fileNotFound(reference.value, { param: reference.param });
   }
 
   private requestFor(candidate: Candidate, parsed: ParsedChatBody, fileReferences: ChatRequest['fileReferences']): ChatRequest {
@@ -131,7 +125,7 @@ export class ChatService {
         lastError = error;
         const retryable = error instanceof UpstreamError && error.failure.retryable;
         if (!retryable || context.signal?.aborted) throw error;
-        context.logger.warn({ deployment: candidate.deployment.id, status: (error as GatewayError).status }, 'deployment failed, trying the next');
+        context.logger.warn({ deployment: candidate.deployment.id, status: (error as GatewayError).status, ...upstreamLogFields(error) }, 'deployment failed, trying the next');
       }
     }
     throw lastError;

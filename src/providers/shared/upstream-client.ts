@@ -11,6 +11,7 @@ import type { CallContext } from '../provider-adapter.ts';
 export interface ParsedUpstreamError {
   message: string;
   code?: string;
+  type?: string;
 }
 
 export interface UpstreamClientOptions {
@@ -116,6 +117,8 @@ export class UpstreamClient {
       upstreamStatus: response.statusCode,
       upstreamRequestId,
       message: parsed.message,
+      ...(parsed.code ? { code: parsed.code } : {}),
+      ...(parsed.type ? { type: parsed.type } : {}),
       retryable: response.statusCode === 429 || response.statusCode >= 500,
       retryAfter: headerValue(response.headers['retry-after']),
     });
@@ -174,6 +177,7 @@ export class UpstreamClient {
       {
         provider: this.options.provider,
         deployment: this.options.instance,
+        timeout,
         message: timeout ? `timeout waiting for ${this.options.provider} (${code})` : `could not reach ${this.options.provider} (${code || (error as Error).message})`,
         retryable: true,
       },
@@ -203,11 +207,15 @@ async function readLimited(body: Readable): Promise<string> {
 /** Lenient reader for `{"error":{"message","code"}}` bodies (OpenAI, Azure, Google). */
 export function parseErrorEnvelope(status: number, bodyText: string): ParsedUpstreamError {
   try {
-    const body = JSON.parse(bodyText) as { error?: { message?: unknown; code?: unknown } | string; error_description?: string };
+    const body = JSON.parse(bodyText) as { error?: { message?: unknown; code?: unknown; type?: unknown } | string; error_description?: string };
     if (typeof body.error === 'object' && body.error && typeof body.error.message === 'string') {
-      return { message: body.error.message, code: body.error.code == null ? undefined : String(body.error.code) };
+      return {
+        message: body.error.message,
+        code: body.error.code == null ? undefined : String(body.error.code),
+        type: typeof body.error.type === 'string' ? body.error.type : undefined,
+      };
     }
-    if (typeof body.error === 'string') return { message: body.error_description ?? body.error };
+    if (typeof body.error === 'string') return { message: body.error_description ?? body.error, code: body.error };
   } catch {
     // not JSON: fall through to the raw text
   }

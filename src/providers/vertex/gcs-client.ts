@@ -9,7 +9,7 @@ import { recordUpstreamCall } from '../../core/metrics.ts';
 import { request, type Dispatcher } from 'undici';
 import type { CallContext } from '../provider-adapter.ts';
 import type { GoogleTokenProvider } from './google-auth.ts';
-import { PROVIDER, describeErrorBody, httpFailure, readErrorText, transportFailure } from './vertex-upstream.ts';
+import { PROVIDER, describeErrorBody, googleErrorCode, httpFailure, readErrorText, transportFailure } from './vertex-upstream.ts';
 
 /** The object resource fields the adapter reads (size and generation are int64 strings). */
 export interface GcsObject {
@@ -145,6 +145,7 @@ export class GcsClient {
       deployment: this.options.instance,
       status: response.statusCode,
       message: `Cloud Storage: ${describeErrorBody(text, response.statusCode)}`,
+      code: googleErrorCode(text),
       ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
     });
   }

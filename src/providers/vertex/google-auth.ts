@@ -8,7 +8,7 @@ import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { AdapterLogger } from '../provider-adapter.ts';
 import { loadServiceAccount, ServiceAccountError, type ServiceAccountInput } from './service-account.ts';
-import { PROVIDER, describeErrorBody, httpFailure, readErrorText, transportFailure } from './vertex-upstream.ts';
+import { PROVIDER, describeErrorBody, googleErrorCode, httpFailure, readErrorText, transportFailure } from './vertex-upstream.ts';
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -123,8 +123,9 @@ export class GoogleTokenProvider {
     const status = response.statusCode;
     this.log(logger, status, clock);
     if (status < 200 || status >= 300) {
-      const message = `${what} refused the service-account grant: ${describeErrorBody(await readErrorText(response.body), status)}`;
-      throw httpFailure({ deployment: this.instance, status: tokenRefusalStatus(status), message });
+      const text = await readErrorText(response.body);
+      const message = `${what} refused the service-account grant: ${describeErrorBody(text, status)}`;
+      throw httpFailure({ deployment: this.instance, status: tokenRefusalStatus(status), message, code: googleErrorCode(text) });
     }
     let parsed: { access_token?: unknown; expires_in?: unknown };
     try {

@@ -13,7 +13,7 @@ import { convertOpenAIToGemini } from './convert-openai-to-gemini.ts';
 import type { GeminiResponse } from './gemini-types.ts';
 import { GoogleTokenProvider } from './google-auth.ts';
 import { ServiceAccountError, type ServiceAccountInput } from './service-account.ts';
-import { describeErrorBody, PROVIDER } from './vertex-upstream.ts';
+import { describeErrorBody, googleErrorCode, PROVIDER } from './vertex-upstream.ts';
 
 export const DEFAULT_VERTEX_LOCATION = 'us-central1';
 
@@ -64,7 +64,7 @@ export class VertexChat implements ChatCapability {
       baseUrl: vertexApiBase(location, options.apiBase),
       headers: {},
       // Google's envelope is {"error":{code,message,status}} (providers.md §3.3).
-      parseError: (status, text) => ({ message: describeErrorBody(text, status) }),
+      parseError: (status, text) => ({ message: describeErrorBody(text, status), code: googleErrorCode(text) }),
       headersTimeoutMs: options.headersTimeoutMs,
     });
     let project: string | undefined;

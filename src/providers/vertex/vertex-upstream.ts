@@ -48,6 +48,18 @@ export function describeErrorBody(text: string, status: number): string {
   return excerpt === '' ? `HTTP ${status}` : `HTTP ${status}: ${excerpt}`;
 }
 
+/** The error code inside a Google error body: OAuth's `error`, else `error.status` (e.g. PERMISSION_DENIED). */
+export function googleErrorCode(text: string): string | undefined {
+  try {
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+    const status = (error as { status?: unknown } | null | undefined)?.status;
+    return typeof status === 'string' ? status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -56,6 +68,8 @@ export function httpFailure(input: {
   deployment: string;
   status: number;
   message: string;
+  /** The provider's error code (googleErrorCode). */
+  code?: string;
   retryAfter?: string;
 }): UpstreamError {
   return new UpstreamError({
@@ -63,6 +77,7 @@ export function httpFailure(input: {
     deployment: input.deployment,
     upstreamStatus: input.status,
     message: input.message,
+    ...(input.code ? { code: input.code } : {}),
     retryable: isRetryableStatus(input.status),
     ...(input.retryAfter ? { retryAfter: input.retryAfter } : {}),
   });
@@ -91,5 +106,5 @@ export function transportFailure(input: {
   // errors.upstream keys a 504 on the message starting with 'timeout'.
   const timedOut = (typeof code === 'string' && TIMEOUT_CODES.has(code)) || name === 'TimeoutError';
   const message = timedOut ? `timeout: ${input.what} did not answer in time` : `${input.what} unreachable: ${detail}`;
-  return new UpstreamError({ provider: PROVIDER, deployment: input.deployment, message, retryable: true }, input.error);
+  return new UpstreamError({ provider: PROVIDER, deployment: input.deployment, message, timeout: timedOut, retryable: true }, input.error);
 }
