@@ -6,6 +6,7 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerKeyRoutes } from './http/routes/key-routes.ts';
 import { registerDocs } from './http/routes/docs-routes.ts';
@@ -44,11 +45,16 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 10 * 1024 * 1024,
+    // Plain Vertex file ids are `gs://bucket/<object name>` (object names up to 1024 bytes),
+    // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable
+    // (and undeletable). 4 KiB holds any encoded GCS id.
+    routerOptions: { maxParamLength: 4096 },
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandler(app);
+  registerJsonBodyParser(app, 10 * 1024 * 1024);
   registerAuth(app, runtime.keys);
   await app.register(multipart);
 

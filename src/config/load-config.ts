@@ -2,6 +2,7 @@
  * Loads config.yaml: resolves `os.environ/NAME` anywhere, validates once, reports every problem
  * with its key path, and returns a frozen GatewayConfig. The only module that reads process.env.
  */
+import { defaultSpoolRoot } from '../core/spooled-file.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -27,6 +28,14 @@ export interface GatewayConfig {
   dataDir: string;
   maxUploadSizeMb: number;
   sweeperIntervalSeconds: number;
+  /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
+  requestIdleTimeoutSeconds: number;
+  /** Concurrent uploads one key may have in flight on one instance; more → 429. */
+  maxConcurrentUploadsPerKey: number;
+  /** Root of the spool directory (temp files of uploads), cleaned of dead processes' spools at startup. */
+  spoolDir: string;
+  /** How long an in-flight provider copy's journal row stays owned without a heartbeat. */
+  journalLeaseSeconds: number;
   logLevel: string;
   /** Unknown keys, reported at startup. */
   warnings: string[];
@@ -197,6 +206,10 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     dataDir: general.data_dir ?? env.UNIFILE_DATA_DIR ?? './.unifile',
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
+    maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 16,
+    spoolDir: general.spool_dir ?? env.UNIFILE_SPOOL_DIR ?? defaultSpoolRoot(),
+    journalLeaseSeconds: general.journal_lease_seconds ?? 60,
     logLevel: env.UNIFILE_LOG_LEVEL ?? 'info',
     warnings,
   });

@@ -2,7 +2,7 @@
  * Plain (non-managed) Files API: one provider, its files_settings credentials for every
  * operation, and owner records so non-admins only reach raw ids uploaded by them.
  */
-import { errors, UpstreamError } from '../core/errors.ts';
+import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import { canAccess, type Principal } from '../persistence/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
@@ -52,6 +52,22 @@ export class FilesService {
     return file;
   }
 
+  /**
+   * Takes back an upload that will not be kept (its form failed after the file went upstream):
+   * the provider copy and its owner record. An upstream 404 means it is already gone.
+   */
+  async takeBack(provider: ProviderKind, fileId: string, context: CallContext): Promise<void> {
+    try {
+      await this.files(provider, 'delete files').delete(fileId, context);
+    } catch (error) {
+      if (!(error instanceof GatewayError && error.status === 404)) {
+        context.logger.error({ provider, fileId, error: String(error) }, 'could not take back an upload');
+        return;
+      }
+    }
+    await this.records.remove(provider, fileId).catch(() => undefined);
+  }
+
   /** Admins get the provider's own list; others only the files recorded as theirs. */
   async list(principal: Principal, provider: ProviderKind, query: ListQuery, context: CallContext): Promise<FileList> {
     const files = this.files(provider, 'list files');
@@ -80,10 +96,16 @@ export class FilesService {
     return deleted;
   }
 
-  async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream> {
+  /** The bytes, and the filename for Content-Disposition: from the owner record, else the provider's object. */
+  async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream & { filename: string }> {
     const files = this.files(provider, 'download file content');
     await this.checkOwner(principal, provider, fileId);
-    return notFoundAs(fileId, files.content(fileId, context));
+    const record = await this.records.find(provider, fileId);
+    const filename = record
+      ? Promise.resolve(record.fileObject.filename)
+      : files.retrieve(fileId, { ...context, signal: undefined }).then((file) => file.filename, () => fileId);
+    const content = await notFoundAs(fileId, files.content(fileId, context));
+    return { ...content, filename: (await filename) || fileId };
   }
 }
 

@@ -154,7 +154,7 @@ export class ManagedFilesService {
   }
 
   /** Streams from a copy holding the original bytes, failing over to the next copy on error. */
-  async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string }> {
+  async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string; filename: string }> {
     const { file, copies } = await this.visible(principal, id);
     const ordered = [...copies].sort((a, b) => Number(a.transformed) - Number(b.transformed));
     let lastError: unknown = errors.fileNotFound(id);
@@ -163,7 +163,7 @@ export class ManagedFilesService {
       if (!adapter?.files) continue;
       try {
         const content = await adapter.files.content(copy.providerFileId, context);
-        return { ...content, contentType: file.mimeType, mimeType: file.mimeType };
+        return { ...content, contentType: file.mimeType, mimeType: file.mimeType, filename: file.filename };
       } catch (error) {
         if (context.signal?.aborted) throw error;
         context.logger.warn({ fileId: id, deployment: copy.deploymentId, error: (error as Error).message, ...upstreamLogFields(error) }, 'content copy failed, trying the next');

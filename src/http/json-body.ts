@@ -1,0 +1,87 @@
+/**
+ * The JSON body parser (replaces fastify's): an empty body is no body — the official Python
+ * client sends `Content-Type: application/json` with nothing on GET, DELETE and bodiless POSTs
+ * (SPEC §3) — and a body is refused with 400 when it nests deeper than 64 levels (SPEC §12),
+ * carries `__proto__`/`constructor.prototype` keys (prototype poisoning, as fastify refuses), or
+ * holds a NUL or lone surrogate in any string (SPEC §7). Size is fastify's `bodyLimit` (413).
+ */
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../core/errors.ts';
+import { assertSafeJson } from '../core/text-safety.ts';
+
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The deepest nesting in JSON text, stopping as soon as it passes `limit` (one linear pass, no parse). */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) {
+      inString = true;
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Keys that could rewrite a prototype if the object were later merged with assignment. */
+function assertNoPoisoning(value: unknown): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (current === null || typeof current !== 'object') continue;
+    if (Array.isArray(current)) {
+      for (const item of current) stack.push(item);
+      continue;
+    }
+    if (Object.prototype.hasOwnProperty.call(current, '__proto__')) throw errors.invalidRequest('The JSON body must not contain a "__proto__" key.');
+    const constructorValue = (current as Record<string, unknown>).constructor;
+    if (Object.prototype.hasOwnProperty.call(current, 'constructor') && constructorValue && typeof constructorValue === 'object' && 'prototype' in constructorValue) {
+      throw errors.invalidRequest('The JSON body must not contain a "constructor.prototype" key.');
+    }
+    for (const item of Object.values(current)) stack.push(item);
+  }
+}
+
+/** Parses JSON request text under the gateway's rules; `undefined` for an empty body. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw errors.invalidRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw errors.invalidRequest('The request body is not valid JSON.');
+  }
+  if (text.includes('__proto__') || text.includes('constructor')) assertNoPoisoning(value);
+  // NUL and lone surrogates can only arrive as \u escapes (raw control characters are invalid JSON).
+  if (text.includes('\\u')) assertSafeJson(value);
+  return value;
+}
+
+export function registerJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}
