@@ -138,6 +138,8 @@ function settingsFrom(
     vertexCredentials: credentialsText(params.vertex_credentials),
     bucketName: params.bucket_name ?? (params as LitellmParams).gcs_bucket_name ?? env.GCS_BUCKET_NAME,
     timeoutMs: params.timeout === undefined ? undefined : params.timeout * 1000,
+    streamTimeoutMs: (params as LitellmParams).stream_timeout === undefined ? undefined : (params as LitellmParams).stream_timeout! * 1000,
+    maxRetries: (params as LitellmParams).max_retries,
     gcsApiBase: params.gcs_api_base ?? (env.STORAGE_EMULATOR_HOST ? normalizeEmulatorHost(env.STORAGE_EMULATOR_HOST) : undefined),
   };
 }

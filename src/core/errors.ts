@@ -49,6 +49,14 @@ export class GatewayError extends Error {
 }
 
 /**
+ * What went wrong with an upstream call, as the one transport classifies it:
+ * `http` — the provider answered with an error status; `timeout` — no answer (or no more bytes)
+ * in time; `connect` — the connection could not be made or was cut; `malformed` — a success
+ * status with a body that is not what the provider documents.
+ */
+export type UpstreamFailureKind = 'http' | 'timeout' | 'connect' | 'malformed';
+
+/**
  * Details an upstream failure carries so the caller can tell which provider answered. Only
  * `provider`, the status and the provider's `code`/`type` ever reach the client (SPEC §7): the
  * provider's own `message` can hold provider ids behind unified ids, bucket paths, key fragments
@@ -58,6 +66,8 @@ export interface UpstreamFailure {
   provider: string;
   /** Deployment id (internal: logged, never shown to clients). */
   deployment: string;
+  /** Default: `http` when there is an upstream status, else `connect`. */
+  kind?: UpstreamFailureKind;
   /** The upstream HTTP status, absent for network failures. */
   upstreamStatus?: number;
   upstreamRequestId?: string;
@@ -69,8 +79,6 @@ export interface UpstreamFailure {
   type?: string;
   retryable: boolean;
   retryAfter?: string;
-  /** A network failure that was a timeout; also recognised by a message starting with 'timeout'. */
-  timeout?: boolean;
 }
 
 const invalid = (code: string, message: string, param: string | null = null) =>
@@ -147,10 +155,13 @@ export const errors = {
     const provider = failure.provider;
     const status = failure.upstreamStatus;
     const make = (init: Omit<GatewayErrorInit, 'cause'>) => new GatewayError({ ...init, cause });
-    if (status === undefined) {
-      return failure.timeout || failure.message.startsWith('timeout')
-        ? make({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: `${provider} did not answer in time.` })
-        : make({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message: `Could not reach ${provider}.` });
+    const kind = failure.kind ?? (status === undefined ? 'connect' : 'http');
+    if (kind === 'timeout') return make({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: `${provider} did not answer in time.` });
+    if (kind === 'connect' || status === undefined) {
+      return make({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message: `Could not reach ${provider}.` });
+    }
+    if (kind === 'malformed') {
+      return make({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${provider} sent an answer the gateway could not read.` });
     }
     const detail = upstreamDetail(failure, status);
     if (status === 401 || status === 403) {

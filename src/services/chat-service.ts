@@ -4,7 +4,7 @@
  * retryable upstream errors before anything was streamed.
  */
 import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
-import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
