@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
-export type ProviderKind = 'openai' | 'azure' | 'vertex_ai';
+export type ProviderKind = 'openai' | 'azure' | 'vertex_ai' | 'gemini';
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';

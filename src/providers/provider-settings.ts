@@ -1,7 +1,7 @@
 /** What an adapter needs to reach one provider account; built by the registry from config. */
 import type { ProviderKind } from './provider-adapter.ts';
 
-export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai'];
+export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai', 'gemini'];
 
 export interface ProviderSettings {
   /** Which provider. */
@@ -10,7 +10,7 @@ export interface ProviderSettings {
   instance: string;
   /** The provider's own model/deployment name (empty for files_settings entries). */
   model: string;
-  /** OpenAI bearer key or Azure `api-key`. */
+  /** OpenAI bearer key, Azure `api-key` or Gemini `x-goog-api-key`. */
   apiKey?: string;
   /** Base URL override (OpenAI: …/v1; Azure: the resource endpoint; Vertex: the regional host). */
   apiBase?: string;

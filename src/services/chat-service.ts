@@ -56,7 +56,7 @@ export class ChatService {
     // provider is called: a provider reads such a reference with the gateway's credentials.
     for (const reference of storedReferences(parsed.body.messages, this.scan)) {
       if (reference.kind === 'raw') {
-        await this.checkRawReference(principal, reference);
+        await this.checkRawReference(principal, reference, deployments);
         continue;
       }
       const fileId = reference.value;
@@ -94,10 +94,12 @@ export class ChatService {
    * through the gateway recorded it as theirs (SPEC §2, last rule); anything else is 404, exactly
    * like an unknown id, and no provider is called.
    */
-  private async checkRawReference(principal: Principal, reference: StoredReference): Promise<void> {
+  private async checkRawReference(principal: Principal, reference: StoredReference, deployments: readonly Deployment[]): Promise<void> {
     if (principal.isAdmin) return;
+    // Only uploads on a provider this model runs on: an id is that provider's namespace.
+    const providers = new Set<string>(deployments.map((deployment) => deployment.settings.provider));
     const records = await this.providerFiles.findByIds(reference.lookupIds);
-    if (records.some((record) => canAccess(principal, record))) return;
+    if (records.some((record) => providers.has(record.provider) && canAccess(principal, record))) return;
     throw errors.fileNotFound(reference.value, { param: reference.param });
   }
 

@@ -7,6 +7,7 @@
  * such a reference with the gateway's credentials. Pure: no I/O.
  */
 import { isUnifiedId } from '../core/ids.ts';
+import { openAIFileId } from '../providers/gemini/gemini-wire.ts';
 
 export interface StoredReference {
   /** `managed`: a unified file id; `raw`: a provider id or URI that must be recorded as the caller's. */
@@ -84,13 +85,16 @@ export function isStoredDataUrl(value: string, options: ReferenceScanOptions): b
 
 /**
  * The forms under which an upload of this reference may be recorded: the value itself, a Cloud
- * Storage https URL as its `gs://` URI, and a Gemini file URI (on the Gemini API host or a
- * configured gemini api_base) as `files/<name>`. Derived forms are exact rewrites of one
- * endpoint's addressing, so a reference can never match someone's record for another object.
+ * Storage https URL as its `gs://` URI, and a Gemini file (`files/<id>` or a Files API uri, which
+ * the Gemini adapter resolves by its id whatever the host) as the id the gateway hands out for
+ * it. Derived forms are exact rewrites of one provider's addressing, so a reference never
+ * matches someone's record for another object.
  */
 export function lookupForms(value: string, options: ReferenceScanOptions): string[] {
   const trimmed = value.trim();
   const forms = new Set([value, trimmed]);
+  const geminiName = /^files\/([a-z0-9-]{1,40})$/.exec(trimmed);
+  if (geminiName) forms.add(openAIFileId(trimmed));
   if (!/^https?:\/\//i.test(trimmed)) return [...forms];
   let url: URL;
   try {
@@ -107,9 +111,8 @@ export function lookupForms(value: string, options: ReferenceScanOptions): strin
   }
   if (host === 'storage.googleapis.com' || host === 'storage.cloud.google.com') forms.add(`gs://${path}`);
   else if (host.endsWith('.storage.googleapis.com')) forms.add(`gs://${host.slice(0, -'.storage.googleapis.com'.length)}/${path}`);
-  const gemini = host === 'generativelanguage.googleapis.com' || options.providerOrigins.get(url.origin) === 'gemini';
-  const geminiFile = /^v1[a-z0-9]*\/(files\/[^/]+)$/.exec(path);
-  if (gemini && geminiFile) forms.add(geminiFile[1]!);
+  const geminiFile = /(?:^|\/)v1[a-z0-9]*\/(files\/[a-z0-9-]{1,40})$/.exec(path);
+  if (geminiFile) forms.add(openAIFileId(geminiFile[1]!));
   return [...forms];
 }
 
