@@ -1,5 +1,5 @@
 /** Ownership records of raw provider files uploaded through the gateway (SPEC §2, last rule). */
-import { and, desc, eq, inArray, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, or, type SQL } from 'drizzle-orm';
 import type { FileObject } from '../core/openai-types.ts';
 import type { OwnedResource, Principal } from '../core/access-policy.ts';
 import type { Db } from './database.ts';
@@ -29,12 +29,6 @@ export class ProviderFileRepository {
       .where(and(eq(providerFiles.provider, provider), eq(providerFiles.providerFileId, providerFileId)))
       .limit(1);
     return rows[0];
-  }
-
-  /** Records of any provider whose id is one of `providerFileIds` (a reference in several forms). */
-  async findByIds(providerFileIds: readonly string[]): Promise<ProviderFileRecord[]> {
-    if (providerFileIds.length === 0) return [];
-    return this.db.select().from(providerFiles).where(inArray(providerFiles.providerFileId, [...providerFileIds])).limit(100);
   }
 
   async remove(provider: string, providerFileId: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { CopyReadiness } from './copy-readiness.ts';
 import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
 import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
+import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
 const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
@@ -43,7 +44,7 @@ export function parseChatBody(raw: unknown): ParsedChatBody {
 }
 
 export class ChatService {
-  private turn = 0;
+  private readonly balancer = new WeightedRoundRobin();
 
   constructor(
     private readonly registry: ProviderRegistry,
@@ -96,8 +97,8 @@ export class ChatService {
         ? errors.invalidRequest(`No deployment of '${model}' holds every referenced file.`, 'messages')
         : errors.unsupportedOperation(provider, 'chat completions');
     }
-    // Round-robin start, the rest as failover order.
-    const start = this.turn++ % candidates.length;
+    // Weighted round-robin start, the rest as failover order.
+    const start = this.balancer.pick(candidates.map((candidate) => candidate.deployment));
     return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences, managed };
   }
 
@@ -108,10 +109,17 @@ export class ChatService {
    */
   private async checkRawReference(principal: Principal, reference: StoredReference, deployments: readonly Deployment[]): Promise<void> {
     if (principal.isAdmin) return;
-    // Only uploads on a provider this model runs on: an id is that provider's namespace.
+    // Only uploads on a provider this model runs on count: an id is that provider's namespace.
     const providers = new Set<string>(deployments.map((deployment) => deployment.settings.provider));
-    const records = await this.providerFiles.findByIds(reference.lookupIds);
-    if (records.some((record) => providers.has(record.provider) && canAccess(principal, record))) return;
+    for (const form of reference.lookupIds) {
+      for (const { provider, ids } of this.registry.recordedIdsOf(form)) {
+        if (!providers.has(provider)) continue;
+        for (const id of ids) {
+          const record = await this.providerFiles.find(provider, id);
+          if (record && canAccess(principal, record)) return;
+        }
+      }
+    }
     throw errors.fileNotFound(reference.value, { param: reference.param });
   }
 

@@ -7,7 +7,6 @@
  * such a reference with the gateway's credentials. Pure: no I/O.
  */
 import { isUnifiedId } from '../core/ids.ts';
-import { openAIFileId } from '../providers/gemini/gemini-wire.ts';
 
 export interface StoredReference {
   /** `managed`: a unified file id; `raw`: a provider id or URI that must be recorded as the caller's. */
@@ -45,12 +44,12 @@ export function storedReferences(messages: readonly unknown[], options: Referenc
         found.push(
           isUnifiedId('file', fileId)
             ? { kind: 'managed', value: fileId, lookupIds: [fileId], param: `${param}.file.file_id` }
-            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId, options), param: `${param}.file.file_id` },
+            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId), param: `${param}.file.file_id` },
         );
       }
       walk(part, param, 0, (value, path) => {
         if (path === `${param}.file.file_id`) return;
-        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value, options), param: path });
+        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value), param: path });
       });
     });
   });
@@ -84,17 +83,13 @@ export function isStoredDataUrl(value: string, options: ReferenceScanOptions): b
 }
 
 /**
- * The forms under which an upload of this reference may be recorded: the value itself, a Cloud
- * Storage https URL as its `gs://` URI, and a Gemini file (`files/<id>` or a Files API uri, which
- * the Gemini adapter resolves by its id whatever the host) as the id the gateway hands out for
- * it. Derived forms are exact rewrites of one provider's addressing, so a reference never
- * matches someone's record for another object.
+ * The forms of this reference to hand to the providers' `recordedIdsOf` hooks: the value itself,
+ * and a Cloud Storage https URL as its `gs://` URI. Derived forms are exact rewrites of one
+ * endpoint's addressing, so a reference never matches someone's record for another object.
  */
-export function lookupForms(value: string, options: ReferenceScanOptions): string[] {
+export function lookupForms(value: string): string[] {
   const trimmed = value.trim();
   const forms = new Set([value, trimmed]);
-  const geminiName = /^files\/([a-z0-9-]{1,40})$/.exec(trimmed);
-  if (geminiName) forms.add(openAIFileId(trimmed));
   if (!/^https?:\/\//i.test(trimmed)) return [...forms];
   let url: URL;
   try {
@@ -111,8 +106,6 @@ export function lookupForms(value: string, options: ReferenceScanOptions): strin
   }
   if (host === 'storage.googleapis.com' || host === 'storage.cloud.google.com') forms.add(`gs://${path}`);
   else if (host.endsWith('.storage.googleapis.com')) forms.add(`gs://${host.slice(0, -'.storage.googleapis.com'.length)}/${path}`);
-  const geminiFile = /(?:^|\/)v1[a-z0-9]*\/(files\/[a-z0-9-]{1,40})$/.exec(path);
-  if (geminiFile) forms.add(openAIFileId(geminiFile[1]!));
   return [...forms];
 }
 

@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { buildApp } from '../../src/app.ts';
 import { buildConfig, type GatewayConfig } from '../../src/config/load-config.ts';
 import { startAllEmulators, type AllEmulators } from '../../src/emulators/start-all.ts';
+import type { ProviderDefinition } from '../../src/providers/provider-definition.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
@@ -51,6 +52,8 @@ export async function startHarness(
     captureLogs?: boolean;
     /** An existing database (kept by close) instead of a fresh one. */
     database?: TestDatabase;
+    /** The provider list to configure with (default: the gateway's own). */
+    providers?: readonly ProviderDefinition[];
   } = {},
 ): Promise<Harness> {
   const emulators = options.emulators ?? (await startAllEmulators());
@@ -67,6 +70,7 @@ export async function startHarness(
       },
     },
     {},
+    options.providers ? { providers: options.providers } : {},
   );
   const runtime = await createRuntime(config);
   const logs: string[] = [];
