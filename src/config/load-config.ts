@@ -26,6 +26,8 @@ export interface GatewayConfig {
   databaseUrl: string | undefined;
   dataDir: string;
   maxUploadSizeMb: number;
+  /** Largest JSON request body, MB (413 beyond). */
+  maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
   logLevel: string;
   /** Unknown keys, reported at startup. */
@@ -196,6 +198,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     databaseUrl: general.database_url ?? env.DATABASE_URL,
     dataDir: general.data_dir ?? env.UNIFILE_DATA_DIR ?? './.unifile',
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
+    maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
     logLevel: env.UNIFILE_LOG_LEVEL ?? 'info',
     warnings,

@@ -11,6 +11,11 @@ import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.t
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';
 
+/** Whether the gateway speaks this provider (for the `/{provider}/v1` prefix). */
+export function isKnownProvider(value: string): boolean {
+  return isProviderKind(value);
+}
+
 /** Validates a provider name from the path, header, query or form. */
 export function parseProvider(value: string): ProviderKind {
   if (!isProviderKind(value)) throw errors.unknownProvider(value, PROVIDER_KINDS);
