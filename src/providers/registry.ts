@@ -2,6 +2,7 @@
  * Adapters built from configuration: one per deployment (keyed by deployment id) and one per
  * files_settings entry (keyed by provider), plus the model_name → deployments index.
  */
+import { unsupportedReason, type UnsupportedModel } from '../config/unsupported-models.ts';
 import { createAzureAdapter } from './azure/azure-adapter.ts';
 import { createOpenAIAdapter } from './openai/openai-adapter.ts';
 import type { ProviderAdapter, ProviderKind } from './provider-adapter.ts';
@@ -17,6 +18,8 @@ export interface Deployment {
 export interface RegistryInput {
   deployments: readonly Deployment[];
   filesSettings: readonly ProviderSettings[];
+  /** model_list entries skipped at startup, so requests naming them get a clear 400. */
+  unsupportedModels?: readonly UnsupportedModel[];
 }
 
 export function createAdapter(settings: ProviderSettings): ProviderAdapter {
@@ -35,7 +38,10 @@ export class ProviderRegistry {
   private readonly byModelName = new Map<string, Deployment[]>();
   private readonly filesAdapters = new Map<ProviderKind, ProviderAdapter>();
 
+  private readonly unsupportedModels: readonly UnsupportedModel[];
+
   constructor(input: RegistryInput) {
+    this.unsupportedModels = input.unsupportedModels ?? [];
     for (const deployment of input.deployments) {
       this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(deployment.settings) });
       const group = this.byModelName.get(deployment.modelName) ?? [];
@@ -48,6 +54,11 @@ export class ProviderRegistry {
   /** Public model names, in config order. */
   modelNames(): string[] {
     return [...this.byModelName.keys()];
+  }
+
+  /** Why a model name without deployments cannot be served here (a skipped entry), if it is one. */
+  unsupportedReason(modelName: string): string | undefined {
+    return unsupportedReason(this.unsupportedModels, modelName);
   }
 
   deploymentsOf(modelName: string): readonly Deployment[] {

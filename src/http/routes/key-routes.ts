@@ -38,7 +38,8 @@ function requireAdmin(request: FastifyRequest): void {
 
 function checkModels(runtime: Runtime, models: string[] | undefined): void {
   const known = new Set(runtime.registry.modelNames());
-  const unknown = (models ?? []).filter((name) => !known.has(name));
+  // Names of skipped entries are still the config's names (a LiteLLM config's keys list them).
+  const unknown = (models ?? []).filter((name) => !known.has(name) && !runtime.registry.unsupportedReason(name));
   if (unknown.length > 0) throw errors.unknownModels(unknown);
 }
 
