@@ -9,6 +9,8 @@ import { registerFilesRoutes } from './http/routes/files-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
 import { isKnownProvider } from './services/files-service.ts';
+import { serializeRequest } from './http/log-redaction.ts';
+import { registerInputGuards } from './http/plugins/input-guards.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerKeyRoutes } from './http/routes/key-routes.ts';
@@ -29,6 +31,7 @@ export const REDACTED_PATHS = [
   'req.headers["api-key"]',
   'req.headers["x-api-key"]',
   'req.headers["x-goog-api-key"]',
+  'req.headers["x-key"]',
   'headers.authorization',
   'headers["api-key"]',
 ];
@@ -36,7 +39,11 @@ export const REDACTED_PATHS = [
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const jsonBodyLimit = Math.floor(runtime.config.maxRequestBodyMb * 1024 * 1024);
   const app = Fastify({
-    logger: { level: options.logLevel ?? runtime.config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: options.logLevel ?? runtime.config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
+    },
     // Accept the caller's x-request-id when it is a sane token, else mint one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -52,6 +59,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   });
   registerErrorHandler(app);
   registerEdgeGuards(app);
+  registerInputGuards(app);
   registerJsonBodyParser(app, jsonBodyLimit);
   registerAuth(app, runtime.keys);
   await app.register(multipart);
