@@ -50,6 +50,8 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: jsonBodyLimit,
+    // Plain Vertex file ids are `gs://bucket/<object name>` (object names up to 1024 bytes),
+    // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     clientErrorHandler,

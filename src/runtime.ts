@@ -2,6 +2,8 @@
  * The composition root: opens the database, builds the adapters and the services from a
  * loaded config. The HTTP app, the CLI and the SDK's Gateway all start from here.
  */
+import { rm } from 'node:fs/promises';
+import { processSpoolDirectory, removeStaleSpools } from './core/spooled-file.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
@@ -25,6 +27,8 @@ export interface Runtime {
   managedFiles: ManagedFilesService;
   chat: ChatService;
   deletion: ManagedFileDeletion;
+  /** This process's spool directory (under config.spoolDir). */
+  spoolDirectory: string;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
   startBackgroundWork(logger: AdapterLogger): void;
   close(): Promise<void>;
@@ -42,6 +46,8 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
   const chat = new ChatService(registry, fileCache, providerFiles);
   let stopSweeper: (() => Promise<void>) | undefined;
+  // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
+  await removeStaleSpools(config.spoolDir);
   return {
     config,
     database,
@@ -51,11 +57,13 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     managedFiles,
     chat,
     deletion,
+    spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
     },
     async close() {
       await stopSweeper?.();
+      await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await registry.close();
       await database.close();
     },

@@ -58,6 +58,14 @@ export const generalSettingsSchema = z.strictObject({
   max_request_body_mb: z.number().positive().max(1024).optional(),
   /** How often the expiry sweeper runs, seconds. */
   sweeper_interval_seconds: z.number().positive().optional(),
+  /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */
+  request_idle_timeout_seconds: z.number().positive().max(3600).optional(),
+  /** Concurrent uploads per key on one instance (default 16); more → 429. */
+  max_concurrent_uploads_per_key: z.number().int().positive().optional(),
+  /** Spool directory root for upload temp files (default <tmpdir>/unifile-spool). */
+  spool_dir: optionalString,
+  /** Lease of an in-flight upload/delete journal row, renewed by its instance (default 60). */
+  journal_lease_seconds: z.number().positive().optional(),
 });
 
 export const configFileSchema = z.strictObject({

@@ -2,6 +2,7 @@
  * Loads config.yaml: resolves `os.environ/NAME` anywhere, validates once, reports every problem
  * with its key path, and returns a frozen GatewayConfig. The only module that reads process.env.
  */
+import { defaultSpoolRoot } from '../core/spooled-file.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -32,6 +33,14 @@ export interface GatewayConfig {
   /** Largest JSON request body, MB (413 beyond). */
   maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
+  /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
+  requestIdleTimeoutSeconds: number;
+  /** Concurrent uploads one key may have in flight on one instance; more → 429. */
+  maxConcurrentUploadsPerKey: number;
+  /** Root of the spool directory (temp files of uploads), cleaned of dead processes' spools at startup. */
+  spoolDir: string;
+  /** How long an in-flight provider copy's journal row stays owned without a heartbeat. */
+  journalLeaseSeconds: number;
   logLevel: string;
   /** Unknown keys, reported at startup. */
   warnings: string[];
@@ -139,7 +148,8 @@ function settingsFrom(
     provider,
     instance,
     model,
-    apiKey: params.api_key,
+    // LiteLLM reads the Gemini key from GEMINI_API_KEY when the config names none.
+    apiKey: params.api_key ?? (provider === 'gemini' ? env.GEMINI_API_KEY : undefined),
     apiBase: params.api_base,
     apiVersion: params.api_version,
     organization: params.organization,
@@ -148,6 +158,8 @@ function settingsFrom(
     vertexCredentials: credentialsText(params.vertex_credentials),
     bucketName: params.bucket_name ?? (params as LitellmParams).gcs_bucket_name ?? env.GCS_BUCKET_NAME,
     timeoutMs: params.timeout === undefined ? undefined : params.timeout * 1000,
+    streamTimeoutMs: (params as LitellmParams).stream_timeout === undefined ? undefined : (params as LitellmParams).stream_timeout! * 1000,
+    maxRetries: (params as LitellmParams).max_retries,
     gcsApiBase: params.gcs_api_base ?? (env.STORAGE_EMULATOR_HOST ? normalizeEmulatorHost(env.STORAGE_EMULATOR_HOST) : undefined),
   };
 }
@@ -160,6 +172,7 @@ function normalizeEmulatorHost(host: string): string {
 function requirementProblems(settings: ProviderSettings, path: string): string[] {
   const problems: string[] = [];
   if (settings.provider === 'azure' && !settings.apiBase) problems.push(`${path}.api_base: required for azure (the resource endpoint)`);
+  if (settings.provider === 'gemini' && !settings.apiKey) problems.push(`${path}.api_key: required for gemini (or set GEMINI_API_KEY)`);
   if (settings.provider === 'vertex_ai' && !settings.vertexCredentials) {
     problems.push(`${path}.vertex_credentials: required for vertex_ai (service-account JSON or its path)`);
   }
@@ -230,6 +243,10 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
+    maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 16,
+    spoolDir: general.spool_dir ?? env.UNIFILE_SPOOL_DIR ?? defaultSpoolRoot(),
+    journalLeaseSeconds: general.journal_lease_seconds ?? 60,
     logLevel: env.UNIFILE_LOG_LEVEL ?? 'info',
     warnings,
   });

@@ -1,9 +1,13 @@
 /**
  * A request body spooled to a temporary file — never to memory — so it can be read again for
  * routing decisions, fan-out and retries. Keeps the first bytes for MIME sniffing.
+ *
+ * Spool files live under a directory the gateway owns: one subdirectory per process
+ * (`<root>/<pid>-<random>/`), so that a starting instance can remove what a crashed one left
+ * (its pid is no longer alive) without touching the spools of a live instance on the same host.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,9 +24,11 @@ export class SpooledFile {
     readonly head: Buffer,
   ) {}
 
-  /** Copies the stream to a temp file; the temp file is removed again if copying fails. */
-  static async from(source: Readable, signal?: AbortSignal): Promise<SpooledFile> {
-    const directory = await mkdtemp(join(tmpdir(), 'unifile-'));
+  /** Copies the stream to a temp file under `root`; the temp file is removed again if copying fails. */
+  static async from(source: Readable, options: { root?: string; signal?: AbortSignal } = {}): Promise<SpooledFile> {
+    const parent = options.root ?? processSpoolDirectory(defaultSpoolRoot());
+    await mkdir(parent, { recursive: true });
+    const directory = await mkdtemp(join(parent, 'upload-'));
     const path = join(directory, 'body');
     let bytes = 0;
     const headChunks: Buffer[] = [];
@@ -41,7 +47,7 @@ export class SpooledFile {
           }
         },
         createWriteStream(path),
-        { signal },
+        { signal: options.signal },
       );
     } catch (error) {
       await rm(directory, { recursive: true, force: true });
@@ -70,4 +76,46 @@ export function oneShotBody(stream: Readable): { open(): Readable; bytes: undefi
     },
     bytes: undefined,
   };
+}
+
+/** Where spools go when general_settings.spool_dir is not set. */
+export function defaultSpoolRoot(): string {
+  return join(tmpdir(), 'unifile-spool');
+}
+
+const PROCESS_TAG = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** This process's own spool directory under `root`. */
+export function processSpoolDirectory(root: string): string {
+  return join(root, PROCESS_TAG);
+}
+
+/**
+ * Removes the spool directories of processes that no longer run (left by a crash or SIGKILL).
+ * Returns how many were removed.
+ */
+export async function removeStaleSpools(root: string): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir(root);
+  } catch {
+    return 0; // nothing spooled yet
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
+    if (entry === PROCESS_TAG || (Number.isInteger(pid) && pid > 0 && isAlive(pid))) continue;
+    await rm(join(root, entry), { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM'; // alive, owned by someone else
+  }
 }

@@ -1,107 +1,252 @@
 /**
- * Reads a multipart upload. The OpenAI SDKs send the file before `purpose`, so routing can
- * only be decided once the form is complete: then the file is spooled to a temp file (never to
- * memory). When the fields came first (curl order) and the caller can route on them, the file
- * streams straight through instead. Size is enforced while streaming either way.
+ * Reads a multipart upload with busboy directly, so every way a form can end — complete, cut,
+ * malformed, over a limit, stalled, abandoned — settles exactly once and is answered.
+ *
+ * The OpenAI SDKs send the file before `purpose`, so routing can only be decided once the form
+ * is complete: then the file is spooled to a temp file (never to memory). When the fields came
+ * first (curl order) and the caller can route on them, the file streams straight through instead.
+ *
+ * SPEC §12 limits are busboy limits, so nothing over them is ever held: at most 20 non-file
+ * fields of at most 64 KiB each and one file part. If the form fails after a streamed file was
+ * accepted upstream (a late bad field, a second file part, too many fields, a cut), that upload
+ * is taken back before the error is answered (SPEC §7: never an orphaned provider file).
  */
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
 import { recordBytesUploaded } from '../core/metrics.ts';
 import { SpooledFile } from '../core/spooled-file.ts';
+import { checkFormText } from '../services/upload-request.ts';
+import { formErrors, MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
+
+export { MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
 
 export interface ReceivedFile {
   filename: string;
   partType: string;
 }
 
-/** Given the fields seen before the file, a consumer that takes the file stream directly — or undefined to spool. */
-export type DirectRoute<T> = (fields: ReadonlyMap<string, readonly string[]>) => ((file: ReceivedFile & { stream: Readable }) => Promise<T>) | undefined;
+/** Streams the file straight to a provider; `undo` takes the result back if the form fails later. */
+export interface DirectConsumer<T> {
+  run(file: ReceivedFile & { stream: Readable }): Promise<T>;
+  undo(result: T): Promise<void>;
+}
+
+/** Given the fields seen before the file, a direct consumer — or undefined to spool. */
+export type DirectRoute<T> = (fields: ReadonlyMap<string, readonly string[]>) => DirectConsumer<T> | undefined;
 
 export interface UploadForm<T> {
   /** Text fields by name, in arrival order (repeated names keep every value). */
   fields: Map<string, string[]>;
   /** The spooled file, when it was not streamed directly. */
   file: (ReceivedFile & { spooled: SpooledFile }) | undefined;
-  /** What the direct consumer returned, when the file was streamed through. */
-  direct: { result: T; fieldsBefore: number } | undefined;
+  /** What the direct consumer returned, when the file was streamed through; `undo` takes it back. */
+  direct: { result: T; undo: () => Promise<void> } | undefined;
 }
 
 export interface UploadFormOptions<T> {
   maxUploadSizeMb: number;
-  signal: AbortSignal;
+  /** Cut the form with 408 when the client sends no byte for this long (SPEC §12). */
+  idleTimeoutMs: number;
+  /** Where spooled files go (a directory the gateway owns, cleaned at startup). */
+  spoolDirectory: string;
   direct?: DirectRoute<T>;
 }
 
-const MAX_FIELDS = 100;
+type FileStream = Readable & { truncated?: boolean };
 
-/**
- * The file part as it passes through: counted, and failing (instead of ending early) when it
- * was cut at the size limit, so an upstream never receives a silently truncated file.
- */
-function guarded(file: Readable & { truncated?: boolean }, maxUploadSizeMb: number): Readable {
-  return Readable.from(
-    (async function* () {
-      for await (const chunk of file) {
-        recordBytesUploaded((chunk as Buffer).length);
-        yield chunk as Buffer;
-      }
-      if (file.truncated) throw errors.fileTooLarge(maxUploadSizeMb);
-    })(),
-    { objectMode: false },
-  );
-}
-
-export async function readUploadForm<T>(request: FastifyRequest, options: UploadFormOptions<T>): Promise<UploadForm<T>> {
-  if (!request.isMultipart()) {
-    throw errors.invalidRequest('Uploads must be sent as multipart/form-data with a "file" part.', 'file');
+export function readUploadForm<T>(request: FastifyRequest, options: UploadFormOptions<T>): Promise<UploadForm<T>> {
+  const raw = request.raw;
+  const contentType = raw.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    return Promise.reject(errors.invalidRequest('Uploads must be sent as multipart/form-data with a "file" part.', 'file'));
   }
   const maxBytes = Math.floor(options.maxUploadSizeMb * 1024 * 1024);
-  const form: UploadForm<T> = { fields: new Map(), file: undefined, direct: undefined };
+  let parser: BusboyInstance;
   try {
-    const parts = request.parts({ limits: { fileSize: maxBytes, files: 1, fields: MAX_FIELDS, fieldSize: 1024 * 1024 } });
-    for await (const part of parts) {
-      if (part.type !== 'file') {
-        const values = form.fields.get(part.fieldname) ?? [];
-        values.push(String(part.value));
-        form.fields.set(part.fieldname, values);
-        continue;
-      }
-      if (part.fieldname !== 'file') {
-        part.file.resume();
-        throw errors.invalidRequest(`Unexpected file part '${part.fieldname}': the file must be sent as the "file" field.`, part.fieldname);
-      }
-      const received = { filename: part.filename || 'unknown_file', partType: part.mimetype };
-      const consumer = options.direct?.(form.fields);
-      if (consumer) {
-        const fieldsBefore = [...form.fields.values()].reduce((sum, values) => sum + values.length, 0);
-        try {
-          form.direct = { result: await consumer({ ...received, stream: guarded(part.file, options.maxUploadSizeMb) }), fieldsBefore };
-        } finally {
-          // Whatever the consumer did not read must still be drained for the form to go on.
-          part.file.resume();
-        }
-      } else {
-        const spooled = await SpooledFile.from(guarded(part.file, options.maxUploadSizeMb), options.signal);
-        form.file = { ...received, spooled };
-      }
-    }
+    parser = new Busboy({
+      headers: raw.headers as BusboyHeaders,
+      limits: { fields: MAX_FORM_FIELDS, fieldSize: MAX_FIELD_BYTES, files: 1, parts: MAX_FORM_FIELDS + 1, fileSize: maxBytes, headerSize: 16 * 1024, headerPairs: 16 },
+    });
   } catch (error) {
-    await form.file?.spooled.remove();
-    throw translateMultipartError(error, options.maxUploadSizeMb);
+    return Promise.reject(formErrors.malformed((error as Error).message));
   }
-  return form;
+  return new FormReader<T>(raw, parser, options).done;
 }
 
-function translateMultipartError(error: unknown, maxUploadSizeMb: number): Error {
-  const cause = error instanceof GatewayError && error.code === 'upstream_unreachable' && error.cause ? error.cause : error;
-  const code = (cause as { code?: string }).code;
-  // A file over the limit fails the stream; when it was going straight upstream, the upstream
-  // call fails with it, and the size is the real reason.
-  if (code === 'FST_REQ_FILE_TOO_LARGE') return errors.fileTooLarge(maxUploadSizeMb);
-  if (error instanceof GatewayError) return error;
-  if (code === 'FST_FILES_LIMIT') return errors.invalidRequest('Only one file part is accepted per upload.', 'file');
-  if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') return errors.invalidRequest('Too many form fields.');
-  if (code === 'ABORT_ERR' || (error as Error).name === 'AbortError') return errors.clientClosed();
-  return errors.invalidRequest(`Malformed multipart body: ${(error as Error).message}`);
+class FormReader<T> {
+  readonly done: Promise<UploadForm<T>>;
+  private resolve!: (form: UploadForm<T>) => void;
+  private reject!: (error: unknown) => void;
+  private readonly form: UploadForm<T> = { fields: new Map(), file: undefined, direct: undefined };
+  private failure: GatewayError | undefined;
+  private parsed = false;
+  private settled = false;
+  private fileTask: Promise<void> | undefined;
+  private fileStream: FileStream | undefined;
+  private sourceFailure: unknown;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private fileTaskDone = false;
+
+  constructor(
+    private readonly raw: IncomingMessage,
+    private readonly parser: BusboyInstance,
+    private readonly options: UploadFormOptions<T>,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    parser.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) => this.onField(name, value, valueTruncated));
+    parser.on('file', (name: string, stream: FileStream, filename: string | undefined, _encoding: string, mimeType: string) =>
+      this.onFile(name, stream, filename, mimeType),
+    );
+    parser.on('filesLimit', () => this.fail(formErrors.secondFile()));
+    parser.on('fieldsLimit', () => this.fail(formErrors.tooManyFields()));
+    parser.on('partsLimit', () => this.fail(formErrors.tooManyFields()));
+    parser.on('error', (error: Error) => this.fail(formErrors.malformed(error.message)));
+    parser.on('finish', () => {
+      this.parsed = true;
+      this.settle();
+    });
+    raw.on('data', () => this.touch());
+    raw.on('aborted', () => this.fail(errors.clientClosed()));
+    raw.on('close', () => {
+      if (!raw.readableEnded) this.fail(errors.clientClosed());
+    });
+    raw.on('error', () => this.fail(errors.clientClosed()));
+    this.touch();
+    raw.pipe(parser);
+  }
+
+  /** Restarts the idle clock: any byte from the client counts as progress. */
+  private touch(): void {
+    if (this.failure || this.parsed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.fail(formErrors.idle(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private onField(name: string, value: string, valueTruncated: boolean): void {
+    if (this.failure) return;
+    if (valueTruncated) return this.fail(formErrors.fieldTooLarge(name));
+    try {
+      checkFormText(name, 'field name');
+      checkFormText(value, name);
+    } catch (error) {
+      return this.fail(error as GatewayError);
+    }
+    const values = this.form.fields.get(name) ?? [];
+    values.push(value);
+    this.form.fields.set(name, values);
+  }
+
+  private onFile(name: string, stream: FileStream, filename: string | undefined, mimeType: string): void {
+    stream.on('error', () => undefined); // errors are read through iteration; never unhandled
+    if (this.failure) {
+      stream.resume();
+      return;
+    }
+    if (name !== 'file') {
+      stream.resume();
+      return this.fail(errors.invalidRequest(`Unexpected file part '${name}': the file must be sent as the "file" field.`, name));
+    }
+    try {
+      if (filename !== undefined) checkFormText(filename, 'filename');
+    } catch (error) {
+      stream.resume();
+      return this.fail(error as GatewayError);
+    }
+    this.fileStream = stream;
+    // Over the size limit: answer 413 now instead of reading the rest of the body.
+    stream.on('limit', () => this.fail(errors.fileTooLarge(this.options.maxUploadSizeMb)));
+    const received: ReceivedFile = { filename: filename || 'unknown_file', partType: mimeType };
+    let consumer: DirectConsumer<T> | undefined;
+    try {
+      consumer = this.options.direct?.(this.form.fields);
+    } catch (error) {
+      stream.resume();
+      return this.fail(toGatewayError(error)); // e.g. an invalid purpose before the file
+    }
+    this.fileTask = (consumer ? this.runDirect(consumer, received, stream) : this.spool(received, stream)).catch((error: unknown) => {
+      // A failure that started on the client side (cut, stall, limit) is the real reason, not
+      // the upstream call it broke ("could not reach openai").
+      this.fail(toGatewayError(this.failure ?? this.sourceFailure ?? error));
+    });
+    void this.fileTask.finally(() => this.settle());
+  }
+
+  private async runDirect(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
+    const result = await consumer.run({ ...received, stream: this.counted(stream) });
+    this.form.direct = { result, undo: () => consumer.undo(result) };
+  }
+
+  private async spool(received: ReceivedFile, stream: FileStream): Promise<void> {
+    const spooled = await SpooledFile.from(this.counted(stream), { root: this.options.spoolDirectory });
+    this.form.file = { ...received, spooled };
+  }
+
+  /** The file part as it passes through: counted, and failing (never ending early) when cut. */
+  private counted(file: FileStream): Readable {
+    const reader = this;
+    return Readable.from(
+      (async function* () {
+        try {
+          for await (const chunk of file) {
+            recordBytesUploaded((chunk as Buffer).length);
+            yield chunk as Buffer;
+          }
+        } catch (error) {
+          reader.sourceFailure ??= reader.failure ?? formErrors.cut();
+          throw reader.sourceFailure;
+        }
+        if (file.truncated) throw (reader.sourceFailure = errors.fileTooLarge(reader.options.maxUploadSizeMb));
+        if (reader.failure) throw reader.failure;
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  private fail(error: GatewayError): void {
+    if (this.failure || this.settled) return;
+    this.failure = error;
+    clearTimeout(this.idleTimer);
+    // The body was not read to its end: the answer must close the connection.
+    if (!this.raw.readableEnded) error.headers.connection = 'close';
+    // Stop reading: whatever the client still sends is not wanted. The answer closes the connection.
+    this.raw.unpipe(this.parser);
+    this.raw.resume();
+    if (this.fileStream && !this.fileStream.readableEnded) this.fileStream.destroy(error);
+    this.settle();
+  }
+
+  /** Settles once parsing is over (finished or failed) and the file task, if any, has settled. */
+  private settle(): void {
+    if (this.settled || (!this.parsed && !this.failure)) return;
+    if (this.fileTask && !this.fileTaskDone) {
+      void this.fileTask.then(() => {
+        this.fileTaskDone = true;
+        this.settle();
+      });
+      return;
+    }
+    this.settled = true;
+    clearTimeout(this.idleTimer);
+    if (!this.failure) {
+      this.resolve(this.form);
+      return;
+    }
+    const failure = this.failure;
+    void (async () => {
+      await this.form.file?.spooled.remove();
+      await this.form.direct?.undo();
+      this.reject(failure);
+    })().catch((error: unknown) => this.reject(error));
+  }
+}
+
+function toGatewayError(error: unknown): GatewayError {
+  return error instanceof GatewayError ? error : formErrors.malformed((error as Error)?.message ?? String(error));
 }

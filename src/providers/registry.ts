@@ -4,6 +4,7 @@
  */
 import { unsupportedReason, type UnsupportedModel } from '../config/unsupported-models.ts';
 import { createAzureAdapter } from './azure/azure-adapter.ts';
+import { createGeminiAdapter } from './gemini/gemini-adapter.ts';
 import { createOpenAIAdapter } from './openai/openai-adapter.ts';
 import type { ProviderAdapter, ProviderKind } from './provider-adapter.ts';
 import type { ProviderSettings } from './provider-settings.ts';
@@ -30,6 +31,8 @@ export function createAdapter(settings: ProviderSettings): ProviderAdapter {
       return createAzureAdapter(settings);
     case 'vertex_ai':
       return createVertexAdapter(settings);
+    case 'gemini':
+      return createGeminiAdapter(settings);
   }
 }
 

@@ -2,9 +2,9 @@
  * Plain (non-managed) Files API: one provider, its files_settings credentials for every
  * operation, and owner records so non-admins only reach raw ids uploaded by them.
  */
-import { errors } from '../core/errors.ts';
+import { errors, GatewayError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
-import { canAccess, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
 import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.ts';
@@ -55,6 +55,22 @@ export class FilesService {
       throw errors.databaseUnavailable(error);
     }
     return file;
+  }
+
+  /**
+   * Takes back an upload that will not be kept (its form failed after the file went upstream):
+   * the provider copy and its owner record. An upstream 404 means it is already gone.
+   */
+  async takeBack(provider: ProviderKind, fileId: string, context: CallContext): Promise<void> {
+    try {
+      await this.files(provider, 'delete files').delete(fileId, context);
+    } catch (error) {
+      if (!(error instanceof GatewayError && error.status === 404)) {
+        context.logger.error({ provider, fileId, error: String(error) }, 'could not take back an upload');
+        return;
+      }
+    }
+    await this.records.remove(provider, fileId).catch(() => undefined);
   }
 
   /** Admins get the provider's own list; others only the files recorded as theirs. */

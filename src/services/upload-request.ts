@@ -22,6 +22,17 @@ export function parseModelNames(values: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * Form text (field names, values, filenames) must be well-formed Unicode without NUL: a NUL or
+ * a lone surrogate cannot be stored in Postgres text or sent on upstream, and U+FFFD means the
+ * client's bytes were not valid UTF-8 (SPEC §7: 400, never a 5xx).
+ */
+export function checkFormText(value: string, param: string): void {
+  if (value.includes('\u0000') || !isWellFormed(value) || value.includes('\ufffd')) {
+    throw errors.invalidValue(param, `The ${param === 'filename' || param === 'field name' ? param : `form field '${param}'`} contains a NUL byte or text that is not valid UTF-8.`);
+  }
+}
+
 export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]>): UploadRequest {
   const first = (name: string) => fields.get(name)?.[0];
   const purpose = first('purpose');
@@ -55,3 +66,6 @@ export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]
     customLlmProvider: first('custom_llm_provider'),
   };
 }
+
+// String.prototype.isWellFormed exists from Node 20 but is typed only in lib es2024.
+const isWellFormed = (value: string): boolean => (value as unknown as { isWellFormed(): boolean }).isWellFormed();

@@ -62,30 +62,46 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
   app.post('/files', async (request: FilesRequest, reply) => {
     const context = callContext(request, reply);
     const principal = request.principal;
+    // A streamed upload is never aborted half-way through by a signal: its body failing aborts
+    // it, and once the body is complete its answer is awaited so that it can be taken back.
+    const upstream = { ...context, signal: undefined };
+    type Direct = { file: FileObject; provider: ProviderKind; upload: UploadRequest };
     // Fields-first forms (curl order) that route to one provider stream straight through.
-    const direct: DirectRoute<{ file: FileObject; provider: ProviderKind; upload: UploadRequest }> = (fields) => {
+    const direct: DirectRoute<Direct> = (fields) => {
       if (!fields.has('purpose')) return undefined;
       const upload = parseUploadRequest(fields);
       if (upload.targetModelNames.length > 0) return undefined;
       const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
-      return async ({ stream, filename, partType }) => {
-        const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
-        const input = { body: oneShotBody(stream), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
-        return { file: await files.upload(principal, provider, input, context), provider, upload };
+      return {
+        run: async ({ stream, filename, partType }) => {
+          const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
+          const input = { body: oneShotBody(stream), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
+          return { file: await files.upload(principal, provider, input, upstream), provider, upload };
+        },
+        undo: (result) => files.takeBack(provider, result.file.id, upstream),
       };
     };
-    const form = await readUploadForm(request, { maxUploadSizeMb: runtime.config.maxUploadSizeMb, signal: context.signal!, direct });
+    const form = await readUploadForm(request, {
+      maxUploadSizeMb: runtime.config.maxUploadSizeMb,
+      idleTimeoutMs: runtime.config.requestIdleTimeoutSeconds * 1000,
+      spoolDirectory: runtime.spoolDirectory,
+      direct,
+    });
     if (form.direct) {
-      const { file, provider, upload } = form.direct.result;
-      if (JSON.stringify(parseUploadRequest(form.fields)) !== JSON.stringify(upload)) {
-        // A routing field arrived after the file had already gone to a provider: take it back.
-        await files.delete(principal, provider, file.id, { ...context, signal: undefined }).catch(() => undefined);
-        throw errors.invalidRequest(
-          'Send purpose, expires_after, target_model_names and custom_llm_provider either all before the file part or all after it.',
-          'file',
-        );
+      try {
+        const { file, upload } = form.direct.result;
+        if (JSON.stringify(parseUploadRequest(form.fields)) !== JSON.stringify(upload)) {
+          throw errors.invalidRequest(
+            'Send purpose, expires_after, target_model_names and custom_llm_provider either all before the file part or all after it.',
+            'file',
+          );
+        }
+        return file;
+      } catch (error) {
+        // A field after the file changed or broke the request: the streamed copy is taken back.
+        await form.direct.undo();
+        throw error;
       }
-      return file;
     }
     try {
       if (!form.file) throw errors.missingField('file');
@@ -102,7 +118,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
         return await managedFiles.create(request.principal, { ...common, targetModelNames: upload.targetModelNames }, context);
       }
       const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
-      return await files.upload(request.principal, provider, common, context);
+      return await files.upload(request.principal, provider, common, upstream);
     } finally {
       await form.file?.spooled.remove();
     }

@@ -1,0 +1,25 @@
+/** The errors and limits of multipart upload forms (SPEC §12), in the OpenAI envelope. */
+import { errors, GatewayError } from '../core/errors.ts';
+
+/** SPEC §12: at most 20 non-file fields of at most 64 KiB each, one file part. */
+export const MAX_FORM_FIELDS = 20;
+export const MAX_FIELD_BYTES = 64 * 1024;
+
+export const formErrors = {
+  tooManyFields: () =>
+    errors.invalidRequest(`Too many form fields: an upload accepts at most ${MAX_FORM_FIELDS} fields besides the one "file" part.`),
+  fieldTooLarge: (name: string) =>
+    errors.invalidValue(name, `Form field '${name}' is larger than ${MAX_FIELD_BYTES / 1024} KiB.`),
+  secondFile: () => errors.invalidRequest('Only one file part is accepted per upload.', 'file'),
+  cut: () => errors.invalidRequest('The multipart body ended before the upload was complete.', 'file'),
+  /** Busboy's own messages are about the wire format, safe to repeat. */
+  malformed: (message: string) =>
+    /unexpected end|terminated early/i.test(message) ? formErrors.cut() : errors.invalidRequest(`Malformed multipart body: ${message}`),
+  idle: (idleTimeoutMs: number) =>
+    new GatewayError({
+      status: 408,
+      type: 'invalid_request_error',
+      code: 'request_timeout',
+      message: `The request body sent no data for ${Math.round(idleTimeoutMs / 100) / 10} seconds (general_settings.request_idle_timeout_seconds).`,
+    }),
+};
