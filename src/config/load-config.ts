@@ -33,6 +33,8 @@ export interface GatewayConfig {
   /** Largest JSON request body, MB (413 beyond). */
   maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
+  /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
+  fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
   requestIdleTimeoutSeconds: number;
   /** Concurrent uploads one key may have in flight on one instance; more → 429. */
@@ -243,6 +245,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 16,
     spoolDir: general.spool_dir ?? env.UNIFILE_SPOOL_DIR ?? defaultSpoolRoot(),
