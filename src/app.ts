@@ -8,7 +8,6 @@ import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
-import { isKnownProvider } from './services/files-service.ts';
 import { serializeRequest } from './http/log-redaction.ts';
 import { registerInputGuards } from './http/plugins/input-guards.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
@@ -68,7 +67,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   registerHealthRoutes(app, runtime);
   registerMetrics(app);
-  await registerDocs(app);
+  await registerDocs(app, runtime.registry.kinds());
   for (const prefix of ['', '/v1']) {
     await app.register(
       async (scope) => {
@@ -84,7 +83,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       // Only a provider the gateway speaks is a prefix: anything else is an unknown route.
       scope.addHook('onRequest', async (request) => {
         const { provider } = request.params as { provider: string };
-        if (!isKnownProvider(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
+        if (!runtime.registry.kinds().includes(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
       });
       registerFilesRoutes(scope, runtime);
     },
