@@ -21,6 +21,8 @@ import type { Runtime } from './runtime.ts';
 export interface AppOptions {
   /** pino level; "silent" in tests. */
   logLevel?: string;
+  /** Where log lines go (default stdout); tests collect them to assert what is (not) logged. */
+  logStream?: { write(line: string): void };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -42,6 +44,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       level: options.logLevel ?? runtime.config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { req: serializeRequest },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     // Accept the caller's x-request-id when it is a sane token, else mint one.
     genReqId: (request) => {
