@@ -13,7 +13,7 @@ export type Owner = User | 'admin';
 export type Actor = Owner | 'revoked' | 'garbage' | 'none';
 
 /** Files uploaded at setup for every owner, three slots each (slot 2 is the one cases delete). */
-export const POOL_KINDS = ['openai', 'azure', 'vertex', 'managed'] as const;
+export const POOL_KINDS = ['openai', 'azure', 'vertex', 'gemini', 'managed'] as const;
 export type PoolKind = (typeof POOL_KINDS)[number];
 export const POOL_SLOTS = 3;
 

@@ -27,7 +27,7 @@ function filePartFor(random: Random, actor: Actor): { part: (world: World) => un
       part: (world) => (asImage ? { type: 'image_url', image_url: { url: world.poolId(ref) } } : { type: 'file', file: { file_id: world.poolId(ref) } }),
       label: `${asImage ? 'image_url' : 'file'} = ${ref.kind} file of ${ref.owner}`,
       // Raw ids of OpenAI and Azure files in image_url are just bad URLs; gs:// and unified ids are references.
-      foreign: isForeign(actor, ref.owner) && (!asImage || ref.kind === 'vertex' || ref.kind === 'managed'),
+      foreign: isForeign(actor, ref.owner) && (!asImage || ref.kind === 'vertex' || ref.kind === 'gemini' || ref.kind === 'managed'),
     };
   }
   const odd = random.pick<unknown>([

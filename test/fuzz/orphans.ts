@@ -35,6 +35,7 @@ export async function storedItems(fuzz: FuzzWorld): Promise<StoredItem[]> {
     ...(await openaiFiles('openai', emulators.openai.url, 'sk-emulator-openai')),
     ...(await openaiFiles('openai-2', fuzz.second.url, 'sk-emulator-openai-2')),
     ...azureFiles,
+    ...emulators.gemini.files().map((file) => ({ store: 'gemini', id: `file-gemini-${file.name.replace(/^files\//, '')}`, filename: file.displayName ?? '' })),
     ...emulators.google.objects().map((object) => ({ store: 'gcs', id: `gs://${object.bucket}/${object.name}`, filename: object.name.split('/').pop() ?? '' })),
   ];
 }
