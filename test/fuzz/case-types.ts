@@ -62,7 +62,7 @@ export interface FuzzCase {
   /** References another owner's resource as a non-admin: must never be 2xx. */
   foreign?: boolean;
   /** Bookkeeping for the orphan check when the answer is 2xx. */
-  effect?: { kind: 'upload' } | { kind: 'delete'; ref: PoolRef | undefined };
+  effect?: { kind: 'upload' } | { kind: 'delete'; ref: PoolRef | undefined } | { kind: 'user' };
   /** The uploaded file's name, so that an orphan found afterwards names its case. */
   tag?: string;
   run(world: World, boundMs: number): Promise<Outcome>;

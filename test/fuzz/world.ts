@@ -19,6 +19,8 @@ import type { RawAnswer } from './raw-http.ts';
 export class Ledger {
   readonly live = new Map<string, Actor>();
   readonly deleted = new Set<string>();
+  /** user_ids a 2xx of /user/new or /key/generate answered with. */
+  readonly users = new Set<string>();
 
   uploaded(id: string, actor: Actor): void {
     this.live.set(id, actor);
@@ -94,6 +96,7 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
     config: fuzzConfig(second),
     general: { max_upload_size_mb: 1, request_idle_timeout_seconds: 2 },
   });
+  const ledger = new Ledger();
   const keys = new Map<Actor, string | undefined>([
     ['admin', MASTER_KEY],
     ['garbage', 'sk-fuzz-not-a-key-0123456789'],
@@ -102,6 +105,7 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
   for (const user of USERS) {
     const created = await harness.newUser({ user_id: user, ...(user === 'carol' ? { models: ['gpt-4o-mini-openai'] } : {}) });
     keys.set(user, created.key);
+    ledger.users.add(user);
   }
   const revoked = (await (await harness.fetch('/key/generate', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json()) as { key: string };
   const deletion = await harness.fetch('/key/delete', { method: 'POST', body: JSON.stringify({ keys: [revoked.key] }), headers: { 'content-type': 'application/json' } });
@@ -110,7 +114,6 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
 
   const url = harness.url;
   const port = Number(new URL(url).port);
-  const ledger = new Ledger();
   const pool = new Map<string, string>();
   const refKey = (ref: PoolRef) => `${ref.kind}/${ref.owner}/${ref.slot}`;
   const owners: Owner[] = ['admin', ...USERS];
