@@ -18,7 +18,10 @@ function pickActor(random: Random): Actor {
 }
 
 /** A file part pointing somewhere: a pool file (maybe another owner's), a gs:// URI, an odd id. */
-function filePartFor(random: Random, actor: Actor): { part: (world: World) => unknown; label: string; foreign: boolean } {
+/** The model that would read a reference of this kind (the Google ones take gs:// and Gemini URIs). */
+const READER: Record<string, string> = { vertex: 'gemini-2.0-flash', gemini: 'gemini-api-flash', openai: 'gpt-4o-mini-openai', azure: 'azure-gpt' };
+
+function filePartFor(random: Random, actor: Actor): { part: (world: World) => unknown; label: string; foreign: boolean; reader?: string } {
   const variant = random.int(4);
   if (variant <= 1) {
     const ref: PoolRef = { kind: random.pick(POOL_KINDS), owner: random.pick<Owner>(['admin', 'alice', 'bob', 'carol']), slot: random.int(POOL_SLOTS - 1) };
@@ -26,6 +29,7 @@ function filePartFor(random: Random, actor: Actor): { part: (world: World) => un
     return {
       part: (world) => (asImage ? { type: 'image_url', image_url: { url: world.poolId(ref) } } : { type: 'file', file: { file_id: world.poolId(ref) } }),
       label: `${asImage ? 'image_url' : 'file'} = ${ref.kind} file of ${ref.owner}`,
+      ...(READER[ref.kind] ? { reader: READER[ref.kind]! } : {}),
       // Raw ids of OpenAI and Azure files in image_url are just bad URLs; gs:// and unified ids are references.
       foreign: isForeign(actor, ref.owner) && (!asImage || ref.kind === 'vertex' || ref.kind === 'gemini' || ref.kind === 'managed'),
     };
@@ -111,8 +115,10 @@ const validChat: ChatClass = (random) => {
 
 const fileParts: ChatClass = (random) => {
   const actor = pickActor(random);
-  const { model, label } = pickModel(random, actor);
+  const picked = pickModel(random, actor);
   const part = filePartFor(random, actor);
+  // Mostly the model that would really read the reference: that is where a confused deputy shows.
+  const { model, label } = part.reader && random.chance(0.7) ? { model: part.reader, label: part.reader } : picked;
   const stream = random.chance(0.2);
   const path = chatPath(random);
   return rawCase(
