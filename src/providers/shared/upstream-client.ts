@@ -38,6 +38,12 @@ export interface UpstreamCall {
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
   body?: string | Buffer | Readable | AsyncIterable<Uint8Array>;
+  /**
+   * 'upload' sends on a pool of its own (h7-uploads, SPEC §12): file bodies stream at the
+   * client's pace and a stalled client holds its connection until the idle timeout cuts it;
+   * sharing the pool of short calls let 128 stalled uploads starve every list/retrieve/chat.
+   */
+  pool?: 'upload';
 }
 
 export interface UpstreamResponse {
@@ -52,6 +58,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 export class UpstreamClient {
   readonly options: UpstreamClientOptions;
   private readonly agent: Agent;
+  /** Uploads only (see UpstreamCall.pool): no connection cap, the per-key upload cap bounds it. */
+  private readonly uploadAgent: Agent;
 
   constructor(options: UpstreamClientOptions) {
     this.options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
@@ -63,6 +71,7 @@ export class UpstreamClient {
       // disconnect aborts through the signal instead.
       bodyTimeout: 0,
     });
+    this.uploadAgent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: options.headersTimeoutMs ?? 300_000, bodyTimeout: 0 });
   }
 
   buildUrl(path: string, query?: UpstreamCall['query']): string {
@@ -96,7 +105,7 @@ export class UpstreamClient {
         method: call.method,
         headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers },
         body: call.body as Dispatcher.RequestOptions['body'],
-        dispatcher: this.agent,
+        dispatcher: call.pool === 'upload' ? this.uploadAgent : this.agent,
         signal: context.signal,
       });
     } catch (error) {
@@ -182,7 +191,7 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.uploadAgent.close()]);
   }
 }
 
