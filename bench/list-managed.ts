@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Principal } from '../src/persistence/access-policy.ts';
+import type { Principal } from '../src/core/access-policy.ts';
 import type { Db } from '../src/persistence/database.ts';
 import { ManagedFileRepository, type ManagedListQuery } from '../src/persistence/managed-file-repository.ts';
 import { jsonRequest } from './support/child-process.ts';

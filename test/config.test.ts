@@ -44,7 +44,7 @@ general_settings: { master_key: os.environ/MK }
 test('bad YAML, unknown providers and invalid values are errors with key paths; unknown keys warn', () => {
   assert.match(problemsOf('model_list: [ {')[0]!, /not valid YAML/);
   assert.deepEqual(problemsOf('model_list:\n  - model_name: x\n    litellm_params: { model: nosuch/model }\n'), [
-    "model_list[0].litellm_params.model: unknown provider 'nosuch' (supported: openai, azure, vertex_ai)",
+    "model_list[0].litellm_params.model: unknown provider 'nosuch' (supported: openai, azure, vertex_ai, gemini)",
   ]);
   const invalid = problemsOf('general_settings: { max_upload_size_mb: -3 }\nfiles_settings:\n  - custom_llm_provider: azure\n');
   assert.ok(invalid.some((problem) => problem.startsWith('general_settings.max_upload_size_mb:')), invalid.join('\n'));

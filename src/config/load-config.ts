@@ -129,7 +129,8 @@ function settingsFrom(
     provider,
     instance,
     model,
-    apiKey: params.api_key,
+    // LiteLLM reads the Gemini key from GEMINI_API_KEY when the config names none.
+    apiKey: params.api_key ?? (provider === 'gemini' ? env.GEMINI_API_KEY : undefined),
     apiBase: params.api_base,
     apiVersion: params.api_version,
     organization: params.organization,
@@ -138,6 +139,8 @@ function settingsFrom(
     vertexCredentials: credentialsText(params.vertex_credentials),
     bucketName: params.bucket_name ?? (params as LitellmParams).gcs_bucket_name ?? env.GCS_BUCKET_NAME,
     timeoutMs: params.timeout === undefined ? undefined : params.timeout * 1000,
+    streamTimeoutMs: (params as LitellmParams).stream_timeout === undefined ? undefined : (params as LitellmParams).stream_timeout! * 1000,
+    maxRetries: (params as LitellmParams).max_retries,
     gcsApiBase: params.gcs_api_base ?? (env.STORAGE_EMULATOR_HOST ? normalizeEmulatorHost(env.STORAGE_EMULATOR_HOST) : undefined),
   };
 }
@@ -150,6 +153,7 @@ function normalizeEmulatorHost(host: string): string {
 function requirementProblems(settings: ProviderSettings, path: string): string[] {
   const problems: string[] = [];
   if (settings.provider === 'azure' && !settings.apiBase) problems.push(`${path}.api_base: required for azure (the resource endpoint)`);
+  if (settings.provider === 'gemini' && !settings.apiKey) problems.push(`${path}.api_key: required for gemini (or set GEMINI_API_KEY)`);
   if (settings.provider === 'vertex_ai' && !settings.vertexCredentials) {
     problems.push(`${path}.vertex_credentials: required for vertex_ai (service-account JSON or its path)`);
   }

@@ -48,10 +48,20 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * What went wrong with an upstream call, as the one transport classifies it:
+ * `http` — the provider answered with an error status; `timeout` — no answer (or no more bytes)
+ * in time; `connect` — the connection could not be made or was cut; `malformed` — a success
+ * status with a body that is not what the provider documents.
+ */
+export type UpstreamFailureKind = 'http' | 'timeout' | 'connect' | 'malformed';
+
 /** Details an upstream failure carries so the caller can tell which provider answered. */
 export interface UpstreamFailure {
   provider: string;
   deployment: string;
+  /** Default: `http` when there is an upstream status, else `connect`. */
+  kind?: UpstreamFailureKind;
   /** The upstream HTTP status, absent for network failures. */
   upstreamStatus?: number;
   upstreamRequestId?: string;
@@ -124,10 +134,13 @@ export const errors = {
     const where = `${failure.provider} (deployment ${failure.deployment})`;
     const message = `${where}: ${failure.message}`;
     const status = failure.upstreamStatus;
-    if (status === undefined) {
-      return failure.message.startsWith('timeout')
-        ? new GatewayError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message, cause })
-        : new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message, cause });
+    const kind = failure.kind ?? (status === undefined ? 'connect' : 'http');
+    if (kind === 'timeout') return new GatewayError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message, cause });
+    if (kind === 'connect' || status === undefined) {
+      return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message, cause });
+    }
+    if (kind === 'malformed') {
+      return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${message} (HTTP ${status})`, cause });
     }
     if (status === 401 || status === 403) {
       return new GatewayError({

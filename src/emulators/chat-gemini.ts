@@ -89,7 +89,7 @@ export async function handleVertexChat(exchange: EmulatorExchange, route: Vertex
 }
 
 /** One candidate; Vertex leaves `index` out when it is 0 (proto3 default), so do we. */
-function candidate(choice: EchoChoice, index: number, final: boolean, text = choice.text): Json {
+export function candidate(choice: EchoChoice, index: number, final: boolean, text = choice.text): Json {
   const parts = choice.toolCall ? [{ functionCall: { name: choice.toolCall.name, args: choice.toolCall.arguments } }] : [{ text: text ?? '' }];
   const body: Json = { content: { role: 'model', parts } };
   // Gemini ends a function-calling turn with STOP too.
@@ -100,7 +100,7 @@ function candidate(choice: EchoChoice, index: number, final: boolean, text = cho
 }
 
 /** Word by word per candidate; the last event of each carries finishReason, the very last usage. */
-function streamEvents(answer: EchoResult, meta: Json): Json[] {
+export function streamEvents(answer: EchoResult, meta: Json): Json[] {
   const events: Json[] = [];
   answer.choices.forEach((choice, index) => {
     const pieces = choice.toolCall ? [''] : splitWords(choice.text ?? '');
@@ -115,7 +115,7 @@ function streamEvents(answer: EchoResult, meta: Json): Json[] {
   return events;
 }
 
-function usage(answer: EchoResult): Json {
+export function usage(answer: EchoResult): Json {
   return {
     promptTokenCount: answer.promptTokens,
     candidatesTokenCount: answer.completionTokens,

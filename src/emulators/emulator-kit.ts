@@ -77,6 +77,11 @@ export interface EmulatorServerOptions {
   internalErrorBody?: (error: unknown) => unknown;
   /** Clears the emulator's stored state (called by reset). */
   onReset?: () => void;
+  /**
+   * Extra control routes of one emulator (e.g. moving its clock): gets `"METHOD /__emulator/…"`
+   * and the parsed JSON body; returns the JSON answer, or undefined for an unknown route.
+   */
+  control?: (route: string, body: unknown) => unknown;
 }
 
 export interface EmulatorServer extends Emulator {
@@ -111,7 +116,7 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     response.on('error', () => {});
     const url = new URL(request.url ?? '/', 'http://emulator.invalid');
     if (url.pathname.startsWith('/__emulator/')) {
-      void serveControl({ request, response, path: url.pathname, calls, faults, reset });
+      void serveControl({ request, response, path: url.pathname, calls, faults, reset, control: options.control });
       return;
     }
     sequence += 1;
@@ -219,6 +224,7 @@ interface ControlInit {
   calls: RecordedCall[];
   faults: FaultList;
   reset: () => void;
+  control: EmulatorServerOptions['control'];
 }
 
 async function serveControl(init: ControlInit): Promise<void> {
@@ -246,6 +252,8 @@ async function serveControl(init: ControlInit): Promise<void> {
       init.reset();
       return reply(200, { reset: true });
     }
+    const answer = init.control?.(route, text.trim() === '' ? undefined : JSON.parse(text));
+    if (answer !== undefined) return reply(200, answer);
     reply(404, { error: `unknown control route ${route}` });
   } catch (error) {
     if (!response.headersSent && !response.destroyed) reply(400, { error: String(error) });

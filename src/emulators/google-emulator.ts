@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
-import type { ServiceAccountJson } from '../providers/vertex/service-account.ts';
+import type { ServiceAccountJson } from '../providers/google/service-account.ts';
 import { handleVertexChat } from './chat-gemini.ts';
 import { handleGcs, type GcsRouteContext } from './google-gcs.ts';
 import { ResumableSessions } from './google-gcs-resumable.ts';

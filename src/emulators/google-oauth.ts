@@ -6,7 +6,7 @@
  * copy Google's (`invalid_grant` + error_description).
  */
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import type { ServiceAccountJson } from '../providers/vertex/service-account.ts';
+import type { ServiceAccountJson } from '../providers/google/service-account.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

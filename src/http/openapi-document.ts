@@ -5,7 +5,7 @@ const fileObject = { $ref: '#/components/schemas/FileObject' };
 const json = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const errors = { default: json(error, 'OpenAI-shaped error (400, 401, 403, 404, 413, 429, 502, 503, 504)') };
 const idParameter = { name: 'file_id', in: 'path', required: true, schema: { type: 'string' } };
-const providerHeader = { name: 'custom-llm-provider', in: 'header', required: false, schema: { type: 'string', enum: ['openai', 'azure', 'vertex_ai'] } };
+const providerHeader = { name: 'custom-llm-provider', in: 'header', required: false, schema: { type: 'string', enum: ['openai', 'azure', 'vertex_ai', 'gemini'] } };
 
 const filesPaths = {
   '/v1/files': {

@@ -4,7 +4,7 @@
  * mid-pagination still has a position.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { Principal } from './access-policy.ts';
+import type { Principal } from '../core/access-policy.ts';
 import type { Db } from './database.ts';
 import { managedFileCopies, managedFiles, pendingProviderDeletes } from './schema.ts';
 

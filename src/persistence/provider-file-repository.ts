@@ -1,7 +1,7 @@
 /** Ownership records of raw provider files uploaded through the gateway (SPEC §2, last rule). */
 import { and, desc, eq, or, type SQL } from 'drizzle-orm';
 import type { FileObject } from '../core/openai-types.ts';
-import type { OwnedResource, Principal } from './access-policy.ts';
+import type { OwnedResource, Principal } from '../core/access-policy.ts';
 import type { Db } from './database.ts';
 import { providerFiles } from './schema.ts';
 

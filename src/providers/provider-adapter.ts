@@ -6,24 +6,10 @@
 import type { Readable } from 'node:stream';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
-export type ProviderKind = 'openai' | 'azure' | 'vertex_ai';
+export type ProviderKind = 'openai' | 'azure' | 'vertex_ai' | 'gemini';
 
-/** The minimal logger adapters use (pino-compatible). */
-export interface AdapterLogger {
-  info(object: Record<string, unknown>, message?: string): void;
-  warn(object: Record<string, unknown>, message?: string): void;
-  error(object: Record<string, unknown>, message?: string): void;
-}
-
-/** Passed to every adapter call. */
-export interface CallContext {
-  /** Aborts the upstream call (client went away, or the service gave up). */
-  signal?: AbortSignal;
-  /** The gateway request id, forwarded for correlation. */
-  requestId: string;
-  /** Logger for the one line per upstream call. */
-  logger: AdapterLogger;
-}
+export type { AdapterLogger, CallContext } from '../core/call-context.ts';
+import type { CallContext } from '../core/call-context.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
 export interface UploadBody {

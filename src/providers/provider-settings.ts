@@ -1,7 +1,7 @@
 /** What an adapter needs to reach one provider account; built by the registry from config. */
 import type { ProviderKind } from './provider-adapter.ts';
 
-export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai'];
+export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai', 'gemini'];
 
 export interface ProviderSettings {
   /** Which provider. */
@@ -10,7 +10,7 @@ export interface ProviderSettings {
   instance: string;
   /** The provider's own model/deployment name (empty for files_settings entries). */
   model: string;
-  /** OpenAI bearer key or Azure `api-key`. */
+  /** OpenAI bearer key, Azure `api-key` or Gemini `x-goog-api-key`. */
   apiKey?: string;
   /** Base URL override (OpenAI: …/v1; Azure: the resource endpoint; Vertex: the regional host). */
   apiBase?: string;
@@ -26,12 +26,21 @@ export interface ProviderSettings {
   vertexCredentials?: string;
   /** GCS bucket for Vertex files, `bucket` or `bucket/prefix`. */
   bucketName?: string;
-  /** How long to wait for an upstream's response headers (config `timeout`, seconds). */
+  /** Connect / response-headers / body-idle limit of upstream calls (config `timeout`, seconds). */
   timeoutMs?: number;
+  /** The same for streamed answers (config `stream_timeout`, seconds). */
+  streamTimeoutMs?: number;
+  /** Extra attempts for idempotent upstream calls (config `max_retries`, default 0). */
+  maxRetries?: number;
   /** Replaces https://storage.googleapis.com. */
   gcsApiBase?: string;
 }
 
 export function isProviderKind(value: string): value is ProviderKind {
   return (PROVIDER_KINDS as readonly string[]).includes(value);
+}
+
+/** The transport options every adapter passes to its UpstreamClient. */
+export function transportSettings(settings: ProviderSettings): { timeouts: { timeoutMs?: number; streamTimeoutMs?: number }; maxRetries: number } {
+  return { timeouts: { timeoutMs: settings.timeoutMs, streamTimeoutMs: settings.streamTimeoutMs }, maxRetries: settings.maxRetries ?? 0 };
 }

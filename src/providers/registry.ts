@@ -3,6 +3,7 @@
  * files_settings entry (keyed by provider), plus the model_name → deployments index.
  */
 import { createAzureAdapter } from './azure/azure-adapter.ts';
+import { createGeminiAdapter } from './gemini/gemini-adapter.ts';
 import { createOpenAIAdapter } from './openai/openai-adapter.ts';
 import type { ProviderAdapter, ProviderKind } from './provider-adapter.ts';
 import type { ProviderSettings } from './provider-settings.ts';
@@ -27,6 +28,8 @@ export function createAdapter(settings: ProviderSettings): ProviderAdapter {
       return createAzureAdapter(settings);
     case 'vertex_ai':
       return createVertexAdapter(settings);
+    case 'gemini':
+      return createGeminiAdapter(settings);
   }
 }
 

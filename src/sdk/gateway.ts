@@ -5,7 +5,7 @@
 import { buildConfig, loadConfig } from '../config/load-config.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import { resolveMimeType } from '../core/mime-type.ts';
-import { adminPrincipal, type Principal } from '../persistence/access-policy.ts';
+import { adminPrincipal, type Principal } from '../core/access-policy.ts';
 import type { AdapterLogger, CallContext, ContentStream } from '../providers/provider-adapter.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { parseChatBody } from '../services/chat-service.ts';

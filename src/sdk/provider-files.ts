@@ -16,7 +16,7 @@ import { createAdapter } from '../providers/registry.ts';
 
 /** The provider's credentials and endpoints, as in a files_settings entry (camelCase). */
 export interface ProviderOptions extends Omit<Partial<ProviderSettings>, 'provider' | 'instance' | 'model' | 'timeoutMs'> {
-  /** openai (default), azure or vertex_ai. */
+  /** openai (default), azure, vertex_ai or gemini. */
   customLlmProvider?: ProviderKind;
   /** Seconds to wait for response headers. */
   timeout?: number;

@@ -5,9 +5,10 @@
  */
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
-import { canAccess, isModelAllowed, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
+import { PROVIDER_KINDS } from '../providers/provider-settings.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
 
@@ -100,7 +101,7 @@ export class ChatService {
   /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
   private async checkRawFile(principal: Principal, fileId: string): Promise<void> {
     if (principal.isAdmin) return;
-    for (const provider of ['openai', 'azure'] as const) {
+    for (const provider of PROVIDER_KINDS) {
       const record = await this.providerFiles.find(provider, fileId);
       if (record && canAccess(principal, record)) return;
     }

@@ -4,7 +4,7 @@
  */
 import { errors, GatewayError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
-import { canAccess, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
 import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.ts';

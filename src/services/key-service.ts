@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors } from '../core/errors.ts';
-import { adminPrincipal, type Principal } from '../persistence/access-policy.ts';
+import { adminPrincipal, type Principal } from '../core/access-policy.ts';
 import type { KeyRepository, KeyRow, UserRow } from '../persistence/key-repository.ts';
 
 export const USER_ROLES = ['proxy_admin', 'internal_user'] as const;

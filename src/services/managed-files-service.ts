@@ -6,7 +6,7 @@ import { errors, GatewayError } from '../core/errors.ts';
 import { mintId } from '../core/ids.ts';
 import { recordManagedFile } from '../core/metrics.ts';
 import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
-import { canAccess, disallowedModels, type Principal } from '../persistence/access-policy.ts';
+import { canAccess, disallowedModels, type Principal } from '../core/access-policy.ts';
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';

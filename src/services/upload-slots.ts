@@ -4,7 +4,7 @@
  * spools, upstream connections), which is what the cap protects.
  */
 import { GatewayError } from '../core/errors.ts';
-import type { Principal } from '../persistence/access-policy.ts';
+import type { Principal } from '../core/access-policy.ts';
 
 export class UploadSlots {
   private readonly inFlight = new Map<string, number>();

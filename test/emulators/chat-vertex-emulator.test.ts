@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startGoogleEmulator, type GoogleEmulator } from '../../src/emulators/google-emulator.ts';
-import { GoogleTokenProvider } from '../../src/providers/vertex/google-auth.ts';
+import { GoogleTokenProvider } from '../../src/providers/google/service-account-tokens.ts';
 import { sseData } from './chat-helpers.ts';
 
 let googleEmulator: GoogleEmulator;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGoogleEmulator, type GoogleEmulator } from '../../src/emulators/google-emulator.ts';
 import { readRelatedUpload } from '../../src/emulators/google-multipart-related.ts';
-import type { ServiceAccountJson } from '../../src/providers/vertex/service-account.ts';
+import type { ServiceAccountJson } from '../../src/providers/google/service-account.ts';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

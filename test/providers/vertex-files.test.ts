@@ -13,7 +13,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { GatewayError, UpstreamError } from '../../src/core/errors.ts';
 import { startGoogleEmulator, type GoogleEmulator } from '../../src/emulators/google-emulator.ts';
 import type { CallContext, UploadBody } from '../../src/providers/provider-adapter.ts';
-import type { ServiceAccountJson } from '../../src/providers/vertex/service-account.ts';
+import type { ServiceAccountJson } from '../../src/providers/google/service-account.ts';
 import { VertexFiles, type VertexFilesOptions } from '../../src/providers/vertex/vertex-files.ts';
 
 const INSTANCE = 'vertex-eu-1';
@@ -238,7 +238,7 @@ describe('vertex files adapter', () => {
   });
 
   test('a dropped connection → 502 unreachable; slow headers → 504 timeout; abort → 499', async () => {
-    const files = adapter({ headersTimeoutMs: 200 });
+    const files = adapter({ timeouts: { timeoutMs: 200 } });
     const created = await files.upload({ body: body(Buffer.from('abc')), filename: 'a.txt', mimeType: 'text/plain', purpose: 'user_data' }, context());
     emulator.faults.add({ method: 'DELETE', action: { kind: 'drop' } });
     await rejectsWith(files.delete(created.id, context()), (error) => {

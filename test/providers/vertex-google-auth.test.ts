@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { GatewayError, UpstreamError } from '../../src/core/errors.ts';
 import { startGoogleEmulator, type GoogleEmulator } from '../../src/emulators/google-emulator.ts';
-import { GoogleTokenProvider } from '../../src/providers/vertex/google-auth.ts';
-import { ServiceAccountError, loadServiceAccount, type ServiceAccountJson } from '../../src/providers/vertex/service-account.ts';
+import { GoogleTokenProvider } from '../../src/providers/google/service-account-tokens.ts';
+import { ServiceAccountError, loadServiceAccount, type ServiceAccountJson } from '../../src/providers/google/service-account.ts';
 
 let emulator: GoogleEmulator;
 let shortLived: GoogleEmulator;

@@ -1,6 +1,6 @@
 /** Resolves the caller's key to a Principal on every route not marked public. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Principal } from '../../persistence/access-policy.ts';
+import type { Principal } from '../../core/access-policy.ts';
 import type { KeyService } from '../../services/key-service.ts';
 
 declare module 'fastify' {

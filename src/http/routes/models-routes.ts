@@ -1,6 +1,6 @@
 /** GET /models: the model names this key may use. */
 import type { FastifyInstance } from 'fastify';
-import { isModelAllowed } from '../../persistence/access-policy.ts';
+import { isModelAllowed } from '../../core/access-policy.ts';
 import type { Runtime } from '../../runtime.ts';
 
 export function registerModelsRoutes(app: FastifyInstance, runtime: Runtime): void {

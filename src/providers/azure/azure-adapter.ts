@@ -3,7 +3,7 @@
  * `{endpoint}/openai/files?api-version=…`, or the v1 surface when api_base ends in /openai/v1.
  */
 import type { ProviderAdapter } from '../provider-adapter.ts';
-import type { ProviderSettings } from '../provider-settings.ts';
+import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { OpenAIChat } from '../openai/openai-chat.ts';
 import { OpenAIShapedFiles } from '../openai/openai-files.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
@@ -34,7 +34,7 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
     headers: settings.apiKey ? { 'api-key': settings.apiKey } : {},
     query: classic ? { 'api-version': settings.apiVersion ?? AZURE_DEFAULT_API_VERSION } : undefined,
     parseError: parseErrorEnvelope,
-    headersTimeoutMs: settings.timeoutMs,
+    ...transportSettings(settings),
   });
   return {
     instance: settings.instance,

@@ -1,6 +1,6 @@
 /** OpenAI (and OpenAI-compatible) provider adapter. */
 import type { ProviderAdapter } from '../provider-adapter.ts';
-import type { ProviderSettings } from '../provider-settings.ts';
+import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 import { OpenAIChat } from './openai-chat.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
@@ -17,7 +17,7 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     baseUrl: settings.apiBase ?? OPENAI_DEFAULT_BASE,
     headers,
     parseError: parseErrorEnvelope,
-    headersTimeoutMs: settings.timeoutMs,
+    ...transportSettings(settings),
   });
   return {
     instance: settings.instance,

@@ -3,7 +3,7 @@
  * for file parts naming a unified id, which get this deployment's provider file id
  * (SPEC §5, reference-system §5 step 3). Streams are read as SSE and yielded as chunk objects.
  */
-import { UpstreamError } from '../../core/errors.ts';
+import type { UpstreamError } from '../../core/errors.ts';
 import type { CallContext, ChatCapability, ChatRequest, FileReferenceTargets } from '../provider-adapter.ts';
 import { lookupFileReference } from '../shared/file-references.ts';
 import { upstreamSseData } from '../shared/sse.ts';
@@ -30,7 +30,8 @@ export class OpenAIChat implements ChatCapability {
   async complete(request: ChatRequest, context: CallContext): Promise<Record<string, unknown>> {
     const body = this.upstreamBody(request, false);
     const answer = await this.options.client.json<Record<string, unknown> | undefined>(
-      { operation: 'chat.complete', method: 'POST', path: this.options.path, headers: JSON_HEADERS, body: JSON.stringify(body) },
+      // A chat completion has no effect upstream besides its answer: safe to send again.
+      { operation: 'chat.complete', method: 'POST', path: this.options.path, headers: JSON_HEADERS, body: JSON.stringify(body), idempotent: true },
       context,
     );
     if (!answer || typeof answer !== 'object') throw this.malformed('answered with an empty or non-object body');
@@ -45,6 +46,8 @@ export class OpenAIChat implements ChatCapability {
       {
         operation: 'chat.stream',
         method: 'POST',
+        stream: true,
+        idempotent: true,
         path: this.options.path,
         headers: { ...JSON_HEADERS, accept: 'text/event-stream' },
         body: JSON.stringify(body),
@@ -94,8 +97,7 @@ export class OpenAIChat implements ChatCapability {
 
   /** A 2xx answer we cannot use: reported as the provider's fault (502), not retried. */
   private malformed(message: string, cause?: unknown): UpstreamError {
-    const { provider } = this.options.client.options;
-    return new UpstreamError({ provider, deployment: this.options.instance, upstreamStatus: 502, message, retryable: false }, cause);
+    return this.options.client.malformed(message, cause);
   }
 }
 

@@ -77,6 +77,7 @@ export class OpenAIShapedFiles implements FilesCapability {
     const response = await this.client.send(
       {
         operation: 'files.content',
+        bodyTimeoutMs: 0, // file bytes pause while a slow client reads; its disconnect aborts instead
         method: 'GET',
         path: `${this.filesPath}/${encodeURIComponent(fileId)}/content`,
         headers: { accept: 'application/binary' },

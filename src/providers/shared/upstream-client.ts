@@ -1,45 +1,85 @@
 /**
- * One undici Agent per provider instance, one place that turns upstream answers and network
- * failures into UpstreamError, and the one log line per upstream call.
+ * The one upstream transport: every provider call (files, chat, Cloud Storage, OAuth tokens) goes
+ * through `UpstreamClient.send`, which adds the credential from the auth hook (sending once more
+ * with a fresh one after a 401), applies the deployment's timeouts (connect, response headers,
+ * body idle), turns failures into typed UpstreamErrors, retries idempotent calls per
+ * retry-policy.ts, and writes one log line and one metric per attempt.
  */
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { errors, GatewayError, UpstreamError } from '../../core/errors.ts';
+import type { CallContext } from '../../core/call-context.ts';
+import { UpstreamError } from '../../core/errors.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
-import type { CallContext } from '../provider-adapter.ts';
+import { retryDecision, waitBeforeRetry, type RetryAfterHeaders } from './retry-policy.ts';
+import type { UpstreamAuth } from './upstream-auth.ts';
+import {
+  headerValue,
+  httpFailure,
+  interruptedAnswer,
+  malformedAnswer,
+  readErrorText,
+  transportFailure,
+  type ParsedUpstreamError,
+} from './upstream-failures.ts';
 
-export interface ParsedUpstreamError {
-  message: string;
-  code?: string;
+export { headerValue, parseErrorEnvelope, type ParsedUpstreamError } from './upstream-failures.ts';
+
+/** Per-deployment `timeout` / `stream_timeout` (SPEC §12), in milliseconds. */
+export interface UpstreamTimeouts {
+  /** Connect (capped at 10 s), response headers and body idle for ordinary calls. Default 300 s. */
+  timeoutMs?: number | undefined;
+  /** Response headers and idle time between chunks of streamed answers. Default: timeoutMs. */
+  streamTimeoutMs?: number | undefined;
 }
 
 export interface UpstreamClientOptions {
-  /** Provider kind, e.g. "openai". */
+  /** Provider kind, e.g. "openai": named in errors, logs and metrics. */
   provider: string;
   /** Deployment id or files_settings instance name, named in errors and logs. */
   instance: string;
-  /** Base URL every path is appended to (no trailing slash). */
+  /** Base URL every relative path is appended to (no trailing slash needed). */
   baseUrl: string;
-  /** Headers sent on every call (credentials live here and are never logged). */
-  headers: Record<string, string>;
-  /** Query parameters sent on every call (e.g. Azure's api-version). */
+  /** Headers sent on every call. */
+  headers?: Record<string, string>;
+  /** Where the credential comes from (never logged). */
+  auth?: UpstreamAuth;
+  /** Query parameters sent on every relative call (e.g. Azure's api-version). */
   query?: Record<string, string>;
   /** Reads the provider's error body. */
   parseError: (status: number, bodyText: string) => ParsedUpstreamError;
-  /** Time allowed for response headers; uploads of large files get the body timeout disabled. */
-  headersTimeoutMs?: number;
+  timeouts?: UpstreamTimeouts;
+  /** Per-deployment `max_retries` for idempotent calls (default 0). */
+  maxRetries?: number;
+  /** A pool shared with another client of the same deployment; else the client owns one. */
+  dispatcher?: Dispatcher;
 }
 
+type BodyValue = string | Buffer | Readable | AsyncIterable<Uint8Array>;
+
 export interface UpstreamCall {
-  /** Name of the operation for logs, e.g. "files.upload". */
+  /** Name of the operation for logs and metrics, e.g. "files.upload". */
   operation: string;
   method: Dispatcher.HttpMethod;
-  path: string;
+  /** Relative to the base URL … */
+  path?: string;
+  /** … or absolute (resumable session URIs, token endpoints); client-level query is not added. */
+  url?: string;
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
-  body?: string | Buffer | Readable | AsyncIterable<Uint8Array>;
+  /** A string, a Buffer or a factory can be sent again (retries, 401 refresh); a stream cannot. */
+  body?: BodyValue | (() => BodyValue);
+  /** Safe to send twice. Default: true for GET, HEAD, PUT, DELETE; false otherwise. */
+  idempotent?: boolean;
+  /** Statuses that count as success. Default: any 2xx. */
+  expect?: readonly number[];
+  /** A streamed answer (SSE): `stream_timeout` applies. */
+  stream?: boolean;
+  /** Overrides the body-idle timeout; 0 for file bytes a slow client may pause. */
+  bodyTimeoutMs?: number;
+  /** Send without the auth hook's headers (e.g. the token call itself). */
+  anonymous?: boolean;
   /**
-   * 'upload' sends on a pool of its own (h7-uploads, SPEC §12): file bodies stream at the
+   * 'upload': send on this client's pool for file bodies (SPEC §12). File bodies stream at the
    * client's pace and a stalled client holds its connection until the idle timeout cuts it;
    * sharing the pool of short calls let 128 stalled uploads starve every list/retrieve/chat.
    */
@@ -49,85 +89,124 @@ export interface UpstreamCall {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable & { text(): Promise<string>; json(): Promise<unknown> };
+  body: Readable & { text(): Promise<string>; json(): Promise<unknown>; dump(): Promise<void> };
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+type Attempt = { response: UpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
+
+const DEFAULT_TIMEOUT_MS = 300_000;
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** A connection pool for one deployment; several clients of it (API, storage, tokens) may share it. */
+export function createUpstreamAgent(timeouts?: UpstreamTimeouts): Agent {
+  return new Agent({ connections: 128, keepAliveTimeout: 10_000, connect: { timeout: Math.min(timeouts?.timeoutMs ?? 10_000, 10_000) } });
+}
 
 export class UpstreamClient {
   readonly options: UpstreamClientOptions;
-  private readonly agent: Agent;
-  /** Uploads only (see UpstreamCall.pool): no connection cap, the per-key upload cap bounds it. */
-  private readonly uploadAgent: Agent;
+  private readonly agent: Dispatcher;
+  private readonly ownsAgent: boolean;
+  /** Uploads only (UpstreamCall.pool), made on first use; no connection cap: the per-key upload cap bounds it. */
+  private uploadAgent: Agent | undefined;
+  private readonly source: { provider: string; instance: string };
 
   constructor(options: UpstreamClientOptions) {
     this.options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
-    this.agent = new Agent({
-      connections: 128,
-      keepAliveTimeout: 10_000,
-      headersTimeout: options.headersTimeoutMs ?? 300_000,
-      // File bodies may legitimately pause for a long time (slow clients); the client's own
-      // disconnect aborts through the signal instead.
-      bodyTimeout: 0,
-    });
-    this.uploadAgent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: options.headersTimeoutMs ?? 300_000, bodyTimeout: 0 });
+    this.source = { provider: options.provider, instance: options.instance };
+    this.ownsAgent = !options.dispatcher;
+    this.agent = options.dispatcher ?? createUpstreamAgent(options.timeouts);
   }
 
-  buildUrl(path: string, query?: UpstreamCall['query']): string {
-    const url = new URL(this.options.baseUrl + path);
-    for (const [name, value] of Object.entries({ ...this.options.query, ...query })) {
+  /** The pool, for another client of the same deployment (e.g. its token endpoint). */
+  get dispatcher(): Dispatcher {
+    return this.agent;
+  }
+
+  buildUrl(call: Pick<UpstreamCall, 'path' | 'url' | 'query'>): string {
+    const url = new URL(call.url ?? this.options.baseUrl + (call.path ?? ''));
+    const query = call.url ? call.query : { ...this.options.query, ...call.query };
+    for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     return url.toString();
   }
 
-  /** Sends the call; any non-2xx answer is thrown as UpstreamError after reading its body. */
+  /** Sends the call; an answer outside `expect` (default 2xx) is thrown as UpstreamError. */
   async send(call: UpstreamCall, context: CallContext): Promise<UpstreamResponse> {
+    const replayable = typeof call.body === 'function' || typeof call.body === 'string' || Buffer.isBuffer(call.body) || call.body === undefined;
+    const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(call.method);
+    const maxRetries = replayable && idempotent ? (this.options.maxRetries ?? 0) : 0;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.attempt(call, context, attempt);
+      if ('response' in outcome) return outcome.response;
+      const auth = this.options.auth;
+      if (outcome.status === 401 && !refreshed && replayable && auth?.refused && outcome.credential) {
+        auth.refused(outcome.credential);
+        refreshed = true;
+        attempt -= 1; // a fresh credential is not a retry
+        continue;
+      }
+      const decision = retryDecision({ error: outcome.error, attempt, maxRetries, retryAfter: outcome.retryAfter ?? {} });
+      if (!decision.retry || context.signal?.aborted) throw outcome.error;
+      try {
+        await waitBeforeRetry(decision.waitMs, context.signal);
+      } catch (error) {
+        throw transportFailure(this.source, { error, signal: context.signal });
+      }
+    }
+  }
+
+  private async attempt(call: UpstreamCall, context: CallContext, attempt: number): Promise<Attempt> {
     const started = performance.now();
     const log = (status: number | string, upstreamRequestId?: string) => {
       recordUpstreamCall(this.options.provider, call.operation, status);
-      context.logger.info(
-        {
-          provider: this.options.provider,
-          deployment: this.options.instance,
-          operation: call.operation,
-          status,
-          durationMs: Math.round(performance.now() - started),
-          upstreamRequestId,
-        },
-        'upstream call',
-      );
+      const line: Record<string, unknown> = {
+        provider: this.options.provider,
+        deployment: this.options.instance,
+        operation: call.operation,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        upstreamRequestId,
+      };
+      if (attempt > 1) line.attempt = attempt;
+      context.logger.info(line, 'upstream call');
     };
+    const credential = call.anonymous || !this.options.auth ? undefined : await this.options.auth.headers(context);
+    const timeouts = this.options.timeouts;
+    const waitMs = (call.stream ? timeouts?.streamTimeoutMs : undefined) ?? timeouts?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.buildUrl(call.path, call.query), {
+      const body = typeof call.body === 'function' ? call.body() : call.body;
+      response = await request(this.buildUrl(call), {
         method: call.method,
-        headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers },
-        body: call.body as Dispatcher.RequestOptions['body'],
-        dispatcher: call.pool === 'upload' ? this.uploadAgent : this.agent,
+        headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers, ...credential },
+        body: (body ?? null) as Dispatcher.RequestOptions['body'],
+        dispatcher: call.pool === 'upload' ? this.uploadPool() : this.agent,
         signal: context.signal,
+        headersTimeout: waitMs,
+        bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       });
     } catch (error) {
-      log('network_error');
-      throw this.networkError(error, context);
+      const failure = transportFailure(this.source, { error, signal: context.signal });
+      log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
+      return { error: failure };
     }
     const upstreamRequestId = headerValue(response.headers['x-request-id'] ?? response.headers['apim-request-id']);
-    log(response.statusCode, upstreamRequestId);
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    }
-    const text = await readLimited(response.body);
-    const parsed = this.options.parseError(response.statusCode, text);
-    throw new UpstreamError({
-      provider: this.options.provider,
-      deployment: this.options.instance,
-      upstreamStatus: response.statusCode,
-      upstreamRequestId,
+    const status = response.statusCode;
+    log(status, upstreamRequestId);
+    const expected = call.expect ? call.expect.includes(status) : status >= 200 && status < 300;
+    if (expected) return { response: { status, headers: response.headers, body: response.body } };
+    const text = await readErrorText(response.body);
+    const parsed = this.options.parseError(status, text);
+    const retryAfter = { 'retry-after': headerValue(response.headers['retry-after']), 'retry-after-ms': headerValue(response.headers['retry-after-ms']) };
+    const error = httpFailure(this.source, {
+      status,
       message: parsed.message,
-      retryable: response.statusCode === 429 || response.statusCode >= 500,
-      retryAfter: headerValue(response.headers['retry-after']),
+      ...(retryAfter['retry-after'] ? { retryAfter: retryAfter['retry-after'] } : {}),
+      ...(upstreamRequestId ? { upstreamRequestId } : {}),
     });
+    return { error, status, retryAfter, ...(credential ? { credential } : {}) };
   }
 
   /** Sends the call and parses a JSON answer (an empty body gives undefined). */
@@ -143,83 +222,31 @@ export class UpstreamClient {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new UpstreamError(
-        { provider: this.options.provider, deployment: this.options.instance, upstreamStatus: 502, message: 'answered with a body that is not JSON', retryable: true },
-        error,
-      );
+      throw this.malformed('answered with a body that is not JSON', error);
     }
   }
 
-  /** The undici Agent of this instance, for other calls that should share its pool (e.g. OAuth). */
-  get dispatcher(): Dispatcher {
-    return this.agent;
+  /** A success status with a body that is not what the provider documents (502). */
+  malformed(message: string, cause?: unknown): UpstreamError {
+    return malformedAnswer(this.source, message, cause);
   }
 
   /**
-   * A failure while reading a 2xx body (JSON or an SSE stream): client abort → 499, otherwise
-   * a 502 UpstreamError naming the provider. Marked retryable: the caller knows whether it has
-   * already passed part of the answer on and so can no longer retry.
+   * A failure while reading a 2xx body (JSON or an SSE stream): client abort → 499, otherwise a
+   * retryable 502/504 naming the provider — the caller knows whether it already passed part of
+   * the answer on and so can no longer fail over.
    */
   streamFailure(error: unknown, context: CallContext): Error {
-    if (error instanceof GatewayError) return error;
-    if (context.signal?.aborted) return errors.clientClosed();
-    return new UpstreamError(
-      {
-        provider: this.options.provider,
-        deployment: this.options.instance,
-        message: `answer interrupted (${(error as { code?: string }).code ?? (error as Error).message})`,
-        retryable: true,
-      },
-      error,
-    );
+    return interruptedAnswer(this.source, error, context.signal);
   }
 
-  private networkError(error: unknown, context: CallContext): Error {
-    if (error instanceof GatewayError) return error; // e.g. a request body that failed validation mid-stream
-    if (context.signal?.aborted) return errors.clientClosed();
-    const code = (error as { code?: string }).code ?? '';
-    const timeout = TIMEOUT_CODES.has(code);
-    return new UpstreamError(
-      {
-        provider: this.options.provider,
-        deployment: this.options.instance,
-        message: timeout ? `timeout waiting for ${this.options.provider} (${code})` : `could not reach ${this.options.provider} (${code || (error as Error).message})`,
-        retryable: true,
-      },
-      error,
-    );
+  private uploadPool(): Agent {
+    this.uploadAgent ??= new Agent({ keepAliveTimeout: 10_000, connect: { timeout: Math.min(this.options.timeouts?.timeoutMs ?? 10_000, 10_000) } });
+    return this.uploadAgent;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), this.uploadAgent.close()]);
+    await this.uploadAgent?.close();
+    if (this.ownsAgent) await this.agent.close();
   }
-}
-
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readLimited(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_ERROR_BODY) chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
-}
-
-/** Lenient reader for `{"error":{"message","code"}}` bodies (OpenAI, Azure, Google). */
-export function parseErrorEnvelope(status: number, bodyText: string): ParsedUpstreamError {
-  try {
-    const body = JSON.parse(bodyText) as { error?: { message?: unknown; code?: unknown } | string; error_description?: string };
-    if (typeof body.error === 'object' && body.error && typeof body.error.message === 'string') {
-      return { message: body.error.message, code: body.error.code == null ? undefined : String(body.error.code) };
-    }
-    if (typeof body.error === 'string') return { message: body.error_description ?? body.error };
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = bodyText.trim().slice(0, 300);
-  return { message: text === '' ? `HTTP ${status} with an empty body` : text };
 }

@@ -13,9 +13,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { CallContext, UploadBody } from '../provider-adapter.ts';
+import type { CallContext } from '../../core/call-context.ts';
+import type { UploadBody } from '../provider-adapter.ts';
 import { readObject, type GcsClient, type GcsObject } from './gcs-client.ts';
-import { httpFailure } from './vertex-upstream.ts';
 
 export interface ObjectUpload {
   bucket: string;
@@ -43,6 +43,7 @@ export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, c
       // undici checks the bytes sent against Content-Length, so a body that changed size fails.
       body: () => Readable.from(framed(head, upload.body, tail), { objectMode: false }),
       expect: [200],
+      pool: 'upload', // file bytes: kept off the pool of short calls (upstream-client.ts)
     },
     context,
   );
@@ -70,6 +71,7 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
       url: client.uploadUrl(upload.bucket, 'resumable'),
       headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': upload.contentType },
       body: () => resource,
+      idempotent: true, // opening a session creates nothing until bytes arrive
       expect: [200, 201],
     },
     context,
@@ -149,7 +151,7 @@ async function putChunk(input: {
     offset = Math.max(offset, persisted);
   }
   if (offset < end) {
-    throw httpFailure({ deployment: client.options.instance, status: 502, message: 'Cloud Storage stopped accepting the resumable upload' });
+    throw client.malformed('Cloud Storage stopped accepting the resumable upload');
   }
   return offset;
 }
@@ -160,7 +162,7 @@ function sameOriginSession(client: GcsClient, location: string | string[] | unde
   const value = Array.isArray(location) ? location[0] : location;
   const url = value ? new URL(value, base) : undefined;
   if (!url || url.origin !== base.origin) {
-    throw httpFailure({ deployment: client.options.instance, status: 502, message: 'Cloud Storage gave no usable resumable session URI' });
+    throw client.malformed('Cloud Storage gave no usable resumable session URI');
   }
   return url.toString();
 }

@@ -1,42 +1,56 @@
-/** Vertex AI adapter: files live in GCS, chat is Gemini generateContent (providers.md §3). */
+/**
+ * Vertex AI adapter: files live in Cloud Storage, chat is Gemini generateContent. One connection
+ * pool and one token source per deployment, shared by its storage, chat and token calls.
+ */
+import { GeminiChat } from '../google/gemini-chat.ts';
+import { googleErrorParser } from '../google/google-errors.ts';
+import { GoogleTokenProvider } from '../google/service-account-tokens.ts';
+import { ServiceAccountError } from '../google/service-account.ts';
 import type { ProviderAdapter } from '../provider-adapter.ts';
-import type { ProviderSettings } from '../provider-settings.ts';
-import { VertexChat } from './vertex-chat.ts';
+import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
+import { bearerAuth } from '../shared/upstream-auth.ts';
+import { createUpstreamAgent, UpstreamClient } from '../shared/upstream-client.ts';
+import { DEFAULT_VERTEX_LOCATION, vertexApiBase, vertexModelPath } from './vertex-chat.ts';
 import { VertexFiles } from './vertex-files.ts';
 
 export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter {
-  // Files need both a bucket and a service account; without them the files capability is absent
-  // and the service answers 400 "not supported" (LiteLLM answers 500 here, reference-system §8.1).
-  const files =
-    settings.bucketName && settings.vertexCredentials
-      ? new VertexFiles({
-          instance: settings.instance,
-          bucketName: settings.bucketName,
-          credentials: settings.vertexCredentials,
-          ...(settings.gcsApiBase ? { gcsApiBase: settings.gcsApiBase } : {}),
-        })
+  const { instance } = settings;
+  if (!settings.vertexCredentials) throw new ServiceAccountError(`Deployment ${instance}: Vertex AI needs vertex_credentials.`);
+  const transport = transportSettings(settings);
+  const agent = createUpstreamAgent(transport.timeouts);
+  try {
+    const tokens = new GoogleTokenProvider({ instance, credentials: settings.vertexCredentials, dispatcher: agent, maxRetries: transport.maxRetries });
+    // Without a bucket the files capability is absent and the service answers 400 "not supported"
+    // (LiteLLM answers 500 here).
+    const files = settings.bucketName
+      ? new VertexFiles({ instance, bucketName: settings.bucketName, tokens, dispatcher: agent, ...transport, ...(settings.gcsApiBase ? { gcsApiBase: settings.gcsApiBase } : {}) })
       : undefined;
-  // Chat needs a model (files_settings entries have none) and a service account. VertexFiles
-  // builds its own token provider internally, so a deployment with both keeps two token caches.
-  const chat =
-    settings.model && settings.vertexCredentials
-      ? new VertexChat({
-          instance: settings.instance,
-          model: settings.model,
-          credentials: settings.vertexCredentials,
-          ...(settings.vertexProject ? { project: settings.vertexProject } : {}),
-          ...(settings.vertexLocation ? { location: settings.vertexLocation } : {}),
-          ...(settings.apiBase ? { apiBase: settings.apiBase } : {}),
-          ...(settings.timeoutMs !== undefined ? { headersTimeoutMs: settings.timeoutMs } : {}),
-        })
-      : undefined;
-  return {
-    instance: settings.instance,
-    kind: 'vertex_ai',
-    ...(files ? { files } : {}),
-    ...(chat ? { chat } : {}),
-    close: async () => {
-      await Promise.all([files?.close(), chat?.close()]);
-    },
-  };
+    // Chat needs a model (files_settings entries have none).
+    let chat: GeminiChat | undefined;
+    if (settings.model) {
+      const project = settings.vertexProject ?? tokens.projectId;
+      if (!project) throw new ServiceAccountError(`Deployment ${instance}: set vertex_project (the service account has no project_id).`);
+      const location = settings.vertexLocation ?? DEFAULT_VERTEX_LOCATION;
+      const client = new UpstreamClient({
+        provider: 'vertex_ai',
+        instance,
+        baseUrl: vertexApiBase(location, settings.apiBase),
+        auth: bearerAuth(tokens),
+        parseError: googleErrorParser(),
+        dispatcher: agent,
+        ...transport,
+      });
+      chat = new GeminiChat({ client, instance, model: settings.model, modelPath: vertexModelPath({ project, location, model: settings.model }) });
+    }
+    return {
+      instance,
+      kind: 'vertex_ai',
+      ...(files ? { files } : {}),
+      ...(chat ? { chat } : {}),
+      close: () => agent.close(),
+    };
+  } catch (error) {
+    void agent.close();
+    throw error;
+  }
 }

@@ -4,17 +4,21 @@
  * batch jobs take. Mapping to OpenAI's FileObject follows LiteLLM (reference-system §8.1,
  * providers.md §3.2), except that the client's filename and purpose are kept in object metadata.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { CallContext } from '../../core/call-context.ts';
 import { errors } from '../../core/errors.ts';
 import type { FileDeleted, FileList, FileObject, FileStatus } from '../../core/openai-types.ts';
-import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderAdapter, UploadInput } from '../provider-adapter.ts';
+import { googleErrorParser } from '../google/google-errors.ts';
+import { GoogleTokenProvider } from '../google/service-account-tokens.ts';
+import type { ServiceAccountInput } from '../google/service-account.ts';
+import type { ContentStream, FilesCapability, ListQuery, ProviderAdapter, UploadInput } from '../provider-adapter.ts';
+import { bearerAuth, type TokenSource } from '../shared/upstream-auth.ts';
+import { createUpstreamAgent, UpstreamClient, type UpstreamTimeouts } from '../shared/upstream-client.ts';
 import { GcsClient, type GcsObject } from './gcs-client.ts';
 import { buildObjectName, fileIdFor, objectNameFromFileId, parseBucketName, type BucketLocation } from './gcs-object-names.ts';
 import { uploadMultipart, uploadResumable, type ObjectUpload } from './gcs-uploads.ts';
-import { GoogleTokenProvider } from './google-auth.ts';
-import type { ServiceAccountInput } from './service-account.ts';
-import { PROVIDER } from './vertex-upstream.ts';
 
+const PROVIDER = 'vertex_ai';
 export const DEFAULT_GCS_API_BASE = 'https://storage.googleapis.com';
 
 export interface VertexFilesOptions {
@@ -22,15 +26,18 @@ export interface VertexFilesOptions {
   instance: string;
   /** `bucket` or `bucket/prefix` (SPEC §1.1 `bucket_name`). */
   bucketName: string;
+  /** The deployment's token source (shared with its chat); else one is made from `credentials`. */
+  tokens?: TokenSource;
   /** Service-account JSON: object, inline JSON text or key-file path. */
-  credentials: ServiceAccountInput;
+  credentials?: ServiceAccountInput;
   /** Replaces https://storage.googleapis.com (emulators, private endpoints). */
   gcsApiBase?: string;
-  /** A caller-owned dispatcher; when absent the adapter creates (and closes) its own Agent. */
+  /** The deployment's pool; when absent the adapter owns one. */
   dispatcher?: Dispatcher;
-  /** Per-request header and body-idle timeouts of the own Agent (default 300 s each). */
-  headersTimeoutMs?: number;
-  bodyTimeoutMs?: number;
+  /** Per-deployment `timeout` / `stream_timeout`. */
+  timeouts?: UpstreamTimeouts;
+  /** Per-deployment `max_retries`. */
+  maxRetries?: number;
   /** Chunk size for uploads of unknown length (default 8 MiB; rounded to 256 KiB multiples). */
   resumableChunkBytes?: number;
 }
@@ -41,22 +48,34 @@ export class VertexFiles implements FilesCapability {
   readonly instance: string;
   readonly location: BucketLocation;
   private readonly client: GcsClient;
-  private readonly ownAgent: Agent | undefined;
+  private readonly transport: UpstreamClient;
+  private readonly ownTokens: GoogleTokenProvider | undefined;
+  private readonly ownAgent: Dispatcher | undefined;
 
   constructor(options: VertexFilesOptions) {
     this.instance = options.instance;
     this.location = parseBucketName(options.bucketName);
-    this.ownAgent = options.dispatcher
-      ? undefined
-      : new Agent({ headersTimeout: options.headersTimeoutMs ?? 300_000, bodyTimeout: options.bodyTimeoutMs ?? 300_000 });
+    if (!options.tokens && !options.credentials) throw new Error(`Deployment ${options.instance}: Vertex AI files need credentials.`);
+    this.ownAgent = options.dispatcher ? undefined : createUpstreamAgent(options.timeouts);
     const dispatcher = options.dispatcher ?? this.ownAgent!;
-    const auth = new GoogleTokenProvider({ instance: options.instance, credentials: options.credentials, dispatcher });
+    this.ownTokens = options.tokens
+      ? undefined
+      : new GoogleTokenProvider({ instance: options.instance, credentials: options.credentials!, dispatcher, maxRetries: options.maxRetries ?? 0 });
+    this.transport = new UpstreamClient({
+      provider: PROVIDER,
+      instance: options.instance,
+      baseUrl: options.gcsApiBase ?? DEFAULT_GCS_API_BASE,
+      parseError: googleErrorParser('Cloud Storage'),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      maxRetries: options.maxRetries ?? 0,
+      dispatcher,
+      auth: bearerAuth(options.tokens ?? this.ownTokens!),
+    });
     const chunk = options.resumableChunkBytes ?? 8 * 1024 * 1024;
     this.client = new GcsClient({
       instance: options.instance,
       apiBase: options.gcsApiBase ?? DEFAULT_GCS_API_BASE,
-      auth,
-      dispatcher,
+      client: this.transport,
       resumableChunkBytes: Math.max(CHUNK_GRANULE, Math.round(chunk / CHUNK_GRANULE) * CHUNK_GRANULE),
     });
   }
