@@ -12,6 +12,8 @@ import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
 import { ChatService } from './services/chat-service.ts';
+import { CopyReadiness } from './services/copy-readiness.ts';
+import { CopyRemaker } from './services/copy-remake.ts';
 import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
@@ -47,7 +49,10 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
-  const chat = new ChatService(registry, fileCache, providerFiles);
+  const invalidate = (fileId: string) => fileCache.invalidate(fileId);
+  const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
+  const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness);
   let stopSweeper: (() => Promise<void>) | undefined;
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);

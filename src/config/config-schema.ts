@@ -56,6 +56,8 @@ export const generalSettingsSchema = z.strictObject({
   max_upload_size_mb: z.number().positive().max(1_048_576).optional(),
   /** How often the expiry sweeper runs, seconds. */
   sweeper_interval_seconds: z.number().positive().optional(),
+  /** How long a chat waits for a managed file's copy the provider is still processing, seconds. */
+  file_processing_timeout_seconds: z.number().positive().optional(),
   /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */
   request_idle_timeout_seconds: z.number().positive().max(3600).optional(),
   /** Concurrent uploads per key on one instance (default 64); more → 429. */

@@ -28,6 +28,8 @@ export interface GatewayConfig {
   dataDir: string;
   maxUploadSizeMb: number;
   sweeperIntervalSeconds: number;
+  /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
+  fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
   requestIdleTimeoutSeconds: number;
   /** Concurrent uploads one key may have in flight on one instance; more → 429. */
@@ -210,6 +212,7 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     dataDir: general.data_dir ?? env.UNIFILE_DATA_DIR ?? './.unifile',
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,
     spoolDir: general.spool_dir ?? env.UNIFILE_SPOOL_DIR ?? defaultSpoolRoot(),

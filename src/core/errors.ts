@@ -122,6 +122,26 @@ export const errors = {
       message: `The file exceeds the maximum upload size of ${limitMb} MB.`,
       param: 'file',
     }),
+  /** A managed file's copy the provider is still processing after the bounded wait (SPEC §4). */
+  fileNotReady: (id: string, where: string, seconds: number) =>
+    new GatewayError({
+      status: 409,
+      type: 'invalid_request_error',
+      code: 'file_not_ready',
+      message: `File ${id} is still being processed by ${where} after ${seconds} s; try again shortly.`,
+      param: 'messages',
+    }),
+  fileProcessingFailed: (id: string, where: string) =>
+    invalid('file_processing_failed', `File ${id} could not be processed by ${where}; upload it again.`, 'messages'),
+  /** A copy the provider expired on its own, with no other copy holding the bytes to re-make it. */
+  fileCopyExpired: (id: string, where: string) =>
+    new GatewayError({
+      status: 409,
+      type: 'invalid_request_error',
+      code: 'file_copy_expired',
+      message: `File ${id} has expired on ${where} and no other copy holds its original bytes to re-make it; upload it again.`,
+      param: 'messages',
+    }),
   databaseUnavailable: (cause?: unknown) =>
     new GatewayError({ status: 503, type: 'service_unavailable_error', code: 'database_unavailable', message: 'The database is unavailable.', cause }),
   clientClosed: () =>

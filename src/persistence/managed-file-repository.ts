@@ -6,7 +6,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../core/access-policy.ts';
 import type { Db } from './database.ts';
-import { managedFileCopies, managedFiles, pendingProviderDeletes } from './schema.ts';
+import { managedFileCopies, managedFiles, pendingProviderDeletes, type CopyState } from './schema.ts';
 
 export type ManagedFileRow = typeof managedFiles.$inferSelect;
 export type ManagedCopyRow = typeof managedFileCopies.$inferSelect;
@@ -59,6 +59,41 @@ export class ManagedFileRepository {
       .select()
       .from(managedFileCopies)
       .where(and(eq(managedFileCopies.fileId, fileId), eq(managedFileCopies.status, 'active')));
+  }
+
+  /** Records what the provider now reports for a copy. */
+  async setCopyState(fileId: string, deploymentId: string, upstreamState: CopyState): Promise<void> {
+    await this.db
+      .update(managedFileCopies)
+      .set({ upstreamState })
+      .where(and(eq(managedFileCopies.fileId, fileId), eq(managedFileCopies.deploymentId, deploymentId)));
+  }
+
+  /**
+   * Points a copy at a re-made provider file, only if it still names `previousProviderFileId`
+   * (false: another request re-made it first).
+   */
+  async replaceCopy(input: {
+    fileId: string;
+    deploymentId: string;
+    previousProviderFileId: string;
+    providerFileId: string;
+    upstreamState: CopyState;
+    upstreamExpiresAt: Date | null;
+  }): Promise<boolean> {
+    const rows = await this.db
+      .update(managedFileCopies)
+      .set({ providerFileId: input.providerFileId, upstreamState: input.upstreamState, upstreamExpiresAt: input.upstreamExpiresAt })
+      .where(
+        and(
+          eq(managedFileCopies.fileId, input.fileId),
+          eq(managedFileCopies.deploymentId, input.deploymentId),
+          eq(managedFileCopies.providerFileId, input.previousProviderFileId),
+          eq(managedFileCopies.status, 'active'),
+        ),
+      )
+      .returning({ fileId: managedFileCopies.fileId });
+    return rows.length > 0;
   }
 
   async markCopyDeleted(fileId: string, deploymentId: string): Promise<void> {

@@ -3,6 +3,8 @@ import type { FileObject } from '../core/openai-types.ts';
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
+export type CopyState = 'processing' | 'active' | 'failed';
+
 export const users = pgTable('users', {
   userId: text('user_id').primaryKey(),
   userRole: text('user_role').notNull(),
@@ -64,6 +66,10 @@ export const managedFileCopies = pgTable(
     providerFileId: text('provider_file_id').notNull(),
     transformed: boolean('transformed').notNull().default(false),
     status: text('status').$type<'active' | 'deleted'>().notNull().default('active'),
+    /** What the provider reported: still processing, usable, or failed (SPEC §4 per-copy state). */
+    upstreamState: text('upstream_state').$type<CopyState>().notNull().default('active'),
+    /** When the provider deletes this copy on its own (Gemini API files: 48 h); null = never. */
+    upstreamExpiresAt: timestamp('upstream_expires_at', { withTimezone: true }),
   },
   (table) => [primaryKey({ columns: [table.fileId, table.deploymentId] })],
 );

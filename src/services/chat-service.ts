@@ -10,6 +10,8 @@ import type { ProviderFileRepository } from '../persistence/provider-file-reposi
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import { PROVIDER_KINDS } from '../providers/provider-settings.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
+import type { CopyReadiness } from './copy-readiness.ts';
+import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
@@ -22,6 +24,13 @@ export interface ParsedChatBody {
 }
 
 type Candidate = { deployment: Deployment; adapter: ProviderAdapter };
+
+interface Plan {
+  candidates: Candidate[];
+  fileReferences: Record<string, FileReferenceTargets>;
+  /** The managed files referenced, with their copies (for CopyReadiness). */
+  managed: Map<string, FoundFile>;
+}
 
 export function parseChatBody(raw: unknown): ParsedChatBody {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw errors.invalidRequest('The request body must be a JSON object.');
@@ -55,16 +64,18 @@ export class ChatService {
     private readonly registry: ProviderRegistry,
     private readonly managedFiles: ManagedFileCache,
     private readonly providerFiles: ProviderFileRepository,
+    private readonly readiness: CopyReadiness,
   ) {}
 
   /** Checks the model and the files, and returns the eligible deployments in balanced order. */
-  async plan(principal: Principal, parsed: ParsedChatBody): Promise<{ candidates: Candidate[]; fileReferences: Record<string, FileReferenceTargets> }> {
+  async plan(principal: Principal, parsed: ParsedChatBody): Promise<Plan> {
     const { model } = parsed;
     const deployments = this.registry.deploymentsOf(model);
     if (deployments.length === 0) throw errors.notFound('model', model, 'model');
     if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
 
     const fileReferences: Record<string, FileReferenceTargets> = {};
+    const managed = new Map<string, FoundFile>();
     for (const fileId of referencedFileIds(parsed.body.messages)) {
       if (!isUnifiedId('file', fileId)) {
         await this.checkRawFile(principal, fileId);
@@ -78,6 +89,7 @@ export class ChatService {
           `File ${fileId} is not available for model '${model}'. It was uploaded for: ${found.file.targetModelNames.join(', ')}.`,
         );
       }
+      managed.set(fileId, found);
       fileReferences[fileId] = Object.fromEntries(
         found.copies.map((copy) => [copy.deploymentId, { providerFileId: copy.providerFileId, mimeType: found.file.mimeType }]),
       );
@@ -95,7 +107,7 @@ export class ChatService {
     }
     // Round-robin start, the rest as failover order.
     const start = this.turn++ % candidates.length;
-    return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences };
+    return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences, managed };
   }
 
   /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
@@ -108,19 +120,22 @@ export class ChatService {
     throw errors.fileNotFound(fileId);
   }
 
-  private requestFor(candidate: Candidate, parsed: ParsedChatBody, fileReferences: ChatRequest['fileReferences']): ChatRequest {
+  /** The request for one deployment, its managed-file copies made ready first (waited for, re-made). */
+  private async requestFor(candidate: Candidate, parsed: ParsedChatBody, plan: Plan, context: CallContext): Promise<ChatRequest> {
+    const deploymentId = candidate.deployment.id;
+    const fileReferences = await this.readiness.prepare({ managed: plan.managed, deploymentId, fileReferences: plan.fileReferences }, context);
     return { body: { ...parsed.body, model: candidate.deployment.settings.model }, fileReferences };
   }
 
   async complete(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<Record<string, unknown>> {
-    const { candidates, fileReferences } = await this.plan(principal, parsed);
-    return this.withFailover(candidates, context, (candidate) => candidate.adapter.chat!.complete(this.requestFor(candidate, parsed, fileReferences), context));
+    const plan = await this.plan(principal, parsed);
+    return this.withFailover(plan.candidates, context, async (candidate) => candidate.adapter.chat!.complete(await this.requestFor(candidate, parsed, plan, context), context));
   }
 
   /** Resolves once a deployment accepted the stream; failover happens only before that. */
   async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>> {
-    const { candidates, fileReferences } = await this.plan(principal, parsed);
-    return this.withFailover(candidates, context, (candidate) => candidate.adapter.chat!.stream(this.requestFor(candidate, parsed, fileReferences), context));
+    const plan = await this.plan(principal, parsed);
+    return this.withFailover(plan.candidates, context, async (candidate) => candidate.adapter.chat!.stream(await this.requestFor(candidate, parsed, plan, context), context));
   }
 
   private async withFailover<T>(candidates: Candidate[], context: CallContext, call: (candidate: Candidate) => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManage
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { rewriteBatchModel } from './batch-jsonl.ts';
+import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
 export interface ManagedUpload {
@@ -100,12 +101,14 @@ export class ManagedFilesService {
       throw errors.clientClosed();
     }
     const id = mintId('file');
+    const requestedExpiry = upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null;
     const copies: NewManagedCopy[] = made.map(({ target, file, transformed }) => ({
       deploymentId: target.deployment.id,
       modelName: target.modelName,
       provider: target.deployment.settings.provider,
       providerFileId: file.id,
       transformed,
+      ...reportedCopy(file, requestedExpiry),
     }));
     let row: ManagedFileRow;
     try {
@@ -119,7 +122,7 @@ export class ManagedFilesService {
           bytes: upload.body.bytes ?? made[0]?.file.bytes ?? 0,
           mimeType: upload.mimeType,
           targetModelNames: upload.targetModelNames,
-          expiresAt: upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null,
+          expiresAt: managedExpiry(requestedExpiry, copies),
         },
         copies,
       );
@@ -153,7 +156,8 @@ export class ManagedFilesService {
   /** Streams from a copy holding the original bytes, failing over to the next copy on error. */
   async content(principal: Principal, id: string, context: CallContext): Promise<ContentStream & { mimeType: string; filename: string }> {
     const { file, copies } = await this.visible(principal, id);
-    const ordered = [...copies].sort((a, b) => Number(a.transformed) - Number(b.transformed));
+    // Copies holding the original bytes for good first (a Gemini copy has no download at all).
+    const ordered = [...copies].sort((a, b) => Number(isDurableSource(b)) - Number(isDurableSource(a)) || Number(a.transformed) - Number(b.transformed));
     let lastError: unknown = errors.fileNotFound(id);
     for (const copy of ordered) {
       const adapter = this.registry.deployment(copy.deploymentId)?.adapter;

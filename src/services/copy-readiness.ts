@@ -1,0 +1,95 @@
+/**
+ * Making a managed file's copy usable before a chat sends it (SPEC §4 "each copy has its own
+ * state"): a copy the provider is still processing is polled until it is ready (bounded, then a
+ * clear 409); a copy the provider expires on its own is checked before use, and one that has
+ * expired (or is about to) is re-made from another copy by CopyRemaker. Durable, ready copies —
+ * the common case — cost nothing here.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errors, GatewayError } from '../core/errors.ts';
+import type { ManagedCopyRow, ManagedFileRepository } from '../persistence/managed-file-repository.ts';
+import type { CopyState } from '../persistence/schema.ts';
+import type { CallContext, FileReferenceTargets } from '../providers/provider-adapter.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import type { CopyRemaker, FoundFile } from './copy-remake.ts';
+import { stateOf } from './copy-state.ts';
+
+/** A copy that ends within this margin is re-made first: the chat may take a while. */
+const EXPIRY_MARGIN_MS = 60_000;
+const FIRST_PAUSE_MS = 100;
+const MAX_PAUSE_MS = 2_000;
+
+export class CopyReadiness {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly files: ManagedFileRepository,
+    private readonly remaker: CopyRemaker,
+    private readonly options: { waitMs: number; onChange: (fileId: string) => void },
+  ) {}
+
+  /** `fileReferences` with every managed file's copy on `deploymentId` ready to use. */
+  async prepare(
+    input: { managed: ReadonlyMap<string, FoundFile>; deploymentId: string; fileReferences: Record<string, FileReferenceTargets> },
+    context: CallContext,
+  ): Promise<Record<string, FileReferenceTargets>> {
+    let references = input.fileReferences;
+    for (const [fileId, found] of input.managed) {
+      const copy = found.copies.find((row) => row.deploymentId === input.deploymentId);
+      const target = references[fileId]?.[input.deploymentId];
+      if (!copy || !target) continue;
+      const providerFileId = await this.ready(found, copy, context);
+      if (providerFileId !== copy.providerFileId) {
+        references = { ...references, [fileId]: { ...references[fileId], [input.deploymentId]: { ...target, providerFileId } } };
+      }
+    }
+    return references;
+  }
+
+  private async ready(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<string> {
+    if (copy.upstreamState === 'active' && !copy.upstreamExpiresAt) return copy.providerFileId;
+    const where = `${copy.provider} deployment ${copy.deploymentId}`;
+    let current = copy;
+    let remade = false;
+    const remake = async () => {
+      current = await this.remaker.remake(found, current, context);
+      remade = true;
+    };
+    if (current.upstreamExpiresAt && current.upstreamExpiresAt.getTime() <= Date.now() + EXPIRY_MARGIN_MS) await remake();
+    const deadline = Date.now() + this.options.waitMs;
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+      if (remade && current.upstreamState === 'active') return current.providerFileId;
+      const state = await this.stateNow(current, context);
+      if (state === 'gone') {
+        // Deleted before its time (or the clocks disagree): the same cure as expiry, once.
+        if (remade) throw errors.fileCopyExpired(found.file.id, where);
+        await remake();
+        continue;
+      }
+      if (state !== current.upstreamState) {
+        await this.files.setCopyState(found.file.id, current.deploymentId, state);
+        this.options.onChange(found.file.id);
+        current = { ...current, upstreamState: state };
+      }
+      if (state === 'active') return current.providerFileId;
+      if (state === 'failed') throw errors.fileProcessingFailed(found.file.id, where);
+      if (Date.now() + pause > deadline) throw errors.fileNotReady(found.file.id, where, Math.round(this.options.waitMs / 1000));
+      try {
+        await sleep(pause, undefined, { signal: context.signal });
+      } catch {
+        throw errors.clientClosed();
+      }
+    }
+  }
+
+  /** What the provider says now; a 404 means the copy is gone. */
+  private async stateNow(copy: ManagedCopyRow, context: CallContext): Promise<CopyState | 'gone'> {
+    const files = this.registry.deployment(copy.deploymentId)?.adapter.files;
+    if (!files) return copy.upstreamState;
+    try {
+      return stateOf(await files.retrieve(copy.providerFileId, context));
+    } catch (error) {
+      if (error instanceof GatewayError && error.status === 404) return 'gone';
+      throw error;
+    }
+  }
+}

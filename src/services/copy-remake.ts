@@ -1,0 +1,94 @@
+/**
+ * Re-making a managed file's copy that its provider deleted on its own (Gemini API files after 48
+ * hours, SPEC §4): the original bytes are streamed from another copy that holds them for good
+ * (an OpenAI file's content, a GCS object, …) straight into a new upload on the same deployment;
+ * the database row then points at the new provider file, under the same unified id.
+ */
+import { errors, GatewayError } from '../core/errors.ts';
+import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
+import type { CallContext, ContentStream, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import { isDurableSource, reportedCopy } from './copy-state.ts';
+import type { ManagedFileDeletion } from './managed-file-deletion.ts';
+
+export interface FoundFile {
+  file: ManagedFileRow;
+  copies: ManagedCopyRow[];
+}
+
+export class CopyRemaker {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly files: ManagedFileRepository,
+    private readonly deletion: ManagedFileDeletion,
+    /** Called when a file's copies changed (drops cached lookups). */
+    private readonly onChange: (fileId: string) => void,
+  ) {}
+
+  /** Returns the copy as the database now holds it (ours, or another request's re-make). */
+  async remake(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<ManagedCopyRow> {
+    const where = `${copy.provider} deployment ${copy.deploymentId}`;
+    const target = this.registry.deployment(copy.deploymentId)?.adapter;
+    if (!target?.files) throw errors.fileCopyExpired(found.file.id, where);
+    // Like the first upload, a re-make is finished even if the client leaves: it is kept for next time.
+    const upstream: CallContext = { ...context, signal: undefined };
+    const source = await this.openSource(found, copy, upstream);
+    if (!source) throw errors.fileCopyExpired(found.file.id, where);
+    let stream: ContentStream['body'] | undefined = source.body;
+    const made = await target.files
+      .upload(
+        {
+          body: {
+            open: () => {
+              if (!stream) throw new Error('a re-made copy streams its source once');
+              const opened = stream;
+              stream = undefined;
+              return opened;
+            },
+            bytes: found.file.bytes,
+          },
+          filename: found.file.filename,
+          mimeType: found.file.mimeType,
+          purpose: found.file.purpose,
+        },
+        upstream,
+      )
+      .finally(() => source.body.destroy());
+    const state = reportedCopy(made, found.file.expiresAt);
+    let replaced: boolean;
+    try {
+      replaced = await this.files.replaceCopy({ fileId: found.file.id, deploymentId: copy.deploymentId, previousProviderFileId: copy.providerFileId, providerFileId: made.id, ...state });
+    } catch (error) {
+      await this.deletion.compensate([{ deploymentId: copy.deploymentId, providerFileId: made.id }], upstream);
+      throw errors.databaseUnavailable(error);
+    }
+    this.onChange(found.file.id);
+    if (!replaced) {
+      // Another request re-made it first: keep theirs, take ours back.
+      await this.deletion.compensate([{ deploymentId: copy.deploymentId, providerFileId: made.id }], upstream);
+      const current = (await this.files.findVisible(found.file.id))?.copies.find((row) => row.deploymentId === copy.deploymentId);
+      if (!current) throw errors.fileNotFound(found.file.id);
+      return current;
+    }
+    // The old copy is gone upstream already (a 404 counts as deleted); anything else is retried later.
+    await this.deletion.compensate([{ deploymentId: copy.deploymentId, providerFileId: copy.providerFileId }], upstream);
+    context.logger.info({ fileId: found.file.id, deployment: copy.deploymentId, bytes: made.bytes }, 'expired copy re-made');
+    return { ...copy, providerFileId: made.id, ...state };
+  }
+
+  /** The original bytes from the first durable copy that serves them. */
+  private async openSource(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<ContentStream | undefined> {
+    for (const candidate of found.copies) {
+      if (candidate.deploymentId === copy.deploymentId || !isDurableSource(candidate)) continue;
+      const adapter: ProviderAdapter | undefined = this.registry.deployment(candidate.deploymentId)?.adapter;
+      if (!adapter?.files) continue;
+      try {
+        return await adapter.files.content(candidate.providerFileId, context);
+      } catch (error) {
+        const status = error instanceof GatewayError ? error.status : undefined;
+        context.logger.warn({ fileId: found.file.id, deployment: candidate.deploymentId, status }, 'source copy unavailable for a re-make, trying the next');
+      }
+    }
+    return undefined;
+  }
+}
