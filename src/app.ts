@@ -56,7 +56,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
 
   registerHealthRoutes(app, runtime);
   registerMetrics(app);
-  await registerDocs(app);
+  await registerDocs(app, runtime.registry.kinds());
   for (const prefix of ['', '/v1']) {
     await app.register(
       async (scope) => {

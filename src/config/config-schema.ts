@@ -1,53 +1,39 @@
 /**
- * The config.yaml schema (SPEC §1), LiteLLM-compatible. Objects are strict so unknown keys are
- * found; the loader reports those as warnings and everything else as errors with key paths.
+ * The config.yaml schema (SPEC §1), LiteLLM-compatible. The `litellm_params` / `files_settings`
+ * keys are the common ones below plus those each provider definition declares. Objects are strict
+ * so unknown keys are found; the loader reports those as warnings and everything else as errors
+ * with key paths.
  */
 import { z } from 'zod';
+import type { ProviderCatalog } from '../providers/provider-catalog.ts';
 
 const optionalString = z.string().min(1).optional();
 
-/** Deployment parameters. LiteLLM accepts many more; the routing-related ones are listed so they do not warn. */
-export const litellmParamsSchema = z.strictObject({
+/** Keys every provider understands. */
+const commonParams = {
   model: z.string().min(1),
   custom_llm_provider: optionalString,
   api_key: optionalString,
   api_base: z.url().optional(),
-  api_version: optionalString,
-  organization: optionalString,
-  vertex_project: optionalString,
-  vertex_location: optionalString,
-  vertex_credentials: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
-  bucket_name: optionalString,
-  gcs_bucket_name: optionalString,
-  gcs_api_base: z.url().optional(),
-  rpm: z.number().int().positive().optional(),
-  tpm: z.number().int().positive().optional(),
   timeout: z.number().positive().optional(),
   stream_timeout: z.number().positive().optional(),
   max_retries: z.number().int().min(0).optional(),
+  // LiteLLM routing settings: accepted so the same config starts; reported when not acted upon.
+  rpm: z.number().int().positive().optional(),
+  tpm: z.number().int().positive().optional(),
   weight: z.number().positive().optional(),
-});
+};
 
-export const modelEntrySchema = z.strictObject({
-  model_name: z.string().min(1),
-  litellm_params: litellmParamsSchema.optional(),
-  params: litellmParamsSchema.optional(),
-  model_info: z.looseObject({ id: z.string().min(1).optional() }).optional(),
-});
+/** litellm_params keys that are accepted but not acted upon (warned about at startup). */
+export const UNACTED_PARAMS = ['rpm', 'tpm'] as const;
 
-export const filesSettingsEntrySchema = z.strictObject({
+const commonFilesSettings = {
   custom_llm_provider: z.string().min(1),
   api_key: optionalString,
   api_base: z.url().optional(),
-  api_version: optionalString,
-  organization: optionalString,
-  vertex_project: optionalString,
-  vertex_location: optionalString,
-  vertex_credentials: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
-  bucket_name: optionalString,
-  gcs_api_base: z.url().optional(),
   timeout: z.number().positive().optional(),
-});
+  max_retries: z.number().int().min(0).optional(),
+};
 
 export const generalSettingsSchema = z.strictObject({
   master_key: optionalString,
@@ -68,17 +54,45 @@ export const generalSettingsSchema = z.strictObject({
   journal_lease_seconds: z.number().positive().optional(),
 });
 
-export const configFileSchema = z.strictObject({
-  model_list: z.array(modelEntrySchema).optional(),
-  files_settings: z.array(filesSettingsEntrySchema).optional(),
-  general_settings: generalSettingsSchema.optional(),
-  // Accepted for LiteLLM drop-in compatibility; the gateway does not act on them.
-  litellm_settings: z.record(z.string(), z.unknown()).optional(),
-  router_settings: z.record(z.string(), z.unknown()).optional(),
-  environment_variables: z.record(z.string(), z.unknown()).optional(),
-});
+function buildSchemas(catalog: ProviderCatalog) {
+  const providerParams = Object.assign({}, ...catalog.definitions.map((definition) => definition.params)) as z.ZodRawShape;
+  const litellmParamsSchema = z.strictObject({ ...commonParams, ...providerParams });
+  const modelEntrySchema = z.strictObject({
+    model_name: z.string().min(1),
+    litellm_params: litellmParamsSchema.optional(),
+    params: litellmParamsSchema.optional(),
+    model_info: z.looseObject({ id: z.string().min(1).optional() }).optional(),
+  });
+  const filesSettingsEntrySchema = z.strictObject({ ...commonFilesSettings, ...providerParams });
+  return z.strictObject({
+    model_list: z.array(modelEntrySchema).optional(),
+    files_settings: z.array(filesSettingsEntrySchema).optional(),
+    general_settings: generalSettingsSchema.optional(),
+    // Accepted for LiteLLM drop-in compatibility; the gateway does not act on them.
+    litellm_settings: z.record(z.string(), z.unknown()).optional(),
+    router_settings: z.record(z.string(), z.unknown()).optional(),
+    environment_variables: z.record(z.string(), z.unknown()).optional(),
+  });
+}
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
-export type ModelEntry = z.infer<typeof modelEntrySchema>;
-export type LitellmParams = z.infer<typeof litellmParamsSchema>;
-export type FilesSettingsEntry = z.infer<typeof filesSettingsEntrySchema>;
+const schemas = new WeakMap<ProviderCatalog, ReturnType<typeof buildSchemas>>();
+
+/** The whole-file schema for a set of providers (built once per catalog). */
+export function configFileSchema(catalog: ProviderCatalog): ReturnType<typeof buildSchemas> {
+  let schema = schemas.get(catalog);
+  if (!schema) schemas.set(catalog, (schema = buildSchemas(catalog)));
+  return schema;
+}
+
+/** Common keys, typed; provider keys are read by their definitions. */
+export type LitellmParams = { [K in keyof typeof commonParams]?: z.infer<(typeof commonParams)[K]> } & { model: string } & Record<string, unknown>;
+export type FilesSettingsEntry = { [K in keyof typeof commonFilesSettings]?: z.infer<(typeof commonFilesSettings)[K]> } & { custom_llm_provider: string } & Record<string, unknown>;
+export type ModelEntry = { model_name: string; litellm_params?: LitellmParams; params?: LitellmParams; model_info?: { id?: string } & Record<string, unknown> };
+export type ConfigFile = {
+  model_list?: ModelEntry[];
+  files_settings?: FilesSettingsEntry[];
+  general_settings?: z.infer<typeof generalSettingsSchema>;
+  litellm_settings?: Record<string, unknown>;
+  router_settings?: Record<string, unknown>;
+  environment_variables?: Record<string, unknown>;
+};

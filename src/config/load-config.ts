@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import type { ProviderKind } from '../providers/provider-adapter.ts';
-import { isProviderKind, PROVIDER_KINDS, type ProviderSettings } from '../providers/provider-settings.ts';
-import { configFileSchema, type ConfigFile, type FilesSettingsEntry, type LitellmParams } from './config-schema.ts';
+import { ProviderCatalog } from '../providers/provider-catalog.ts';
+import type { ProviderDefinition } from '../providers/provider-definition.ts';
+import { defaultCatalog } from '../providers/provider-list.ts';
+import type { ProviderSettings } from '../providers/provider-settings.ts';
+import { configFileSchema, UNACTED_PARAMS, type ConfigFile, type FilesSettingsEntry, type LitellmParams } from './config-schema.ts';
 
 export interface DeploymentConfig {
   /** model_info.id, else a stable hash of the name and params. */
@@ -17,6 +19,8 @@ export interface DeploymentConfig {
   /** The public model_name clients use. */
   modelName: string;
   settings: ProviderSettings;
+  /** Share of this model's requests relative to its other deployments (`weight`, default 1). */
+  weight: number;
 }
 
 export interface GatewayConfig {
@@ -39,8 +43,15 @@ export interface GatewayConfig {
   /** How long an in-flight provider copy's journal row stays owned without a heartbeat. */
   journalLeaseSeconds: number;
   logLevel: string;
-  /** Unknown keys, reported at startup. */
+  /** Unknown keys and settings not acted upon, reported at startup. */
   warnings: string[];
+  /** The providers this config was validated against (the registry builds adapters from them). */
+  providers: ProviderCatalog;
+}
+
+export interface BuildOptions {
+  /** The provider definitions to accept; default: provider-list.ts. */
+  providers?: readonly ProviderDefinition[];
 }
 
 export class ConfigError extends Error {
@@ -80,9 +91,9 @@ function deleteAtPath(root: unknown, path: ReadonlyArray<PropertyKey>, key: stri
 }
 
 /** Validates; unknown keys become warnings (and are dropped), everything else an error. */
-function validate(raw: unknown, warnings: string[]): ConfigFile {
-  const first = configFileSchema.safeParse(raw);
-  if (first.success) return first.data;
+function validate(raw: unknown, warnings: string[], catalog: ProviderCatalog): ConfigFile {
+  const first = configFileSchema(catalog).safeParse(raw);
+  if (first.success) return first.data as ConfigFile;
   const unknown = first.error.issues.filter((issue) => issue.code === 'unrecognized_keys');
   const others = first.error.issues.filter((issue) => issue.code !== 'unrecognized_keys');
   if (others.length > 0) throw new ConfigError(others.map(describeIssue));
@@ -92,15 +103,11 @@ function validate(raw: unknown, warnings: string[]): ConfigFile {
       deleteAtPath(raw, issue.path, key);
     }
   }
-  return validate(raw, warnings);
+  return validate(raw, warnings, catalog);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   return `${pathText(issue.path) || '(root)'}: ${issue.message}`;
-}
-
-function credentialsText(value: string | Record<string, unknown> | undefined): string | undefined {
-  return value === undefined || typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function splitModel(params: LitellmParams): { provider: string; model: string } {
@@ -120,55 +127,41 @@ function stableHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex');
 }
 
-function settingsFrom(
-  provider: ProviderKind,
-  instance: string,
-  model: string,
-  params: Partial<LitellmParams> & Partial<FilesSettingsEntry>,
-  env: Env,
-): ProviderSettings {
+function settingsFrom(input: {
+  definition: ProviderDefinition;
+  instance: string;
+  model: string;
+  params: LitellmParams | FilesSettingsEntry;
+  env: Env;
+}): ProviderSettings {
+  const { params } = input;
+  const seconds = (value: unknown) => (typeof value === 'number' ? value * 1000 : undefined);
+  const own = Object.entries(input.definition.settings(params, input.env)).filter(([, value]) => value !== undefined);
   return {
-    provider,
-    instance,
-    model,
-    // LiteLLM reads the Gemini key from GEMINI_API_KEY when the config names none.
-    apiKey: params.api_key ?? (provider === 'gemini' ? env.GEMINI_API_KEY : undefined),
+    provider: input.definition.kind,
+    instance: input.instance,
+    model: input.model,
+    apiKey: params.api_key,
     apiBase: params.api_base,
-    apiVersion: params.api_version,
-    organization: params.organization,
-    vertexProject: params.vertex_project,
-    vertexLocation: params.vertex_location,
-    vertexCredentials: credentialsText(params.vertex_credentials),
-    bucketName: params.bucket_name ?? (params as LitellmParams).gcs_bucket_name ?? env.GCS_BUCKET_NAME,
-    timeoutMs: params.timeout === undefined ? undefined : params.timeout * 1000,
-    streamTimeoutMs: (params as LitellmParams).stream_timeout === undefined ? undefined : (params as LitellmParams).stream_timeout! * 1000,
-    maxRetries: (params as LitellmParams).max_retries,
-    gcsApiBase: params.gcs_api_base ?? (env.STORAGE_EMULATOR_HOST ? normalizeEmulatorHost(env.STORAGE_EMULATOR_HOST) : undefined),
+    timeoutMs: seconds(params.timeout),
+    streamTimeoutMs: seconds(params.stream_timeout),
+    maxRetries: params.max_retries,
+    ...Object.fromEntries(own),
   };
 }
 
-/** STORAGE_EMULATOR_HOST may be given with or without a scheme (fake-gcs-server convention). */
-function normalizeEmulatorHost(host: string): string {
-  return /^https?:\/\//.test(host) ? host : `http://${host}`;
+function definitionProblems(definition: ProviderDefinition, settings: ProviderSettings, path: string): string[] {
+  return definition.check(settings).map((problem) => `${path}.${problem.key}: ${problem.message}`);
 }
 
-function requirementProblems(settings: ProviderSettings, path: string): string[] {
-  const problems: string[] = [];
-  if (settings.provider === 'azure' && !settings.apiBase) problems.push(`${path}.api_base: required for azure (the resource endpoint)`);
-  if (settings.provider === 'gemini' && !settings.apiKey) problems.push(`${path}.api_key: required for gemini (or set GEMINI_API_KEY)`);
-  if (settings.provider === 'vertex_ai' && !settings.vertexCredentials) {
-    problems.push(`${path}.vertex_credentials: required for vertex_ai (service-account JSON or its path)`);
-  }
-  return problems;
-}
-
-export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig {
+export function buildConfig(raw: unknown, env: Env = process.env, options: BuildOptions = {}): GatewayConfig {
+  const catalog = options.providers ? new ProviderCatalog(options.providers) : defaultCatalog;
   const problems: string[] = [];
   const resolved = resolveEnvReferences(raw ?? {}, env, [], problems);
   if (problems.length > 0) throw new ConfigError(problems);
   if (typeof resolved !== 'object' || Array.isArray(resolved)) throw new ConfigError(['(root): the config must be a YAML mapping']);
   const warnings: string[] = [];
-  const file = validate(resolved, warnings);
+  const file = validate(resolved, warnings, catalog);
 
   const deployments: DeploymentConfig[] = [];
   const seenIds = new Set<string>();
@@ -177,34 +170,39 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     const params = entry.litellm_params ?? entry.params;
     if (!params) return problems.push(`${path}.litellm_params: required (params is accepted as an alias)`);
     const { provider, model } = splitModel(params);
-    if (!isProviderKind(provider)) {
-      return problems.push(`${path}.litellm_params.model: unknown provider '${provider}' (supported: ${PROVIDER_KINDS.join(', ')})`);
+    const definition = catalog.get(provider);
+    if (!definition) {
+      return problems.push(`${path}.litellm_params.model: unknown provider '${provider}' (supported: ${catalog.kinds.join(', ')})`);
+    }
+    for (const key of UNACTED_PARAMS) {
+      if (params[key] !== undefined) warnings.push(`${path}.litellm_params.${key}: accepted for LiteLLM compatibility, not acted upon`);
     }
     const id = entry.model_info?.id ?? stableHash({ model_name: entry.model_name, params });
     if (seenIds.has(id)) return problems.push(`${path}.model_info.id: duplicate deployment id '${id}'`);
     seenIds.add(id);
-    const settings = settingsFrom(provider, id, model, params, env);
-    problems.push(...requirementProblems(settings, `${path}.litellm_params`));
-    deployments.push({ id, modelName: entry.model_name, settings });
+    const settings = settingsFrom({ definition, instance: id, model, params, env });
+    problems.push(...definitionProblems(definition, settings, `${path}.litellm_params`));
+    deployments.push({ id, modelName: entry.model_name, settings, weight: params.weight ?? 1 });
   });
 
   const filesSettings: ProviderSettings[] = [];
   (file.files_settings ?? []).forEach((entry, index) => {
     const path = `files_settings[${index}]`;
-    if (!isProviderKind(entry.custom_llm_provider)) {
-      return problems.push(`${path}.custom_llm_provider: unknown provider '${entry.custom_llm_provider}' (supported: ${PROVIDER_KINDS.join(', ')})`);
+    const definition = catalog.get(entry.custom_llm_provider);
+    if (!definition) {
+      return problems.push(`${path}.custom_llm_provider: unknown provider '${entry.custom_llm_provider}' (supported: ${catalog.kinds.join(', ')})`);
     }
     if (filesSettings.some((settings) => settings.provider === entry.custom_llm_provider)) {
       return problems.push(`${path}.custom_llm_provider: '${entry.custom_llm_provider}' is configured twice`);
     }
-    const settings = settingsFrom(entry.custom_llm_provider, `files_settings:${entry.custom_llm_provider}`, '', entry, env);
-    problems.push(...requirementProblems(settings, path));
+    const settings = settingsFrom({ definition, instance: `files_settings:${entry.custom_llm_provider}`, model: '', params: entry, env });
+    problems.push(...definitionProblems(definition, settings, path));
     filesSettings.push(settings);
   });
   if (problems.length > 0) throw new ConfigError(problems);
 
   const general = file.general_settings ?? {};
-  return deepFreeze({
+  const frozen = deepFreeze({
     deployments,
     filesSettings,
     masterKey: general.master_key ?? env.UNIFILE_MASTER_KEY ?? env.LITELLM_MASTER_KEY,
@@ -220,10 +218,11 @@ export function buildConfig(raw: unknown, env: Env = process.env): GatewayConfig
     logLevel: env.UNIFILE_LOG_LEVEL ?? 'info',
     warnings,
   });
+  return Object.freeze({ ...frozen, providers: catalog });
 }
 
 /** Reads and validates a YAML file (or YAML text). `env` defaults to the process environment. */
-export function loadConfig(source: { path?: string; text?: string }, env: Env = process.env): GatewayConfig {
+export function loadConfig(source: { path?: string; text?: string }, env: Env = process.env, options: BuildOptions = {}): GatewayConfig {
   let text = source.text;
   if (text === undefined) {
     try {
@@ -239,7 +238,7 @@ export function loadConfig(source: { path?: string; text?: string }, env: Env = 
     const message = error instanceof YAMLParseError ? error.message.split('\n')[0] : String(error);
     throw new ConfigError([`the file is not valid YAML: ${message}`]);
   }
-  return buildConfig(raw, env);
+  return buildConfig(raw, env, options);
 }
 
 /** Environment variables the CLI may use (kept here so only config reads process.env). */

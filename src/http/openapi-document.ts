@@ -5,7 +5,7 @@ const fileObject = { $ref: '#/components/schemas/FileObject' };
 const json = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const errors = { default: json(error, 'OpenAI-shaped error (400, 401, 403, 404, 413, 429, 502, 503, 504)') };
 const idParameter = { name: 'file_id', in: 'path', required: true, schema: { type: 'string' } };
-const providerHeader = { name: 'custom-llm-provider', in: 'header', required: false, schema: { type: 'string', enum: ['openai', 'azure', 'vertex_ai', 'gemini'] } };
+const providerHeader = { name: 'custom-llm-provider', in: 'header', required: false, schema: { type: 'string', enum: [] as string[] } };
 
 const filesPaths = {
   '/v1/files': {
@@ -124,3 +124,17 @@ export const openApiDocument = {
     '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text/plain exposition format' } } } },
   },
 } as const;
+
+/** The document for a gateway speaking these provider kinds (the provider enums list them). */
+export function openApiDocumentFor(kinds: readonly string[]): unknown {
+  const document = structuredClone(openApiDocument) as unknown;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (record.name === 'custom-llm-provider' && record.in === 'header') (record.schema as { enum: string[] }).enum = [...kinds];
+    Object.values(record).forEach(visit);
+  };
+  visit(document);
+  return document;
+}

@@ -6,7 +6,8 @@
 import type { Readable } from 'node:stream';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
-export type ProviderKind = 'openai' | 'azure' | 'vertex_ai' | 'gemini';
+/** A provider's kind, e.g. `openai`; the known ones are the kinds of provider-list.ts. */
+export type ProviderKind = string;
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
@@ -46,7 +47,23 @@ export interface ContentStream {
   contentLength?: number;
 }
 
+/** What a managed upload hands each deployment before it stores its copy. */
+export interface UploadShapingInput {
+  /** The original bytes (re-openable). */
+  body: UploadBody;
+  purpose: string;
+  filename: string;
+  mimeType: string;
+}
+
 export interface FilesCapability {
+  /**
+   * The bytes this deployment should store for a managed upload, when they differ from the
+   * original (e.g. batch JSONL whose lines must name this deployment's model). Undefined: store
+   * the original. The service records such copies as transformed and never serves their bytes
+   * as the file's content.
+   */
+  shapeUpload?(input: UploadShapingInput): UploadBody | undefined;
   /** Uploads and returns the provider's object normalised to an OpenAI FileObject with the provider id. */
   upload(input: UploadInput, context: CallContext): Promise<FileObject>;
   /** One page of the provider's list, normalised (always carries first_id, last_id, has_more). */

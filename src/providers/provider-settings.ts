@@ -1,8 +1,6 @@
 /** What an adapter needs to reach one provider account; built by the registry from config. */
 import type { ProviderKind } from './provider-adapter.ts';
 
-export const PROVIDER_KINDS: readonly ProviderKind[] = ['openai', 'azure', 'vertex_ai', 'gemini'];
-
 export interface ProviderSettings {
   /** Which provider. */
   provider: ProviderKind;
@@ -34,11 +32,10 @@ export interface ProviderSettings {
   maxRetries?: number;
   /** Replaces https://storage.googleapis.com. */
   gcsApiBase?: string;
+  /** Anything else a provider's definition derives from its params (read only by that provider). */
+  options?: Readonly<Record<string, unknown>>;
 }
 
-export function isProviderKind(value: string): value is ProviderKind {
-  return (PROVIDER_KINDS as readonly string[]).includes(value);
-}
 
 /** The transport options every adapter passes to its UpstreamClient. */
 export function transportSettings(settings: ProviderSettings): { timeouts: { timeoutMs?: number; streamTimeoutMs?: number }; maxRetries: number } {

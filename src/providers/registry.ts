@@ -2,50 +2,64 @@
  * Adapters built from configuration: one per deployment (keyed by deployment id) and one per
  * files_settings entry (keyed by provider), plus the model_name → deployments index.
  */
-import { createAzureAdapter } from './azure/azure-adapter.ts';
-import { createGeminiAdapter } from './gemini/gemini-adapter.ts';
-import { createOpenAIAdapter } from './openai/openai-adapter.ts';
 import type { ProviderAdapter, ProviderKind } from './provider-adapter.ts';
+import type { ProviderCatalog } from './provider-catalog.ts';
+import { defaultCatalog } from './provider-list.ts';
 import type { ProviderSettings } from './provider-settings.ts';
-import { createVertexAdapter } from './vertex/vertex-adapter.ts';
 
 export interface Deployment {
   id: string;
   modelName: string;
   settings: ProviderSettings;
+  /** Relative share of the model's requests (config `weight`, default 1). */
+  weight?: number;
 }
 
 export interface RegistryInput {
   deployments: readonly Deployment[];
   filesSettings: readonly ProviderSettings[];
+  /** The providers to build adapters with (the config's catalog); default: provider-list.ts. */
+  providers?: ProviderCatalog;
 }
 
-export function createAdapter(settings: ProviderSettings): ProviderAdapter {
-  switch (settings.provider) {
-    case 'openai':
-      return createOpenAIAdapter(settings);
-    case 'azure':
-      return createAzureAdapter(settings);
-    case 'vertex_ai':
-      return createVertexAdapter(settings);
-    case 'gemini':
-      return createGeminiAdapter(settings);
-  }
+/** The adapter for one deployment or files_settings entry, built by its provider's definition. */
+export function createAdapter(settings: ProviderSettings, providers: ProviderCatalog = defaultCatalog): ProviderAdapter {
+  const definition = providers.get(settings.provider);
+  if (!definition) throw new Error(`Unknown provider '${settings.provider}'.`);
+  return definition.createAdapter(settings);
 }
 
 export class ProviderRegistry {
   private readonly byDeployment = new Map<string, { deployment: Deployment; adapter: ProviderAdapter }>();
   private readonly byModelName = new Map<string, Deployment[]>();
   private readonly filesAdapters = new Map<ProviderKind, ProviderAdapter>();
+  readonly providers: ProviderCatalog;
 
   constructor(input: RegistryInput) {
+    this.providers = input.providers ?? defaultCatalog;
     for (const deployment of input.deployments) {
-      this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(deployment.settings) });
+      this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(deployment.settings, this.providers) });
       const group = this.byModelName.get(deployment.modelName) ?? [];
       group.push(deployment);
       this.byModelName.set(deployment.modelName, group);
     }
-    for (const settings of input.filesSettings) this.filesAdapters.set(settings.provider, createAdapter(settings));
+    for (const settings of input.filesSettings) this.filesAdapters.set(settings.provider, createAdapter(settings, this.providers));
+  }
+
+  /** The provider kinds this gateway speaks (for validation and documentation). */
+  kinds(): string[] {
+    return this.providers.kinds;
+  }
+
+  /**
+   * Which providers a raw id or URI in a chat message may belong to, and under which provider
+   * file ids an upload of it would have been recorded (each definition's recordedIdsOf).
+   */
+  recordedIdsOf(reference: string): Array<{ provider: ProviderKind; ids: string[] }> {
+    return this.providers.definitions.flatMap((definition) => {
+      const ids = definition.recordedIdsOf?.(reference) ?? [];
+      return ids.length > 0 ? [{ provider: definition.kind, ids }] : [];
+    });
   }
 
   /** Public model names, in config order. */

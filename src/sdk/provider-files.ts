@@ -11,7 +11,8 @@ import { resolveMimeType } from '../core/mime-type.ts';
 import { oneShotBody } from '../core/spooled-file.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import type { AdapterLogger, CallContext, ContentStream, FilesCapability, ListQuery, ProviderAdapter, ProviderKind, UploadBody } from '../providers/provider-adapter.ts';
-import { isProviderKind, PROVIDER_KINDS, type ProviderSettings } from '../providers/provider-settings.ts';
+import { defaultCatalog } from '../providers/provider-list.ts';
+import type { ProviderSettings } from '../providers/provider-settings.ts';
 import { createAdapter } from '../providers/registry.ts';
 
 /** The provider's credentials and endpoints, as in a files_settings entry (camelCase). */
@@ -38,7 +39,7 @@ const adapters = new Map<string, ProviderAdapter>();
 
 function filesOf(options: ProviderOptions): FilesCapability {
   const provider = options.customLlmProvider ?? 'openai';
-  if (!isProviderKind(provider)) throw errors.unknownProvider(provider, PROVIDER_KINDS);
+  if (!defaultCatalog.has(provider)) throw errors.unknownProvider(provider, defaultCatalog.kinds);
   const { signal: _signal, logger: _logger, customLlmProvider: _provider, timeout, ...settings } = options;
   const key = createHash('sha256').update(JSON.stringify({ provider, timeout, settings })).digest('hex');
   let adapter = adapters.get(key);

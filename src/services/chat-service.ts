@@ -8,11 +8,11 @@ import { isUnifiedId } from '../core/ids.ts';
 import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
-import { PROVIDER_KINDS } from '../providers/provider-settings.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import type { CopyReadiness } from './copy-readiness.ts';
 import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
+import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
 const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
@@ -58,7 +58,7 @@ export function referencedFileIds(messages: unknown[]): string[] {
 }
 
 export class ChatService {
-  private turn = 0;
+  private readonly balancer = new WeightedRoundRobin();
 
   constructor(
     private readonly registry: ProviderRegistry,
@@ -105,17 +105,19 @@ export class ChatService {
         ? errors.invalidRequest(`No deployment of '${model}' holds every referenced file.`, 'messages')
         : errors.unsupportedOperation(provider, 'chat completions');
     }
-    // Round-robin start, the rest as failover order.
-    const start = this.turn++ % candidates.length;
+    // Weighted round-robin start, the rest as failover order.
+    const start = this.balancer.pick(candidates.map((candidate) => candidate.deployment));
     return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences, managed };
   }
 
   /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
   private async checkRawFile(principal: Principal, fileId: string): Promise<void> {
     if (principal.isAdmin) return;
-    for (const provider of PROVIDER_KINDS) {
-      const record = await this.providerFiles.find(provider, fileId);
-      if (record && canAccess(principal, record)) return;
+    for (const { provider, ids } of this.registry.recordedIdsOf(fileId)) {
+      for (const id of ids) {
+        const record = await this.providerFiles.find(provider, id);
+        if (record && canAccess(principal, record)) return;
+      }
     }
     throw errors.fileNotFound(fileId);
   }

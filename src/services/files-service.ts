@@ -7,21 +7,22 @@ import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts'
 import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
-import { isProviderKind, PROVIDER_KINDS } from '../providers/provider-settings.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';
 
-/** Validates a provider name from the path, header, query or form. */
-export function parseProvider(value: string): ProviderKind {
-  if (!isProviderKind(value)) throw errors.unknownProvider(value, PROVIDER_KINDS);
-  return value;
-}
 
 export class FilesService {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly records: ProviderFileRepository,
   ) {}
+
+  /** Validates a provider name from the path, header, query or form. */
+  parseProvider(value: string): ProviderKind {
+    const kinds = this.registry.kinds();
+    if (!kinds.includes(value)) throw errors.unknownProvider(value, kinds);
+    return value;
+  }
 
   private files(provider: ProviderKind, operation: string): FilesCapability {
     const adapter = this.registry.filesAdapter(provider);

@@ -10,7 +10,6 @@ import { canAccess, disallowedModels, type Principal } from '../core/access-poli
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
-import { rewriteBatchModel } from './batch-jsonl.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
@@ -66,11 +65,10 @@ export class ManagedFilesService {
     );
   }
 
-  /** The body each deployment receives: batch JSONL carries that deployment's model name. */
+  /** The body each deployment receives: its adapter may shape it (e.g. batch JSONL model names). */
   private bodyFor(target: Target, upload: ManagedUpload): { body: UploadBody; transformed: boolean } {
-    const { provider, model } = target.deployment.settings;
-    if (upload.purpose !== 'batch' || (provider !== 'openai' && provider !== 'azure')) return { body: upload.body, transformed: false };
-    return { body: { open: () => rewriteBatchModel(upload.body.open(), model), bytes: undefined }, transformed: true };
+    const shaped = target.adapter.files!.shapeUpload?.({ body: upload.body, purpose: upload.purpose, filename: upload.filename, mimeType: upload.mimeType });
+    return shaped ? { body: shaped, transformed: true } : { body: upload.body, transformed: false };
   }
 
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {

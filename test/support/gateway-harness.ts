@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { buildApp } from '../../src/app.ts';
 import { buildConfig, type GatewayConfig } from '../../src/config/load-config.ts';
 import { startAllEmulators, type AllEmulators } from '../../src/emulators/start-all.ts';
+import type { ProviderDefinition } from '../../src/providers/provider-definition.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
@@ -41,7 +42,13 @@ export function defaultConfig(emulators: AllEmulators): RawConfig {
 }
 
 export async function startHarness(
-  options: { config?: (emulators: AllEmulators) => RawConfig; general?: Record<string, unknown>; emulators?: AllEmulators } = {},
+  options: {
+    config?: (emulators: AllEmulators) => RawConfig;
+    general?: Record<string, unknown>;
+    emulators?: AllEmulators;
+    /** The provider list to configure with (default: the gateway's own). */
+    providers?: readonly ProviderDefinition[];
+  } = {},
 ): Promise<Harness> {
   const emulators = options.emulators ?? (await startAllEmulators());
   const database = await createTestDatabase();
@@ -57,6 +64,7 @@ export async function startHarness(
       },
     },
     {},
+    options.providers ? { providers: options.providers } : {},
   );
   const runtime = await createRuntime(config);
   const app = await buildApp(runtime, { logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' });

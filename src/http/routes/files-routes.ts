@@ -8,9 +8,9 @@ import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
 import type { FileObject } from '../../core/openai-types.ts';
 import { oneShotBody } from '../../core/spooled-file.ts';
-import type { ListQuery, ProviderKind } from '../../providers/provider-adapter.ts';
+import type { ListQuery } from '../../providers/provider-adapter.ts';
 import type { Runtime } from '../../runtime.ts';
-import { parseProvider } from '../../services/files-service.ts';
+import type { FilesService } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { setDownloadHeaders } from '../content-headers.ts';
@@ -23,10 +23,10 @@ function single(value: string | string[] | undefined): string | undefined {
 }
 
 /** Path prefix, else header `custom-llm-provider`, else query, else form/body field (reference-system.md §2.2). */
-function providerOf(request: FilesRequest, formValue?: string): ProviderKind | undefined {
+function providerOf(files: FilesService, request: FilesRequest, formValue?: string): string | undefined {
   const explicit =
     request.params.provider ?? single(request.headers['custom-llm-provider']) ?? single(request.query.custom_llm_provider) ?? formValue;
-  return explicit === undefined || explicit === '' ? undefined : parseProvider(explicit);
+  return explicit === undefined || explicit === '' ? undefined : files.parseProvider(explicit);
 }
 
 export function parseListQuery(query: Record<string, string | string[] | undefined>): ListQuery {
@@ -71,13 +71,13 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     // A streamed upload is never aborted half-way through by a signal: its body failing aborts
     // it, and once the body is complete its answer is awaited so that it can be taken back.
     const upstream = { ...context, signal: undefined };
-    type Direct = { file: FileObject; provider: ProviderKind; upload: UploadRequest };
+    type Direct = { file: FileObject; provider: string; upload: UploadRequest };
     // Fields-first forms (curl order) that route to one provider stream straight through.
     const direct: DirectRoute<Direct> = (fields) => {
       if (!fields.has('purpose')) return undefined;
       const upload = parseUploadRequest(fields);
       if (upload.targetModelNames.length > 0) return undefined;
-      const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
+      const provider = providerOf(files, request, upload.customLlmProvider) ?? 'openai';
       return {
         run: async ({ stream, filename, partType }) => {
           const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
@@ -123,7 +123,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       if (upload.targetModelNames.length > 0) {
         return await managedFiles.create(request.principal, { ...common, targetModelNames: upload.targetModelNames }, context);
       }
-      const provider = providerOf(request, upload.customLlmProvider) ?? 'openai';
+      const provider = providerOf(files, request, upload.customLlmProvider) ?? 'openai';
       return await files.upload(request.principal, provider, common, upstream);
     } finally {
       await form.file?.spooled.remove();
@@ -133,7 +133,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
   // With an explicit provider: that provider's list; otherwise the caller's managed files.
   app.get('/files', async (request: FilesRequest, reply) => {
     const query = parseListQuery(request.query);
-    const provider = providerOf(request);
+    const provider = providerOf(files, request);
     if (provider) return files.list(request.principal, provider, query, callContext(request, reply));
     return managedFiles.list(request.principal, {
       limit: query.limit ?? 10_000,
@@ -148,14 +148,14 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
   app.get('/files/:fileId', async (request: FilesRequest, reply) => {
     const id = request.params.fileId!;
     if (isUnifiedId('file', id)) return managedFiles.retrieve(request.principal, id);
-    return files.retrieve(request.principal, providerOf(request) ?? 'openai', id, callContext(request, reply));
+    return files.retrieve(request.principal, providerOf(files, request) ?? 'openai', id, callContext(request, reply));
   });
 
   const remove = async (request: FilesRequest, reply: FastifyReply) => {
     const id = request.params.fileId!;
     const context = callContext(request, reply);
     if (isUnifiedId('file', id)) return managedFiles.delete(request.principal, id, context);
-    return files.delete(request.principal, providerOf(request) ?? 'openai', id, context);
+    return files.delete(request.principal, providerOf(files, request) ?? 'openai', id, context);
   };
   app.delete('/files/:fileId', remove);
   app.post('/files/:fileId/delete', remove);
@@ -165,7 +165,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     const context = callContext(request, reply);
     const content = isUnifiedId('file', id)
       ? await managedFiles.content(request.principal, id, context)
-      : await files.content(request.principal, providerOf(request) ?? 'openai', id, context);
+      : await files.content(request.principal, providerOf(files, request) ?? 'openai', id, context);
     // A provider that answers octet-stream still gets the type its filename says.
     const contentType = resolveMimeType({ partType: content.contentType, filename: content.filename, head: Buffer.alloc(0) });
     setDownloadHeaders(reply, { ...content, contentType });

@@ -39,7 +39,7 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
   return {
     instance: settings.instance,
     kind: 'azure',
-    files: new OpenAIShapedFiles(client, '/files', azurePurpose),
+    files: new OpenAIShapedFiles({ client, purposeFor: azurePurpose, model: settings.model }),
     // Classic inference names the deployment in the path; the v1 surface takes it as `model`
     // in the body, which the service already set to the deployment name (providers.md §2.1).
     chat: new OpenAIChat({

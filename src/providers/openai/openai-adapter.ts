@@ -22,7 +22,7 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
   return {
     instance: settings.instance,
     kind: 'openai',
-    files: new OpenAIShapedFiles(client),
+    files: new OpenAIShapedFiles({ client, model: settings.model }),
     chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
     close: () => client.close(),
   };

@@ -1,6 +1,7 @@
 /** OpenAI Files API (providers.md §1.4–1.6). Also serves Azure's v1 surface shape. */
 import type { FileDeleted, FileList, FileObject } from '../../core/openai-types.ts';
-import type { CallContext, ContentStream, FilesCapability, ListQuery, UploadInput } from '../provider-adapter.ts';
+import type { CallContext, ContentStream, FilesCapability, ListQuery, UploadBody, UploadInput, UploadShapingInput } from '../provider-adapter.ts';
+import { rewriteBatchModel } from '../shared/batch-jsonl.ts';
 import { buildMultipart } from '../shared/multipart-body.ts';
 import { normalizeFileObject, pageLocally } from '../shared/normalize-file.ts';
 import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
@@ -15,12 +16,36 @@ export function uploadFields(input: UploadInput): Array<[string, string]> {
 
 /** Files over an OpenAI-shaped surface; `filesPath` is "/files" under the client's base URL. */
 export class OpenAIShapedFiles implements FilesCapability {
-  constructor(
-    private readonly client: UpstreamClient,
-    private readonly filesPath = '/files',
+  private readonly client: UpstreamClient;
+  private readonly filesPath: string;
+  private readonly purposeFor: (purpose: string) => string;
+  private readonly model: string;
+
+  constructor(options: {
+    client: UpstreamClient;
+    /** Default `/files`. */
+    filesPath?: string;
     /** Maps an OpenAI purpose to one this provider accepts (Azure has no user_data/vision). */
-    private readonly purposeFor: (purpose: string) => string = (purpose) => purpose,
-  ) {}
+    purposeFor?: (purpose: string) => string;
+    /** The deployment's own model (or Azure deployment) name; empty for files_settings entries. */
+    model?: string;
+  }) {
+    this.client = options.client;
+    this.filesPath = options.filesPath ?? '/files';
+    this.purposeFor = options.purposeFor ?? ((purpose) => purpose);
+    this.model = options.model ?? '';
+  }
+
+  /**
+   * Batch input lines must name this deployment's model (Azure requires its deployment name; for
+   * OpenAI the public model_name is not a model it knows), so a managed batch file is stored with
+   * `body.model` rewritten line by line (platform.openai.com/docs/guides/batch).
+   */
+  shapeUpload(input: UploadShapingInput): UploadBody | undefined {
+    if (input.purpose !== 'batch' || this.model === '') return undefined;
+    const { body } = input;
+    return { open: () => rewriteBatchModel(body.open(), this.model), bytes: undefined };
+  }
 
   async upload(input: UploadInput, context: CallContext): Promise<FileObject> {
     const multipart = buildMultipart(uploadFields({ ...input, purpose: this.purposeFor(input.purpose) }), {

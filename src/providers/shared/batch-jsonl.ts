@@ -4,7 +4,7 @@
  * OpenAI the public model_name is not a model OpenAI knows). Memory is bounded by one line.
  */
 import { Readable } from 'node:stream';
-import { errors } from '../core/errors.ts';
+import { errors } from '../../core/errors.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 

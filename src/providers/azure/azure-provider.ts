@@ -1,0 +1,14 @@
+/** The `azure` provider (Azure OpenAI): what the gateway needs to know about it. */
+import type { ProviderDefinition } from '../provider-definition.ts';
+import { isPlainFileId, optionalText } from '../shared/param-schemas.ts';
+import { createAzureAdapter } from './azure-adapter.ts';
+
+export const azureProvider: ProviderDefinition = {
+  kind: 'azure',
+  params: { api_version: optionalText },
+  settings: (params) => ({ apiVersion: params.api_version as string | undefined }),
+  check: (settings) => (settings.apiBase ? [] : [{ key: 'api_base', message: 'required for azure (the resource endpoint)' }]),
+  createAdapter: createAzureAdapter,
+  capabilities: { files: true, chat: true },
+  recordedIdsOf: (reference) => (isPlainFileId(reference) ? [reference] : []),
+};

@@ -1,0 +1,42 @@
+/**
+ * What a provider folder exports: ONE definition (ARCHITECTURE.md "The provider contract").
+ * Provider kinds, config validation, the registry and the OpenAPI enums are all derived from the
+ * list of definitions in provider-list.ts, so adding a provider is a new folder plus one line
+ * there; services never branch on a provider's name.
+ */
+import type { z } from 'zod';
+import type { ProviderAdapter } from './provider-adapter.ts';
+import type { ProviderSettings } from './provider-settings.ts';
+
+/** Environment variables, as src/config read them (providers never read process.env). */
+export type ProviderEnvironment = Readonly<Record<string, string | undefined>>;
+
+/** One configuration problem of an entry: `key` relative to the entry (e.g. `api_base`). */
+export interface ConfigProblem {
+  key: string;
+  message: string;
+}
+
+export interface ProviderDefinition {
+  /** The name in `model: <kind>/<model>`, `custom_llm_provider: <kind>` and `/<kind>/v1/files`. */
+  readonly kind: string;
+  /**
+   * zod shape of the `litellm_params` (and `files_settings`) keys this provider reads beyond the
+   * common ones (model, api_key, api_base, timeout, stream_timeout, max_retries, …).
+   */
+  readonly params: z.ZodRawShape;
+  /** Provider-specific settings from the validated params; `env` supplies documented fallbacks. */
+  settings(params: Readonly<Record<string, unknown>>, env: ProviderEnvironment): Partial<ProviderSettings>;
+  /** Problems that stop the startup (missing credentials, endpoints …). */
+  check(settings: ProviderSettings): ConfigProblem[];
+  /** Builds the adapter of one deployment or files_settings entry. */
+  createAdapter(settings: ProviderSettings): ProviderAdapter;
+  /** What the adapters of this provider can do (documentation and OpenAPI). */
+  readonly capabilities: { readonly files: boolean; readonly chat: boolean };
+  /**
+   * Whether `reference` — a raw id or URI a client put in a chat message — may name a file this
+   * provider stores, and under which provider file ids an upload of it would have been recorded.
+   * Undefined (or an empty list) means it is not this provider's.
+   */
+  recordedIdsOf?(reference: string): string[];
+}
