@@ -18,7 +18,7 @@ const step = (text: string) => console.log(`\n${bold(`▶ ${text}`)}`);
 const show = (label: string, value: unknown) => console.log(`  ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
 
 async function main(): Promise<void> {
-  step('Starting the provider emulators (OpenAI, Azure OpenAI, Google GCS + Vertex + OAuth) on loopback');
+  step('Starting the provider emulators (OpenAI, Azure OpenAI, Google GCS + Vertex + OAuth, Gemini API) on loopback');
   const emulators = await startAllEmulators();
   for (const [name, url] of Object.entries(emulators.urls)) show(name, url);
 
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
         },
         model_info: { id: 'vertex-central' },
       },
+      { model_name: 'gemini-flash', litellm_params: { model: 'gemini/gemini-2.0-flash', api_base: emulators.urls.gemini, api_key: emulators.gemini.apiKey }, model_info: { id: 'gemini-api' } },
     ],
     files_settings: [{ custom_llm_provider: 'openai', api_base: emulators.urls.openai, api_key: 'sk-emulator-openai' }],
     general_settings: { master_key: MASTER_KEY, data_dir: join(directory, 'data') },
@@ -99,21 +100,22 @@ async function walkthrough(base: string, emulators: Awaited<ReturnType<typeof st
   show('user_456 retrieving it', await stranger.files.retrieve(plain.id).then(() => 'visible (wrong!)', (error: { status: number }) => `HTTP ${error.status}`));
   show('delete', await client.files.delete(plain.id, { headers: { 'custom-llm-provider': 'openai' } }));
 
-  step('Managed file: user_123 uploads report.pdf once for gpt-4o-mini-openai and gemini-2.0-flash');
+  step('Managed file: user_123 uploads report.pdf once for gpt-4o-mini-openai, gemini-2.0-flash (Vertex) and gemini-flash (Gemini API)');
   const pdf = Buffer.from('%PDF-1.4\n% Quarterly report: revenue grew 12%.\n%%EOF\n');
   const file = await client.files.create({
     file: await toFile(pdf, 'report.pdf', { type: 'application/pdf' }),
     purpose: 'user_data',
     // @ts-expect-error gateway field, sent as a form field
-    target_model_names: 'gpt-4o-mini-openai, gemini-2.0-flash',
+    target_model_names: 'gpt-4o-mini-openai, gemini-2.0-flash, gemini-flash',
   });
   show('unified id', file.id);
   show('stored on OpenAI', emulators.openai.calls.filter((call) => call.method === 'POST' && call.path === '/v1/files').length - 1 + ' new file');
   show('stored on Azure', emulators.azure.calls.filter((call) => call.method === 'POST' && call.path === '/openai/files').length + ' file');
   show('stored in GCS', emulators.google.objects().map((object) => `gs://${object.bucket}/${object.name} (${object.contentType})`));
+  show('stored on the Gemini API', emulators.gemini.files().map((stored) => `${stored.name} (${stored.state}, expires in 48 h)`));
 
   step('The same id works with every model: the gateway rewrites it for the deployment it picks');
-  for (const model of ['gpt-4o-mini-openai', 'gpt-4o-mini-openai', 'gemini-2.0-flash']) {
+  for (const model of ['gpt-4o-mini-openai', 'gpt-4o-mini-openai', 'gemini-2.0-flash', 'gemini-flash']) {
     const answer = await client.chat.completions.create({ model, messages: [{ role: 'user', content: [{ type: 'text', text: 'Summarize the report' }, { type: 'file', file: { file_id: file.id } }] }] });
     show(model, answer.choices[0]!.message.content!);
   }
@@ -121,6 +123,14 @@ async function walkthrough(base: string, emulators: Awaited<ReturnType<typeof st
   let streamed = '';
   for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
   show('gemini-2.0-flash (stream)', streamed);
+
+  step('48 hours later the Gemini API has deleted its copy: the gateway re-makes it from a copy that keeps the bytes, same id');
+  const expired = emulators.gemini.files()[0]!;
+  emulators.gemini.expireFile(expired.name);
+  show('expired on the Gemini API', expired.name);
+  const again = await client.chat.completions.create({ model: 'gemini-flash', messages: [{ role: 'user', content: [{ type: 'text', text: 'Still there?' }, { type: 'file', file: { file_id: file.id } }] }] });
+  show('gemini-flash', again.choices[0]!.message.content!);
+  show('stored on the Gemini API now', emulators.gemini.files().map((stored) => stored.name));
 
   step('Another user cannot see it: every call answers 404, as for an id that does not exist');
   for (const [name, call] of [
@@ -136,6 +146,7 @@ async function walkthrough(base: string, emulators: Awaited<ReturnType<typeof st
   step('user_123 deletes it: every provider copy goes, then the mapping');
   show('delete', await client.files.delete(file.id));
   show('GCS objects left', emulators.google.objects().length);
+  show('Gemini API files left', emulators.gemini.files().length);
   show('retrieve after delete', await client.files.retrieve(file.id).then(() => 'visible (wrong!)', (error: { status: number }) => `HTTP ${error.status}`));
 }
 

@@ -18,6 +18,8 @@ import type { Runtime } from './runtime.ts';
 export interface AppOptions {
   /** pino level; "silent" in tests. */
   logLevel?: string;
+  /** Where log lines go (default stdout); tests collect them to assert what is (not) logged. */
+  logStream?: { write(line: string): void };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -33,7 +35,11 @@ export const REDACTED_PATHS = [
 
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: options.logLevel ?? runtime.config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: options.logLevel ?? runtime.config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     // Accept the caller's x-request-id when it is a sane token, else mint one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

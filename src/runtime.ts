@@ -20,6 +20,7 @@ import { ManagedFileDeletion, startSweeper } from './services/managed-file-delet
 import { ManagedFilesService } from './services/managed-files-service.ts';
 import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
+import { providerOrigins } from './services/stored-references.ts';
 
 export interface Runtime {
   config: GatewayConfig;
@@ -52,7 +53,8 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness);
+  const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);

@@ -29,11 +29,12 @@ async function errorOf(path: string, init?: RequestInit) {
   return { status: response.status, headers: response.headers, body: (await response.json()) as { error: { message: string; type: string; code: string | null; param: string | null } } };
 }
 
-test('upstream 400/404 keep their status and say which provider answered', async () => {
-  harness.emulators.openai.faults.add({ method: 'GET', path: '/v1/files/*', action: { kind: 'status', status: 400, body: { error: { message: 'bad thing', type: 'invalid_request_error', param: null, code: null } } } });
+test('upstream 400/404 keep their status and say which provider answered, not what it said', async () => {
+  harness.emulators.openai.faults.add({ method: 'GET', path: '/v1/files/*', action: { kind: 'status', status: 400, body: { error: { message: 'bad thing', type: 'invalid_request_error', param: null, code: 'bad_code' } } } });
   const result = await errorOf('/v1/files/file-x');
   assert.equal(result.status, 400);
-  assert.match(result.body.error.message, /^openai \(deployment files_settings:openai\): bad thing$/);
+  assert.match(result.body.error.message, /^openai rejected the request \(HTTP 400, type invalid_request_error, code bad_code; /);
+  assert.doesNotMatch(result.body.error.message, /bad thing|files_settings/);
 });
 
 test('upstream 500 → 502, 401 → 502 upstream_auth_failed, 429 → 429 with retry-after', async () => {
@@ -53,11 +54,12 @@ test('upstream 500 → 502, 401 → 502 upstream_auth_failed, 429 → 429 with r
   assert.equal(result.headers.get('retry-after'), '7');
 });
 
-test('a non-JSON error body is passed on as text; a dropped connection is 502', async () => {
+test('a non-JSON error body is not passed on; a dropped connection is 502', async () => {
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'status', status: 503, body: '<html>upstream gateway</html>' } });
   let result = await errorOf('/openai/v1/files');
   assert.equal(result.status, 502);
-  assert.match(result.body.error.message, /<html>upstream gateway<\/html>/);
+  assert.match(result.body.error.message, /^openai failed \(HTTP 503; /);
+  assert.doesNotMatch(result.body.error.message, /html/);
 
   harness.emulators.openai.faults.add({ path: '/v1/files', action: { kind: 'drop' } });
   result = await errorOf('/openai/v1/files');

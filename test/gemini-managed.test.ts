@@ -214,7 +214,8 @@ for (const [name, failing] of [
     }
     await assert.rejects(upload(pdf(), 'gemini-flash, gpt-4o-mini-openai'), (error: { status?: number; message: string }) => {
       assert.equal(error.status, 502);
-      assert.match(error.message, failing === 'gemini' ? /gemini deployment gemini-1/ : /openai deployment oai-1/);
+      assert.match(error.message, failing === 'gemini' ? /gemini \(model gemini-flash\)/ : /openai \(model gpt-4o-mini-openai\)/);
+      assert.doesNotMatch(error.message, /gemini-1|oai-1|boom/, 'no deployment id, no provider text');
       assert.match(error.message, /No copy was kept/);
       return true;
     });

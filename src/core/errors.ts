@@ -56,16 +56,27 @@ export class GatewayError extends Error {
  */
 export type UpstreamFailureKind = 'http' | 'timeout' | 'connect' | 'malformed';
 
-/** Details an upstream failure carries so the caller can tell which provider answered. */
+/**
+ * Details an upstream failure carries so the caller can tell which provider answered. Only
+ * `provider`, the status and the provider's `code`/`type` ever reach the client (SPEC §7): the
+ * provider's own `message` can hold provider ids behind unified ids, bucket paths, key fragments
+ * or internal URLs, so it is logged with the request id (see upstreamLogFields), never returned.
+ */
 export interface UpstreamFailure {
   provider: string;
+  /** Deployment id (internal: logged, never shown to clients). */
   deployment: string;
   /** Default: `http` when there is an upstream status, else `connect`. */
   kind?: UpstreamFailureKind;
   /** The upstream HTTP status, absent for network failures. */
   upstreamStatus?: number;
   upstreamRequestId?: string;
+  /** The provider's own text (or our description of a network failure): for the log only. */
   message: string;
+  /** The provider's error code (`invalid_api_key`, `PERMISSION_DENIED`, `invalid_grant`…). */
+  code?: string;
+  /** The provider's error type (`invalid_request_error`…). */
+  type?: string;
   retryable: boolean;
   retryAfter?: string;
 }
@@ -108,8 +119,15 @@ export const errors = {
     }),
   invalidKey: () =>
     new GatewayError({ status: 401, type: 'authentication_error', code: 'invalid_api_key', message: 'Invalid or expired API key.' }),
-  fileNotFound: (id: string) =>
-    new GatewayError({ status: 404, type: 'invalid_request_error', code: 'file_not_found', message: `No such File object: ${id}`, param: 'id' }),
+  fileNotFound: (id: string, options: { param?: string; cause?: unknown } = {}) =>
+    new GatewayError({
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'file_not_found',
+      message: `No such File object: ${id}`,
+      param: options.param ?? 'id',
+      cause: options.cause,
+    }),
   notFound: (what: string, id: string, param = 'id') =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: `${what}_not_found`, message: `No such ${what}: ${id}`, param }),
   routeNotFound: (method: string, url: string) =>
@@ -149,48 +167,45 @@ export const errors = {
   internal: (cause?: unknown) =>
     new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Internal error.', cause }),
 
-  /** Maps an upstream failure to the status class ARCHITECTURE.md prescribes. */
+  /**
+   * Maps an upstream failure to the status class ARCHITECTURE.md prescribes, with a message
+   * built only from the provider's name, the upstream status and its error code/type.
+   */
   upstream: (failure: UpstreamFailure, cause?: unknown): GatewayError => {
-    const where = `${failure.provider} (deployment ${failure.deployment})`;
-    const message = `${where}: ${failure.message}`;
+    const provider = failure.provider;
     const status = failure.upstreamStatus;
+    const make = (init: Omit<GatewayErrorInit, 'cause'>) => new GatewayError({ ...init, cause });
     const kind = failure.kind ?? (status === undefined ? 'connect' : 'http');
-    if (kind === 'timeout') return new GatewayError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message, cause });
+    if (kind === 'timeout') return make({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: `${provider} did not answer in time.` });
     if (kind === 'connect' || status === undefined) {
-      return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message, cause });
+      return make({ status: 502, type: 'upstream_error', code: 'upstream_unreachable', message: `Could not reach ${provider}.` });
     }
     if (kind === 'malformed') {
-      return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${message} (HTTP ${status})`, cause });
+      return make({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${provider} sent an answer the gateway could not read.` });
     }
+    const detail = upstreamDetail(failure, status);
     if (status === 401 || status === 403) {
-      return new GatewayError({
-        status: 502,
-        type: 'upstream_error',
-        code: 'upstream_auth_failed',
-        message: `${where} rejected the gateway's credentials (HTTP ${status}): ${failure.message}`,
-        cause,
-      });
+      return make({ status: 502, type: 'upstream_error', code: 'upstream_auth_failed', message: `${provider} rejected the gateway's credentials (${detail}).` });
     }
     if (status === 429) {
-      return new GatewayError({
+      return make({
         status: 429,
         type: 'rate_limit_error',
         code: 'upstream_rate_limited',
-        message,
-        cause,
+        message: `${provider} is rate limiting requests (${detail}).`,
         headers: failure.retryAfter ? { 'retry-after': failure.retryAfter } : {},
       });
     }
     if (status === 404) {
-      return new GatewayError({ status: 404, type: 'invalid_request_error', code: 'upstream_not_found', message, cause });
+      return make({ status: 404, type: 'invalid_request_error', code: 'upstream_not_found', message: `${provider} could not find the requested resource (${detail}).` });
     }
     if (status === 408) {
-      return new GatewayError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message, cause });
+      return make({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: `${provider} did not answer in time (${detail}).` });
     }
     if (status >= 400 && status < 500) {
-      return new GatewayError({ status, type: 'invalid_request_error', code: 'upstream_invalid_request', message, cause });
+      return make({ status, type: 'invalid_request_error', code: 'upstream_invalid_request', message: `${provider} rejected the request (${detail}).` });
     }
-    return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${message} (HTTP ${status})`, cause });
+    return make({ status: 502, type: 'upstream_error', code: 'upstream_error', message: `${provider} failed (${detail}).` });
   },
 };
 
@@ -202,6 +217,33 @@ export class UpstreamError extends GatewayError {
     super({ status: shaped.status, type: shaped.type, code: shaped.code, message: shaped.message, cause, headers: shaped.headers });
     this.failure = failure;
   }
+}
+
+// Provider codes and types are identifiers; anything else (free text in a code field) is dropped.
+const PROVIDER_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+function upstreamDetail(failure: UpstreamFailure, status: number): string {
+  const parts = [`HTTP ${status}`];
+  if (failure.type && PROVIDER_CODE.test(failure.type)) parts.push(`type ${failure.type}`);
+  if (failure.code && PROVIDER_CODE.test(failure.code) && failure.code !== failure.type) parts.push(`code ${failure.code}`);
+  return `${parts.join(', ')}; the provider's message is in the gateway log`;
+}
+
+/**
+ * What the log needs about an upstream failure behind `error` (itself or a cause): the
+ * provider's own message, status, code and request id, and the deployment. Undefined when no
+ * provider was involved.
+ */
+export function upstreamLogFields(error: unknown): Record<string, unknown> | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current; depth += 1) {
+    if (current instanceof UpstreamError) {
+      const { provider, deployment, upstreamStatus, upstreamRequestId, message, code, type } = current.failure;
+      return { upstream: { provider, deployment, status: upstreamStatus, requestId: upstreamRequestId, code, type, message } };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 export function isGatewayError(value: unknown): value is GatewayError {

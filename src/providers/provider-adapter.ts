@@ -89,7 +89,7 @@ export interface ProviderAdapter {
 /** Where a unified file id lives on each deployment (deployment id → provider file). */
 export interface FileReferenceTargets {
   [deploymentId: string]: {
-    /** OpenAI/Azure file id, or gs:// URI for Vertex. */
+    /** OpenAI/Azure file id, gs:// URI for Vertex, `file-gemini-…` for the Gemini API. */
     providerFileId: string;
     mimeType: string;
   };

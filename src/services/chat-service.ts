@@ -3,8 +3,7 @@
  * deployments that hold every referenced managed file, balanced across them, failing over on
  * retryable upstream errors before anything was streamed.
  */
-import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
-import { isUnifiedId } from '../core/ids.ts';
+import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
 import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
@@ -12,6 +11,7 @@ import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import type { CopyReadiness } from './copy-readiness.ts';
 import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
+import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
 /** Fields only the gateway understands; never sent upstream. */
@@ -43,20 +43,6 @@ export function parseChatBody(raw: unknown): ParsedChatBody {
   return { model: body.model, stream: body.stream === true, body: body as ParsedChatBody['body'] };
 }
 
-/** Every `{"type":"file","file":{"file_id"}}` id in the messages. */
-export function referencedFileIds(messages: unknown[]): string[] {
-  const ids = new Set<string>();
-  for (const message of messages) {
-    const content = (message as { content?: unknown })?.content;
-    if (!Array.isArray(content)) continue;
-    for (const part of content) {
-      const fileId = (part as { type?: unknown; file?: { file_id?: unknown } })?.file?.file_id;
-      if ((part as { type?: unknown }).type === 'file' && typeof fileId === 'string') ids.add(fileId);
-    }
-  }
-  return [...ids];
-}
-
 export class ChatService {
   private readonly balancer = new WeightedRoundRobin();
 
@@ -65,6 +51,8 @@ export class ChatService {
     private readonly managedFiles: ManagedFileCache,
     private readonly providerFiles: ProviderFileRepository,
     private readonly readiness: CopyReadiness,
+    /** Where references count as stored data (see stored-references.ts). */
+    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map() },
   ) {}
 
   /** Checks the model and the files, and returns the eligible deployments in balanced order. */
@@ -76,11 +64,15 @@ export class ChatService {
 
     const fileReferences: Record<string, FileReferenceTargets> = {};
     const managed = new Map<string, FoundFile>();
-    for (const fileId of referencedFileIds(parsed.body.messages)) {
-      if (!isUnifiedId('file', fileId)) {
-        await this.checkRawFile(principal, fileId);
+    // One ownership check for every part that can point at stored data (SPEC §5), before any
+    // provider is called: a provider reads such a reference with the gateway's credentials.
+    for (const reference of storedReferences(parsed.body.messages, this.scan)) {
+      if (reference.kind === 'raw') {
+        await this.checkRawReference(principal, reference, deployments);
         continue;
       }
+      const fileId = reference.value;
+      if (Object.hasOwn(fileReferences, fileId)) continue;
       const found = await this.managedFiles.findVisible(fileId);
       if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(fileId);
       if (!found.file.targetModelNames.includes(model)) {
@@ -110,16 +102,25 @@ export class ChatService {
     return { candidates: [...candidates.slice(start), ...candidates.slice(0, start)], fileReferences, managed };
   }
 
-  /** A raw provider id in a message is only allowed when it was uploaded through the gateway by the caller. */
-  private async checkRawFile(principal: Principal, fileId: string): Promise<void> {
+  /**
+   * A provider id or storage URI in a message is only allowed for a non-admin when an upload
+   * through the gateway recorded it as theirs (SPEC §2, last rule); anything else is 404, exactly
+   * like an unknown id, and no provider is called.
+   */
+  private async checkRawReference(principal: Principal, reference: StoredReference, deployments: readonly Deployment[]): Promise<void> {
     if (principal.isAdmin) return;
-    for (const { provider, ids } of this.registry.recordedIdsOf(fileId)) {
-      for (const id of ids) {
-        const record = await this.providerFiles.find(provider, id);
-        if (record && canAccess(principal, record)) return;
+    // Only uploads on a provider this model runs on count: an id is that provider's namespace.
+    const providers = new Set<string>(deployments.map((deployment) => deployment.settings.provider));
+    for (const form of reference.lookupIds) {
+      for (const { provider, ids } of this.registry.recordedIdsOf(form)) {
+        if (!providers.has(provider)) continue;
+        for (const id of ids) {
+          const record = await this.providerFiles.find(provider, id);
+          if (record && canAccess(principal, record)) return;
+        }
       }
     }
-    throw errors.fileNotFound(fileId);
+    throw errors.fileNotFound(reference.value, { param: reference.param });
   }
 
   /** The request for one deployment, its managed-file copies made ready first (waited for, re-made). */
@@ -149,7 +150,7 @@ export class ChatService {
         lastError = error;
         const retryable = error instanceof UpstreamError && error.failure.retryable;
         if (!retryable || context.signal?.aborted) throw error;
-        context.logger.warn({ deployment: candidate.deployment.id, status: (error as GatewayError).status }, 'deployment failed, trying the next');
+        context.logger.warn({ deployment: candidate.deployment.id, status: (error as GatewayError).status, ...upstreamLogFields(error) }, 'deployment failed, trying the next');
       }
     }
     throw lastError;

@@ -2,7 +2,7 @@
  * Plain (non-managed) Files API: one provider, its files_settings credentials for every
  * operation, and owner records so non-admins only reach raw ids uploaded by them.
  */
-import { errors, GatewayError } from '../core/errors.ts';
+import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
@@ -86,13 +86,13 @@ export class FilesService {
   async retrieve(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileObject> {
     const files = this.files(provider, 'retrieve files');
     await this.checkOwner(principal, provider, fileId);
-    return files.retrieve(fileId, context);
+    return notFoundAs(fileId, files.retrieve(fileId, context));
   }
 
   async delete(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileDeleted> {
     const files = this.files(provider, 'delete files');
     await this.checkOwner(principal, provider, fileId);
-    const deleted = await files.delete(fileId, context);
+    const deleted = await notFoundAs(fileId, files.delete(fileId, context));
     await this.records.remove(provider, fileId);
     return deleted;
   }
@@ -105,7 +105,20 @@ export class FilesService {
     const filename = record
       ? Promise.resolve(record.fileObject.filename)
       : files.retrieve(fileId, { ...context, signal: undefined }).then((file) => file.filename, () => fileId);
-    const content = await files.content(fileId, context);
+    const content = await notFoundAs(fileId, files.content(fileId, context));
     return { ...content, filename: (await filename) || fileId };
+  }
+}
+
+/**
+ * A provider's 404 for an id the caller named is our own "No such File object" (the provider's
+ * text is logged, not returned: SPEC §7), so unknown ids look the same wherever they failed.
+ */
+async function notFoundAs<T>(fileId: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof UpstreamError && error.status === 404) throw errors.fileNotFound(fileId, { cause: error });
+    throw error;
   }
 }

@@ -3,7 +3,7 @@
  * fan-out, and the background sweep (expired files, retried deletes). A copy that is already
  * gone upstream (404) counts as deleted, so every retry converges.
  */
-import { GatewayError } from '../core/errors.ts';
+import { GatewayError, upstreamLogFields } from '../core/errors.ts';
 import { recordManagedFile } from '../core/metrics.ts';
 import type { ManagedCopyRow, ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { CallContext } from '../providers/provider-adapter.ts';
@@ -31,7 +31,7 @@ export class ManagedFileDeletion {
   /** Deletes one provider copy; an upstream 404 means it is already gone. */
   private async deleteCopy(copy: ProviderCopy, context: CallContext): Promise<void> {
     const adapter = this.registry.deployment(copy.deploymentId)?.adapter;
-    if (!adapter?.files) throw new Error(`deployment ${copy.deploymentId} is no longer configured`);
+    if (!adapter?.files) throw new Error('its deployment is no longer configured');
     try {
       await adapter.files.delete(copy.providerFileId, context);
     } catch (error) {
@@ -57,7 +57,11 @@ export class ManagedFileDeletion {
       context.logger.info({ fileId, copies: copies.length }, 'managed file deleted');
       return;
     }
-    const detail = failed.map(({ copy, error }) => `${copy.provider} deployment ${copy.deploymentId}: ${error.message}`).join('; ');
+    for (const { copy, error } of failed) {
+      context.logger.warn({ fileId, deployment: copy.deploymentId, error: error.message, ...upstreamLogFields(error) }, 'provider copy delete failed');
+    }
+    // Client-facing: provider and model, never deployment ids nor the providers' own texts.
+    const detail = failed.map(({ copy, error }) => `${copy.provider} (model ${copy.modelName}): ${error.message}`).join('; ');
     await this.files.markDeleting(fileId, detail);
     const first = failed[0]!.error;
     throw new GatewayError({

@@ -2,7 +2,7 @@
  * Managed files (SPEC §4): one upload fanned out concurrently to every deployment of every
  * target model, one opaque unified id, the mapping in the database, owner-scoped reads.
  */
-import { errors, GatewayError } from '../core/errors.ts';
+import { errors, GatewayError, upstreamLogFields } from '../core/errors.ts';
 import { mintId } from '../core/ids.ts';
 import { recordManagedFile } from '../core/metrics.ts';
 import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
@@ -59,7 +59,7 @@ export class ManagedFilesService {
     return modelNames.flatMap((modelName) =>
       this.registry.deploymentsOf(modelName).map((deployment) => {
         const adapter = this.registry.deployment(deployment.id)!.adapter;
-        if (!adapter.files) throw errors.unsupportedOperation(deployment.settings.provider, `files (deployment ${deployment.id} of ${modelName})`);
+        if (!adapter.files) throw errors.unsupportedOperation(deployment.settings.provider, `files (model ${modelName})`);
         return { modelName, deployment, adapter };
       }),
     );
@@ -91,6 +91,9 @@ export class ManagedFilesService {
     const takeBack = () => this.deletion.compensate(made.map(({ target, file }) => ({ deploymentId: target.deployment.id, providerFileId: file.id })), upstreamContext);
 
     if (failures.length > 0) {
+      for (const { target, error } of failures) {
+        context.logger.warn({ deployment: target.deployment.id, model: target.modelName, ...upstreamLogFields(error) }, 'managed upload failed on a deployment');
+      }
       await takeBack();
       throw uploadFailure(failures);
     }
@@ -165,7 +168,7 @@ export class ManagedFilesService {
         return { ...content, contentType: file.mimeType, mimeType: file.mimeType, filename: file.filename };
       } catch (error) {
         if (context.signal?.aborted) throw error;
-        context.logger.warn({ fileId: id, deployment: copy.deploymentId, error: (error as Error).message }, 'content copy failed, trying the next');
+        context.logger.warn({ fileId: id, deployment: copy.deploymentId, error: (error as Error).message, ...upstreamLogFields(error) }, 'content copy failed, trying the next');
         lastError = error;
       }
     }
@@ -183,14 +186,14 @@ export class ManagedFilesService {
 function uploadFailure(failures: Array<{ target: Target; error: unknown }>): GatewayError {
   const first = failures[0]!;
   const cause = first.error instanceof GatewayError ? first.error : errors.internal(first.error);
-  const names = failures.map(({ target }) => `${target.deployment.settings.provider} deployment ${target.deployment.id} (model ${target.modelName})`);
+  const names = [...new Set(failures.map(({ target }) => `${target.deployment.settings.provider} (model ${target.modelName})`))];
   return new GatewayError({
     status: cause.status,
     type: cause.type,
     code: cause.code,
     param: cause.param,
     headers: cause.headers,
-    message: `Upload failed on ${names.join(', ')}: ${cause.message}. No copy was kept on any deployment.`,
+    message: `Upload failed on ${names.join(', ')}: ${cause.message.replace(/\.$/, '')}. No copy was kept on any deployment.`,
     cause: first.error,
   });
 }

@@ -120,18 +120,19 @@ describe('OpenAI chat adapter', () => {
     const failed = await rejection(chatOf(openaiAdapter).stream(chatRequest('gpt-4o-mini'), recordingContext()));
     assert.ok(failed instanceof UpstreamError);
     assert.deepEqual([failed.status, failed.failure.upstreamStatus, failed.failure.retryable], [502, 500, true]);
-    assert.match(failed.message, /The server had an error/);
+    assert.match(failed.failure.message, /The server had an error/, 'the provider text is kept for the log');
+    assert.doesNotMatch(failed.message, /The server had an error/, 'and not shown to clients');
     openaiEmulator.faults.add({ path: '/v1/chat/completions', action: { kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } } } });
     const limited = await rejection(chatOf(openaiAdapter).stream(chatRequest('gpt-4o-mini'), recordingContext()));
     assert.ok(limited instanceof UpstreamError);
     assert.deepEqual([limited.status, limited.headers['retry-after']], [429, '7']);
   });
 
-  test('an upstream 400 keeps its status and message', async () => {
+  test('an upstream 400 keeps its status; its message is kept for the log', async () => {
     const error = await rejection(chatOf(openaiAdapter).complete({ body: { model: 'gpt-4o-mini', messages: [{ role: 'robot', content: 'x' }] }, fileReferences: {} }, recordingContext()));
     assert.ok(error instanceof UpstreamError);
     assert.equal(error.status, 400);
-    assert.match(error.message, /Invalid value: 'robot'/);
+    assert.match(error.failure.message, /Invalid value: 'robot'/);
   });
 
   test('aborting the signal mid-stream stops the upstream request', async () => {
@@ -192,7 +193,8 @@ describe('Azure chat adapter', () => {
       const error = await rejection(adapter.chat!.complete({ body: { model: 'missing', messages: [{ role: 'user', content: 'hi' }] }, fileReferences: {} }, recordingContext()));
       assert.ok(error instanceof UpstreamError);
       assert.deepEqual([error.status, error.failure.provider, error.failure.deployment], [404, 'azure', 'azure-x']);
-      assert.match(error.message, /API deployment for this resource does not exist/);
+      assert.match(error.failure.message, /API deployment for this resource does not exist/);
+      assert.match(error.message, /^azure could not find/);
     } finally {
       await adapter.close();
     }

@@ -141,11 +141,12 @@ describe('Vertex chat adapter', () => {
     assert.equal((second.choices as any)[0].message.content, 'Echo from vertex:gemini-2.5-flash: weather in Paris? [function response get_weather: {"content":"18 C"}]');
   });
 
-  test('Google errors become UpstreamErrors: 400 keeps its message, 429 and 500 fail before the first byte', async () => {
+  test('Google errors become UpstreamErrors: 400 keeps its message for the log, 429 and 500 fail before the first byte', async () => {
     const mismatch = await rejection(adapter.chat!.complete(request('Summarize', {}, 'text/plain'), recordingContext()));
     assert.ok(mismatch instanceof UpstreamError);
     assert.deepEqual([mismatch.status, mismatch.failure.provider, mismatch.failure.deployment], [400, 'vertex_ai', 'vertex-eu']);
-    assert.match(mismatch.message, /mime_type text\/plain given for gs:\/\/eu-bucket\/unifile\/doc\.pdf does not match/);
+    assert.match(mismatch.failure.message, /mime_type text\/plain given for gs:\/\/eu-bucket\/unifile\/doc\.pdf does not match/);
+    assert.doesNotMatch(mismatch.message, /gs:\/\//, 'a gs:// path is never shown to clients');
     emulator.faults.add({ path: /:streamGenerateContent$/, action: { kind: 'status', status: 429, headers: { 'retry-after': '3' }, body: { error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED' } } } });
     const limited = await rejection(adapter.chat!.stream(request('Summarize'), recordingContext()));
     assert.ok(limited instanceof UpstreamError);
@@ -154,7 +155,8 @@ describe('Vertex chat adapter', () => {
     const failed = await rejection(adapter.chat!.stream(request('Summarize'), recordingContext()));
     assert.ok(failed instanceof UpstreamError);
     assert.equal(failed.status, 502);
-    assert.match(failed.message, /Internal error encountered/);
+    assert.match(failed.failure.message, /Internal error encountered/);
+    assert.match(failed.message, /^vertex_ai failed \(HTTP 500, code INTERNAL/);
   });
 
   test('a revoked token is refreshed once and the call succeeds', async () => {

@@ -113,7 +113,7 @@ describe('vertex files adapter', () => {
     assert.deepEqual(emulator.objects('unit-bucket'), []);
     await rejectsWith(files.retrieve(created.id, ctx), (error) => {
       assert.equal(error.status, 404);
-      assert.match(error.message, /No such object/);
+      assert.match((error as UpstreamError).failure.message, /No such object/);
     });
     await rejectsWith(files.content(created.id, ctx), (error) => assert.equal(error.status, 404));
   });
@@ -214,7 +214,8 @@ describe('vertex files adapter', () => {
       assert.equal(error.code, 'upstream_auth_failed');
       assert.equal(error.failure.provider, 'vertex_ai');
       assert.equal(error.failure.deployment, INSTANCE);
-      assert.match(error.message, /token endpoint .*invalid_grant/);
+      assert.match(error.failure.message, /token endpoint .*invalid_grant/);
+      assert.equal(error.failure.code, 'invalid_grant');
     });
     assert.equal(gcsCalls(), 0);
   });
@@ -226,7 +227,8 @@ describe('vertex files adapter', () => {
     await rejectsWith(files.retrieve(created.id, context()), (error) => {
       assert.ok(error instanceof UpstreamError);
       assert.equal(error.status, 502);
-      assert.match(error.message, new RegExp(`vertex_ai \\(deployment ${INSTANCE}\\).*Backend Error`));
+      assert.match(error.message, /^vertex_ai failed \(HTTP 500/);
+      assert.match(error.failure.message, /Backend Error/);
       assert.equal(error.failure.upstreamStatus, 500);
       assert.equal(error.failure.retryable, true);
     });
@@ -248,7 +250,7 @@ describe('vertex files adapter', () => {
     emulator.faults.add({ method: 'GET', action: { kind: 'delay', ms: 5000 } });
     await rejectsWith(files.retrieve(created.id, context()), (error) => {
       assert.equal(error.status, 504);
-      assert.match(error.message, /timeout/);
+      assert.match(error.message, /did not answer in time/);
     });
     await rejectsWith(files.retrieve(created.id, context(AbortSignal.abort())), (error) => assert.equal(error.status, 499));
   });

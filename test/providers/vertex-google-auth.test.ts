@@ -91,8 +91,8 @@ describe('GoogleTokenProvider', () => {
         assert.equal(error.code, 'upstream_auth_failed');
         assert.equal(error.failure.upstreamStatus, 401);
         assert.equal(error.failure.deployment, 'vx-1');
-        assert.match(error.message, /Invalid JWT Signature/);
-        assert.doesNotMatch(error.message, /PRIVATE KEY/);
+        assert.match(error.failure.message, /Invalid JWT Signature/);
+        assert.doesNotMatch(error.failure.message, /PRIVATE KEY/);
       });
     }
     assert.equal(tokenCalls(emulator).length, 2);

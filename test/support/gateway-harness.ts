@@ -23,6 +23,8 @@ export interface Harness {
   /** Creates a user with a key through the admin API. */
   newUser(body?: Record<string, unknown>): Promise<{ user_id: string; key: string }>;
   fetch(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
+  /** Log lines (JSON text) written so far, when started with `captureLogs`. */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -46,12 +48,16 @@ export async function startHarness(
     config?: (emulators: AllEmulators) => RawConfig;
     general?: Record<string, unknown>;
     emulators?: AllEmulators;
+    /** Keep the gateway's log lines (level info) in `harness.logs`. */
+    captureLogs?: boolean;
+    /** An existing database (kept by close) instead of a fresh one. */
+    database?: TestDatabase;
     /** The provider list to configure with (default: the gateway's own). */
     providers?: readonly ProviderDefinition[];
   } = {},
 ): Promise<Harness> {
   const emulators = options.emulators ?? (await startAllEmulators());
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const raw = (options.config ?? defaultConfig)(emulators);
   const config = buildConfig(
     {
@@ -67,7 +73,13 @@ export async function startHarness(
     options.providers ? { providers: options.providers } : {},
   );
   const runtime = await createRuntime(config);
-  const app = await buildApp(runtime, { logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logs: string[] = [];
+  const app = await buildApp(
+    runtime,
+    options.captureLogs
+      ? { logLevel: 'info', logStream: { write: (line: string) => void logs.push(line) } }
+      : { logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' },
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -78,6 +90,7 @@ export async function startHarness(
     runtime,
     database,
     config,
+    logs,
     client: (key = MASTER_KEY, clientOptions = {}) => new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, ...clientOptions }),
     newUser: async (body = {}) => {
       const response = await harness.fetch('/user/new', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
@@ -97,7 +110,7 @@ export async function startHarness(
       await closing;
       await runtime.close();
       if (!options.emulators) await emulators.close();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
   return harness;

@@ -1,6 +1,6 @@
 /** The one place that shapes and logs errors: anything thrown becomes an OpenAI error envelope. */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { errors, GatewayError } from '../../core/errors.ts';
+import { errors, GatewayError, upstreamLogFields } from '../../core/errors.ts';
 
 function fromFramework(error: FastifyError): GatewayError | undefined {
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
@@ -21,10 +21,12 @@ function fromFramework(error: FastifyError): GatewayError | undefined {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const shaped = error instanceof GatewayError ? error : (fromFramework(error) ?? errors.internal(error));
+    // The provider's own message is logged here, with the request id, and never sent (SPEC §7).
+    const upstream = upstreamLogFields(error);
     if (shaped.status >= 500) {
-      request.log.error({ err: error, code: shaped.code }, shaped.message);
+      request.log.error({ err: error, code: shaped.code, ...upstream }, shaped.message);
     } else {
-      request.log.info({ code: shaped.code, status: shaped.status }, shaped.message);
+      request.log.info({ code: shaped.code, status: shaped.status, ...upstream }, shaped.message);
     }
     if (reply.sent || reply.raw.headersSent || shaped.code === 'client_closed_request') {
       // Mid-stream failure (the status is gone) or a client that left: end the connection

@@ -1,6 +1,6 @@
 /** POST /chat/completions: JSON answers, or OpenAI SSE chunks ending with `data: [DONE]`. */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError, errors } from '../../core/errors.ts';
+import { GatewayError, errors, upstreamLogFields } from '../../core/errors.ts';
 import type { Runtime } from '../../runtime.ts';
 import { parseChatBody } from '../../services/chat-service.ts';
 import { callContext } from '../call-context.ts';
@@ -30,7 +30,7 @@ export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void
     } catch (error) {
       if (response.destroyed || context.signal?.aborted) return;
       const shaped = error instanceof GatewayError ? error : errors.internal(error);
-      request.log.warn({ code: shaped.code }, `stream failed: ${shaped.message}`);
+      request.log.warn({ code: shaped.code, ...upstreamLogFields(error) }, `stream failed: ${shaped.message}`);
       response.end(`data: ${JSON.stringify(shaped.toJSON())}\n\n`);
     }
   });

@@ -28,8 +28,10 @@ export function googleErrorParser(prefix?: string): (status: number, text: strin
   return (status, text) => {
     let code: string | undefined;
     try {
-      const status = (JSON.parse(text) as { error?: { status?: unknown } }).error?.status;
-      if (typeof status === 'string') code = status;
+      const error = (JSON.parse(text) as { error?: { status?: unknown } | string }).error;
+      // OAuth: {"error":"invalid_grant"} (RFC 6749 §5.2); Google APIs: {"error":{"status":"PERMISSION_DENIED"}}.
+      const found = typeof error === 'string' ? error : error?.status;
+      if (typeof found === 'string') code = found;
     } catch {
       // not JSON
     }

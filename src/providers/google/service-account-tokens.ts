@@ -104,8 +104,8 @@ export async function exchangeToken(
     parsed = await client.json<typeof parsed>({ ...call, anonymous: true }, context);
   } catch (error) {
     if (error instanceof UpstreamError && error.failure.kind === 'http' && error.failure.upstreamStatus !== undefined) {
-      const { upstreamStatus, message } = error.failure;
-      throw httpFailure({ provider: error.failure.provider, instance: error.failure.deployment }, { status: tokenRefusalStatus(upstreamStatus), message });
+      const { upstreamStatus, message, code } = error.failure;
+      throw httpFailure({ provider: error.failure.provider, instance: error.failure.deployment }, { status: tokenRefusalStatus(upstreamStatus), message, code });
     }
     throw error;
   }

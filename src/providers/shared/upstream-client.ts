@@ -203,6 +203,8 @@ export class UpstreamClient {
     const error = httpFailure(this.source, {
       status,
       message: parsed.message,
+      code: parsed.code,
+      type: parsed.type,
       ...(retryAfter['retry-after'] ? { retryAfter: retryAfter['retry-after'] } : {}),
       ...(upstreamRequestId ? { upstreamRequestId } : {}),
     });

@@ -8,8 +8,11 @@ import type { Readable } from 'node:stream';
 import { errors, GatewayError, UpstreamError, type UpstreamFailureKind } from '../../core/errors.ts';
 
 export interface ParsedUpstreamError {
+  /** The provider's own text: logged, never returned to clients (SPEC §7). */
   message: string;
+  /** The provider's error code and type: these may be shown to clients. */
   code?: string;
+  type?: string;
 }
 
 /** Who failed, for the error and the log line. */
@@ -48,12 +51,17 @@ export async function readErrorText(body: Readable): Promise<string> {
 /** Lenient reader for `{"error":{"message","code"}}` and `{"error","error_description"}` bodies. */
 export function parseErrorEnvelope(status: number, bodyText: string): ParsedUpstreamError {
   try {
-    const body = JSON.parse(bodyText) as { error?: { message?: unknown; code?: unknown } | string; error_description?: unknown };
+    const body = JSON.parse(bodyText) as { error?: { message?: unknown; code?: unknown; type?: unknown } | string; error_description?: unknown };
     if (typeof body.error === 'object' && body.error && typeof body.error.message === 'string') {
-      return { message: body.error.message, code: body.error.code == null ? undefined : String(body.error.code) };
+      return {
+        message: body.error.message,
+        ...(body.error.code == null ? {} : { code: String(body.error.code) }),
+        ...(typeof body.error.type === 'string' ? { type: body.error.type } : {}),
+      };
     }
     if (typeof body.error === 'string') {
-      return { message: typeof body.error_description === 'string' ? `${body.error}: ${body.error_description}` : body.error };
+      const message = typeof body.error_description === 'string' ? `${body.error}: ${body.error_description}` : body.error;
+      return { message, code: body.error };
     }
   } catch {
     // not JSON: fall through to the raw text
@@ -67,13 +75,18 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** An error status from the provider. */
-export function httpFailure(source: FailureSource, input: { status: number; message: string; retryAfter?: string; upstreamRequestId?: string }): UpstreamError {
+export function httpFailure(
+  source: FailureSource,
+  input: { status: number; message: string; code?: string | undefined; type?: string | undefined; retryAfter?: string; upstreamRequestId?: string },
+): UpstreamError {
   return new UpstreamError({
     provider: source.provider,
     deployment: source.instance,
     kind: 'http',
     upstreamStatus: input.status,
     message: input.message,
+    ...(input.code ? { code: input.code } : {}),
+    ...(input.type ? { type: input.type } : {}),
     // 408/409 are retried by the retry policy on the same deployment, not by failing over.
     retryable: input.status === 429 || input.status >= 500,
     ...(input.retryAfter ? { retryAfter: input.retryAfter } : {}),

@@ -1,0 +1,130 @@
+/**
+ * Every place in a chat request that can point at stored data (SPEC §5): `file.file_id`, and any
+ * URL-like value in a content part (`image_url.url`, `file.file_data`, audio/video/document URLs,
+ * whatever the part type) that names a `gs://` object or a provider's own storage endpoint
+ * (a Gemini file URI, a Cloud Storage https URL, a configured api_base). The chat service puts each
+ * one through the same ownership check before any provider is called, because a provider reads
+ * such a reference with the gateway's credentials. Pure: no I/O.
+ */
+import { isUnifiedId } from '../core/ids.ts';
+
+export interface StoredReference {
+  /** `managed`: a unified file id; `raw`: a provider id or URI that must be recorded as the caller's. */
+  kind: 'managed' | 'raw';
+  /** The value as the client sent it. */
+  value: string;
+  /** Forms of the reference to look up among recorded uploads (the value itself first). */
+  lookupIds: string[];
+  /** Where it sits, e.g. `messages[1].content[0].image_url.url`. */
+  param: string;
+}
+
+/** Hosts whose URLs are provider storage, whatever the configuration says. */
+const STORAGE_HOSTS = ['storage.googleapis.com', 'storage.cloud.google.com', 'generativelanguage.googleapis.com'];
+// Keys whose string values are prose or enums, never references.
+const NOT_REFERENCES = new Set(['type', 'text', 'detail', 'format', 'filename', 'refusal']);
+const MAX_DEPTH = 6;
+
+export interface ReferenceScanOptions {
+  /** Origins (`https://host:port`) of configured provider endpoints → provider: URLs there are stored data. */
+  providerOrigins: ReadonlyMap<string, string>;
+}
+
+export function storedReferences(messages: readonly unknown[], options: ReferenceScanOptions): StoredReference[] {
+  const found: StoredReference[] = [];
+  messages.forEach((message, messageIndex) => {
+    const content = isRecord(message) ? message.content : undefined;
+    if (!Array.isArray(content)) return;
+    content.forEach((part, partIndex) => {
+      const param = `messages[${messageIndex}].content[${partIndex}]`;
+      if (!isRecord(part)) return;
+      const file = part.file;
+      if (isRecord(file) && typeof file.file_id === 'string' && file.file_id !== '') {
+        const fileId = file.file_id;
+        found.push(
+          isUnifiedId('file', fileId)
+            ? { kind: 'managed', value: fileId, lookupIds: [fileId], param: `${param}.file.file_id` }
+            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId), param: `${param}.file.file_id` },
+        );
+      }
+      walk(part, param, 0, (value, path) => {
+        if (path === `${param}.file.file_id`) return;
+        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value), param: path });
+      });
+    });
+  });
+  return found;
+}
+
+function walk(value: unknown, path: string, depth: number, visit: (value: string, path: string) => void): void {
+  if (depth > MAX_DEPTH) return;
+  if (typeof value === 'string') return visit(value, path);
+  if (Array.isArray(value)) return value.forEach((item, index) => walk(item, `${path}[${index}]`, depth + 1, visit));
+  if (!isRecord(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    if (!NOT_REFERENCES.has(key)) walk(item, `${path}.${key}`, depth + 1, visit);
+  }
+}
+
+/** `gs://…`, or an http(s) URL on a storage host or a configured provider endpoint. */
+export function isStoredDataUrl(value: string, options: ReferenceScanOptions): boolean {
+  const trimmed = value.trim();
+  if (/^gs:\/\//i.test(trimmed)) return true;
+  if (!/^https?:\/\//i.test(trimmed)) return false;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  if (STORAGE_HOSTS.includes(host) || host.endsWith('.storage.googleapis.com')) return true;
+  return options.providerOrigins.has(url.origin);
+}
+
+/**
+ * The forms of this reference to hand to the providers' `recordedIdsOf` hooks: the value itself,
+ * and a Cloud Storage https URL as its `gs://` URI. Derived forms are exact rewrites of one
+ * endpoint's addressing, so a reference never matches someone's record for another object.
+ */
+export function lookupForms(value: string): string[] {
+  const trimmed = value.trim();
+  const forms = new Set([value, trimmed]);
+  if (!/^https?:\/\//i.test(trimmed)) return [...forms];
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return [...forms];
+  }
+  const host = url.hostname.toLowerCase();
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
+  } catch {
+    return [...forms];
+  }
+  if (host === 'storage.googleapis.com' || host === 'storage.cloud.google.com') forms.add(`gs://${path}`);
+  else if (host.endsWith('.storage.googleapis.com')) forms.add(`gs://${host.slice(0, -'.storage.googleapis.com'.length)}/${path}`);
+  return [...forms];
+}
+
+/** Origin → provider of every configured endpoint (api_base, gcs_api_base). */
+export function providerOrigins(settings: ReadonlyArray<{ provider: string; apiBase?: string; gcsApiBase?: string }>): Map<string, string> {
+  const origins = new Map<string, string>();
+  for (const entry of settings) {
+    for (const base of [entry.apiBase, entry.gcsApiBase]) {
+      if (!base) continue;
+      try {
+        origins.set(new URL(base).origin, entry.provider);
+      } catch {
+        // validated at config load; ignore anything odd
+      }
+    }
+  }
+  return origins;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
