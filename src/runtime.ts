@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { processSpoolDirectory, removeStaleSpools } from './core/spooled-file.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
+import { rekeyDeployments, type RekeyResult } from './persistence/deployment-rekey.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
@@ -30,6 +31,8 @@ export interface Runtime {
   managedFiles: ManagedFilesService;
   chat: ChatService;
   deletion: ManagedFileDeletion;
+  /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
+  rekeyed: RekeyResult;
   /** This process's spool directory (under config.spoolDir). */
   spoolDirectory: string;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
@@ -39,6 +42,9 @@ export interface Runtime {
 
 export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const renames = config.deployments.flatMap((deployment) => deployment.previousIds.map((from) => ({ from, to: deployment.id })));
+  // Before anything reads a copy: rows under an old-style id must be found under the new one.
+  const rekeyed = await rekeyDeployments(database.db, renames);
   const registry = new ProviderRegistry({ deployments: config.deployments, filesSettings: config.filesSettings, providers: config.providers });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const providerFiles = new ProviderFileRepository(database.db);
@@ -53,6 +59,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
+  let rekeyTimer: NodeJS.Timeout | undefined;
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);
   return {
@@ -64,11 +71,23 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     managedFiles,
     chat,
     deletion,
+    rekeyed,
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
+      if (renames.length > 0 && !rekeyTimer) {
+        // Instances of an older version still running (rolling upgrade) may write under old ids.
+        rekeyTimer = setInterval(() => {
+          rekeyDeployments(database.db, renames).then(
+            (result) => result.rows > 0 && logger.info({ rows: result.rows }, 're-keyed rows stored under old deployment ids'),
+            (error: unknown) => logger.warn({ error: (error as Error).message }, 're-keying old deployment ids failed'),
+          );
+        }, config.sweeperIntervalSeconds * 1000);
+        rekeyTimer.unref();
+      }
     },
     async close() {
+      clearInterval(rekeyTimer);
       await stopSweeper?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await registry.close();
