@@ -11,6 +11,7 @@ import { toFile } from 'openai';
 import { buildConfig, type ConfigError } from '../src/config/load-config.ts';
 import { startAllEmulators, type AllEmulators } from '../src/emulators/start-all.ts';
 import { geminiApiBase } from '../src/providers/gemini/gemini-wire.ts';
+import { closeProviderClients, createFile, deleteFile, fileContent, listFiles, retrieveFile } from '../src/sdk/index.ts';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
 
 const FILES_KEY = 'gemini-files-key';
@@ -153,4 +154,17 @@ test('config: gemini needs an api_key (or GEMINI_API_KEY); api_base may carry /v
   assert.equal(fromEnv.deployments[0]!.settings.provider, 'gemini');
   assert.equal(geminiApiBase('http://127.0.0.1:9/v1beta/'), 'http://127.0.0.1:9');
   assert.equal(geminiApiBase(undefined), 'https://generativelanguage.googleapis.com');
+});
+
+test('the library face: createFile / retrieveFile / listFiles / deleteFile with customLlmProvider gemini', async () => {
+  const options = { customLlmProvider: 'gemini' as const, apiKey: FILES_KEY, apiBase: emulators.urls.gemini };
+  const data = randomBytes(5000);
+  const file = await createFile({ ...options, file: data, filename: 'lib.bin', purpose: 'user_data' });
+  assert.match(file.id, /^file-gemini-/);
+  assert.equal((await retrieveFile(file.id, options)).bytes, data.length);
+  assert.ok((await listFiles(options)).data.some((item) => item.id === file.id));
+  await assert.rejects(fileContent(file.id, options), (error: { status?: number }) => error.status === 400);
+  assert.deepEqual(await deleteFile(file.id, options), { id: file.id, object: 'file', deleted: true });
+  assert.equal(harness.emulators.gemini.files().some((item) => file.id.endsWith(item.name.slice(6))), false);
+  await closeProviderClients();
 });

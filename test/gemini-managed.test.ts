@@ -89,6 +89,9 @@ test('one upload: a Gemini copy and an OpenAI copy, per-copy state recorded, cha
   assert.equal(streamed.query.alt, 'sse');
   assert.deepEqual(fileParts(streamed), [{ mimeType: 'application/pdf', fileUri: stored.uri }]);
   assert.match(text, /^Echo from gemini:gemini-2.0-flash: Stream it \[files: /);
+
+  const content = await harness.client(ownerKey).files.content(file.id);
+  assert.equal(sha256(Buffer.from(await content.arrayBuffer())), sha256(data), 'content comes from the copy that can serve it');
 });
 
 test('a file only on Gemini says from the start that it ends with its 48 h copy', async () => {
@@ -96,6 +99,7 @@ test('a file only on Gemini says from the start that it ends with its 48 h copy'
   assert.ok(file.expires_at !== null);
   assert.ok(Math.abs(file.expires_at! - (file.created_at + 48 * 3600)) <= 2);
   assert.equal((await harness.client(ownerKey).files.retrieve(file.id)).expires_at, file.expires_at);
+  await assert.rejects(harness.client(ownerKey).files.content(file.id), (error: { status?: number; message: string }) => error.status === 400 && /not supported by provider 'gemini'/.test(error.message));
 });
 
 test('a copy still PROCESSING is waited for; past the bound a clear 409; FAILED a clear 400', async () => {
