@@ -45,7 +45,12 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const renames = config.deployments.flatMap((deployment) => deployment.previousIds.map((from) => ({ from, to: deployment.id })));
   // Before anything reads a copy: rows under an old-style id must be found under the new one.
   const rekeyed = await rekeyDeployments(database.db, renames);
-  const registry = new ProviderRegistry({ deployments: config.deployments, filesSettings: config.filesSettings, providers: config.providers });
+  const registry = new ProviderRegistry({
+    deployments: config.deployments,
+    filesSettings: config.filesSettings,
+    providers: config.providers,
+    unsupportedModels: config.unsupportedModels,
+  });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const providerFiles = new ProviderFileRepository(database.db);
   const files = new FilesService(registry, providerFiles);
