@@ -19,6 +19,7 @@ import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
+import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
 import { providerOrigins } from './services/stored-references.ts';
 
@@ -33,6 +34,8 @@ export interface Runtime {
   deletion: ManagedFileDeletion;
   /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
   rekeyed: RekeyResult;
+  /** The per-key cap on concurrent uploads. */
+  uploadSlots: UploadSlots;
   /** This process's spool directory (under config.spoolDir). */
   spoolDirectory: string;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
@@ -77,6 +80,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     chat,
     deletion,
     rekeyed,
+    uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
