@@ -11,6 +11,10 @@ import { ProviderFileRepository } from './persistence/provider-file-repository.t
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
+import { BatchRepository } from './persistence/batch-repository.ts';
+import { BatchInputResolver } from './services/batch-input.ts';
+import { BatchRefresher, startBatchRefresher } from './services/batch-refresh.ts';
+import { BatchesService } from './services/batches-service.ts';
 import { ChatService } from './services/chat-service.ts';
 import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
@@ -30,6 +34,9 @@ export interface Runtime {
   files: FilesService;
   managedFiles: ManagedFilesService;
   chat: ChatService;
+  batches: BatchesService;
+  /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
+  batchRefresher: BatchRefresher;
   deletion: ManagedFileDeletion;
   /** The per-key cap on concurrent uploads. */
   uploadSlots: UploadSlots;
@@ -54,13 +61,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
+  const batchRepository = new BatchRepository(database.db);
+  const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
+  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
+  const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, (fileId) => batches.assertNotInUse(fileId));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
+  let stopBatchRefresher: (() => Promise<void>) | undefined;
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);
   return {
@@ -71,14 +83,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     files,
     managedFiles,
     chat,
+    batches,
+    batchRefresher,
     deletion,
     uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
+      stopBatchRefresher ??= startBatchRefresher(batchRefresher, { intervalMs: batchRefreshMs, logger });
     },
     async close() {
       await stopSweeper?.();
+      await stopBatchRefresher?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await registry.close();
       await database.close();
