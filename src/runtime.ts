@@ -12,6 +12,10 @@ import { ProviderFileRepository } from './persistence/provider-file-repository.t
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
+import { BatchRepository } from './persistence/batch-repository.ts';
+import { BatchInputResolver } from './services/batch-input.ts';
+import { BatchRefresher, startBatchRefresher } from './services/batch-refresh.ts';
+import { BatchesService } from './services/batches-service.ts';
 import { ChatService } from './services/chat-service.ts';
 import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
@@ -34,6 +38,9 @@ export interface Runtime {
   files: FilesService;
   managedFiles: ManagedFilesService;
   chat: ChatService;
+  batches: BatchesService;
+  /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
+  batchRefresher: BatchRefresher;
   deletion: ManagedFileDeletion;
   /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
   rekeyed: RekeyResult;
@@ -67,13 +74,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
+  const batchRepository = new BatchRepository(database.db);
+  const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
+  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
+  const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId) => batches.assertNotInUse(fileId));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
+  let stopBatchRefresher: (() => Promise<void>) | undefined;
   // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
   const stopHeartbeat = journal.startHeartbeat({ requestId: 'journal-heartbeat', logger: silentLogger });
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
@@ -86,6 +98,8 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     files,
     managedFiles,
     chat,
+    batches,
+    batchRefresher,
     deletion,
     rekeyed,
     journal,
@@ -102,10 +116,12 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
         intervalSeconds: config.sweeperIntervalSeconds,
         context: { requestId: 'sweeper', logger },
       });
+      stopBatchRefresher ??= startBatchRefresher(batchRefresher, { intervalMs: batchRefreshMs, logger });
     },
     async close() {
       stopHeartbeat();
       await stopSweeper?.();
+      await stopBatchRefresher?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await registry.close();
       await database.close();

@@ -39,6 +39,8 @@ export interface GatewayConfig {
   /** Largest JSON request body, MB (413 beyond). */
   maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
+  /** How often the background refresher looks at unfinished batches (SPEC §6), seconds. */
+  batchRefreshIntervalSeconds: number;
   /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
   fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
@@ -247,6 +249,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    batchRefreshIntervalSeconds: general.batch_refresh_interval_seconds ?? 30,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,
