@@ -5,7 +5,4 @@
  * `npm run fuzz -- --all` runs them anyway.
  */
 export const EXCLUDED_CLASSES: ReadonlyArray<readonly [className: string, reason: string]> = [
-  // A NUL in the file part's Content-Type reaches undici (502 "could not reach gemini") or the
-  // mime_type column (503 database_unavailable) instead of a 400.
-  ['upload.junk-part-headers.nul-content-type', '502/503 instead of 400 for a part Content-Type holding a NUL'],
 ];
