@@ -17,6 +17,7 @@ import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import type { ServiceAccountJson } from '../providers/google/service-account.ts';
 import { handleVertexChat } from './chat-gemini.ts';
+import { handleBatchJobs, type EmulatedJob } from './google-batch-jobs.ts';
 import { handleGcs, type GcsRouteContext } from './google-gcs.ts';
 import { ResumableSessions } from './google-gcs-resumable.ts';
 import { GcsObjects, gcsError } from './google-gcs-store.ts';
@@ -52,6 +53,10 @@ export interface GoogleEmulator extends EmulatorServer {
   readObject(bucket: string, name: string): Promise<Buffer | undefined>;
   /** Invalidates every access token issued so far (revocation/expiry without waiting). */
   revokeTokens(): void;
+  /** Changes the time between batch prediction job states (tests hold a job in flight, then let it go). */
+  setBatchStepMs(ms: number): void;
+  /** The batch prediction job resources, oldest first. */
+  batchJobs(): Array<Record<string, unknown>>;
 }
 
 export interface GoogleEmulatorOptions {
@@ -64,9 +69,11 @@ export interface GoogleEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Publisher models that exist (others get 404 NOT_FOUND); default: any name. */
   models?: readonly string[];
+  /** Milliseconds between batch prediction job states (PENDING → QUEUED → RUNNING → SUCCEEDED); default 200. */
+  batchStepMs?: number;
 }
 
-type RouteContext = GcsRouteContext & { chatChunkDelayMs: number; models: readonly string[] | undefined };
+type RouteContext = GcsRouteContext & { chatChunkDelayMs: number; models: readonly string[] | undefined; tempDir: string; batchStepMs: number; jobs: Map<string, EmulatedJob> };
 
 export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
   let context: RouteContext | undefined;
@@ -77,6 +84,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
     onReset: () => {
       context?.objects.clear();
       context?.sessions.clear();
+      context?.jobs.clear();
     },
     handler: (exchange) => route(exchange, context!),
   });
@@ -92,6 +100,9 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
     sessions: new ResumableSessions(objects, server.url),
     chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
     models: options.models,
+    tempDir: server.tempDir,
+    batchStepMs: options.batchStepMs ?? 200,
+    jobs: new Map(),
   };
 
   return Object.assign(server, {
@@ -115,6 +126,10 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
       return blob ? readFile(blob.path) : undefined;
     },
     revokeTokens: () => oauth.revokeTokens(),
+    setBatchStepMs: (ms: number) => {
+      context!.batchStepMs = ms;
+    },
+    batchJobs: () => [...context!.jobs.values()].map((job) => job.resource),
   });
 }
 
@@ -131,6 +146,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
     ...(context.models ? { models: context.models } : {}),
   };
   if (await handleVertexChat(exchange, chat)) return;
+  const jobs = { oauth: context.oauth, objects: context.objects, lookupObject: chat.lookupObject, tempDir: context.tempDir, stepMs: context.batchStepMs, jobs: context.jobs };
+  if (await handleBatchJobs(exchange, jobs)) return;
   if (await handleGcs(exchange, context)) return;
   await exchange.sendJson(404, gcsError(404, `Not Found: ${exchange.method} ${exchange.path}`, 'notFound'));
 }

@@ -12,6 +12,7 @@ import { transportSettings, type ProviderSettings } from '../provider-settings.t
 import { bearerAuth } from '../shared/upstream-auth.ts';
 import { createUpstreamAgent, UpstreamClient } from '../shared/upstream-client.ts';
 import { DEFAULT_VERTEX_LOCATION, vertexApiBase, vertexModelPath } from './vertex-chat.ts';
+import { VertexBatches } from './vertex-batches.ts';
 import { VertexFiles } from './vertex-files.ts';
 
 export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter {
@@ -33,6 +34,7 @@ export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter
       : undefined;
     // Chat needs a model (files_settings entries have none).
     let chat: GeminiChat | undefined;
+    let batches: VertexBatches | undefined;
     if (settings.model) {
       const project = settings.vertexProject ?? tokens.projectId;
       if (!project) throw new ServiceAccountError(`Deployment ${instance}: set vertex_project (the credentials name no project).`);
@@ -47,12 +49,15 @@ export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter
         ...transport,
       });
       chat = new GeminiChat({ client, instance, model: settings.model, modelPath: vertexModelPath({ project, location, model: settings.model }) });
+      // Batch prediction jobs read and write the deployment's bucket, so they need one (SPEC §6).
+      if (files) batches = new VertexBatches({ instance, client, gcs: files.gcs, location: files.location, project, region: location, model: settings.model });
     }
     return {
       instance,
       kind: 'vertex_ai',
       ...(files ? { files } : {}),
       ...(chat ? { chat } : {}),
+      ...(batches ? { batches } : {}),
       close: () => agent.close(),
     };
   } catch (error) {

@@ -47,7 +47,8 @@ const CHUNK_GRANULE = 256 * 1024;
 export class VertexFiles implements FilesCapability {
   readonly instance: string;
   readonly location: BucketLocation;
-  private readonly client: GcsClient;
+  /** The deployment's Cloud Storage client (shared with its batches). */
+  readonly gcs: GcsClient;
   private readonly transport: UpstreamClient;
   private readonly ownTokens: GoogleTokenProvider | undefined;
   private readonly ownAgent: Dispatcher | undefined;
@@ -72,7 +73,7 @@ export class VertexFiles implements FilesCapability {
       auth: bearerAuth(options.tokens ?? this.ownTokens!),
     });
     const chunk = options.resumableChunkBytes ?? 8 * 1024 * 1024;
-    this.client = new GcsClient({
+    this.gcs = new GcsClient({
       instance: options.instance,
       apiBase: options.gcsApiBase ?? DEFAULT_GCS_API_BASE,
       client: this.transport,
@@ -94,8 +95,8 @@ export class VertexFiles implements FilesCapability {
     await input.reserveId?.(fileIdFor(upload.bucket, upload.name));
     const object =
       input.body.bytes === undefined
-        ? await uploadResumable(this.client, upload, context)
-        : await uploadMultipart(this.client, upload, context);
+        ? await uploadResumable(this.gcs, upload, context)
+        : await uploadMultipart(this.gcs, upload, context);
     return this.toFileObject(object, 'uploaded');
   }
 
@@ -106,16 +107,16 @@ export class VertexFiles implements FilesCapability {
 
   async retrieve(fileId: string, context: CallContext): Promise<FileObject> {
     const name = this.objectName(fileId);
-    return this.toFileObject(await this.client.getMetadata(this.location.bucket, name, context), 'processed');
+    return this.toFileObject(await this.gcs.getMetadata(this.location.bucket, name, context), 'processed');
   }
 
   async delete(fileId: string, context: CallContext): Promise<FileDeleted> {
-    await this.client.delete(this.location.bucket, this.objectName(fileId), context);
+    await this.gcs.delete(this.location.bucket, this.objectName(fileId), context);
     return { id: fileId, object: 'file', deleted: true };
   }
 
   async content(fileId: string, context: CallContext): Promise<ContentStream> {
-    const response = await this.client.download(this.location.bucket, this.objectName(fileId), context);
+    const response = await this.gcs.download(this.location.bucket, this.objectName(fileId), context);
     const type = response.headers['content-type'];
     const length = Number(response.headers['content-length']);
     return {

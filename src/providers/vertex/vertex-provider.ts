@@ -41,7 +41,7 @@ export const vertexProvider: ProviderDefinition = {
       ? []
       : [{ key: 'vertex_project', message: 'required when credentials come from the metadata server (or set GOOGLE_CLOUD_PROJECT)' }],
   createAdapter: createVertexAdapter,
-  capabilities: { files: true, chat: true },
+  capabilities: { files: true, chat: true, batches: true },
   recordedIdsOf: (reference) => (/^gs:\/\//i.test(reference) ? [reference] : []),
 };
 

@@ -1,0 +1,141 @@
+/**
+ * Streaming converters between OpenAI batch JSONL (providers.md §1.10) and Vertex batch
+ * prediction JSONL (§3.5), one line at a time: memory is bounded by one line (plus, on the way
+ * back, the list of custom_ids).
+ *
+ * custom_ids are arbitrary strings and GCP labels are not (lowercase, ≤ 63 characters), so a
+ * custom_id never goes into a label: each Vertex request carries only its input row number in
+ * `labels.unifile_row`, which Vertex echoes back in every predictions line, and the custom_ids
+ * are kept in row order beside the input (SPEC §6). Output comes back out of order and is
+ * matched through that row number.
+ */
+import { createHash } from 'node:crypto';
+import { errors } from '../../core/errors.ts';
+import { convertGeminiResponse } from '../google/convert-gemini-to-openai.ts';
+import { convertOpenAIToGemini } from '../google/convert-openai-to-gemini.ts';
+import type { GeminiResponse } from '../google/gemini-types.ts';
+
+type Json = Record<string, unknown>;
+
+export const ROW_LABEL = 'unifile_row';
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+/** Splits a byte stream into UTF-8 lines (without the newline); numbers start at 1. */
+export async function* splitLines(source: AsyncIterable<Buffer | string>): AsyncGenerator<{ line: string; number: number }> {
+  const decoder = new TextDecoder('utf-8');
+  let pending = '';
+  let number = 0;
+  for await (const chunk of source) {
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let start = 0;
+    let newline = pending.indexOf('\n', start);
+    while (newline !== -1) {
+      number += 1;
+      yield { line: pending.slice(start, newline).replace(/\r$/, ''), number };
+      start = newline + 1;
+      newline = pending.indexOf('\n', start);
+    }
+    pending = pending.slice(start);
+    if (pending.length > MAX_LINE_CHARS) throw errors.invalidValue('input_file_id', `Line ${number + 1} of the batch file is longer than 64 MB.`);
+  }
+  pending += decoder.decode();
+  if (pending !== '') yield { line: pending.replace(/\r$/, ''), number: number + 1 };
+}
+
+function badLine(number: number, problem: string): Error {
+  return errors.invalidValue('input_file_id', `Line ${number} of the batch input ${problem}.`);
+}
+
+/**
+ * OpenAI batch lines → `{"request": <generateContent body>}` lines. `onRow(row, custom_id)` is
+ * called for each request in order (rows count from 0, blank lines skipped).
+ */
+export async function* openAIBatchToVertex(
+  source: AsyncIterable<Buffer | string>,
+  options: { instance: string; onRow: (row: number, customId: string) => void },
+): AsyncGenerator<Buffer> {
+  let row = 0;
+  for await (const { line, number } of splitLines(source)) {
+    if (line.trim() === '') continue;
+    let request: Json;
+    try {
+      request = JSON.parse(line) as Json;
+    } catch {
+      throw badLine(number, 'is not valid JSON');
+    }
+    if (!request || typeof request !== 'object' || Array.isArray(request)) throw badLine(number, 'is not a JSON object');
+    if (typeof request.custom_id !== 'string') throw badLine(number, 'has no string "custom_id"');
+    const body = request.body as Json | undefined;
+    if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw badLine(number, 'has no chat completion "body" with "messages"');
+    let gemini: Json;
+    try {
+      gemini = convertOpenAIToGemini({ body: body as Json & { messages: unknown[] }, fileReferences: {}, instance: options.instance }) as unknown as Json;
+    } catch (error) {
+      throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
+    }
+    gemini.labels = { ...((gemini.labels as Json | undefined) ?? {}), [ROW_LABEL]: String(row) };
+    options.onRow(row, request.custom_id);
+    row += 1;
+    yield Buffer.from(`${JSON.stringify({ request: gemini })}\n`);
+  }
+}
+
+export interface VertexOutputOptions {
+  /** custom_ids in input row order. */
+  customIds: readonly string[];
+  /** The `model` of the chat.completion bodies (the deployment's model). */
+  model: string;
+  /** Stable seed for `batch_req_…`/request ids (the job id): the same output converts to the same bytes. */
+  seed: string;
+  /** Which lines to keep: successes (output file) or failures (error file). */
+  keep: 'succeeded' | 'failed';
+}
+
+function stableId(seed: string, row: number | string, salt: string): string {
+  return createHash('sha256').update(`${seed}\u0000${salt}\u0000${row}`).digest('hex').slice(0, 24);
+}
+
+/** Vertex predictions lines → OpenAI batch output lines (`{"id","custom_id","response","error"}`). */
+export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | string>, options: VertexOutputOptions): AsyncGenerator<Buffer> {
+  for await (const { line, number } of splitLines(source)) {
+    if (line.trim() === '') continue;
+    let prediction: Json;
+    try {
+      prediction = JSON.parse(line) as Json;
+    } catch {
+      continue; // a torn line is not an answer: its request is reported by the job's counts
+    }
+    const labels = ((prediction.request as Json | undefined)?.labels ?? {}) as Json;
+    const row = Number(labels[ROW_LABEL]);
+    const customId = Number.isInteger(row) ? options.customIds[row] : undefined;
+    if (customId === undefined) continue;
+    const status = typeof prediction.status === 'string' ? prediction.status : '';
+    const failed = status !== '' || !prediction.response;
+    if ((options.keep === 'failed') !== failed) continue;
+    const id = `batch_req_${stableId(options.seed, row, 'line')}`;
+    const requestId = `req_${stableId(options.seed, row, 'request')}`;
+    let out: Json;
+    if (failed) {
+      out = { id, custom_id: customId, response: { status_code: statusCodeOf(status), request_id: requestId, body: { error: { message: status || 'Vertex AI returned no response for this request.', type: 'invalid_request_error', param: null, code: null } } }, error: null };
+    } else {
+      let call = 0;
+      const created = Date.parse(String(prediction.processed_time ?? ''));
+      const body = convertGeminiResponse(prediction.response as GeminiResponse, {
+        model: options.model,
+        newToolCallId: () => `call_${stableId(options.seed, `${row}:${(call += 1)}`, 'call')}`,
+        now: () => (Number.isFinite(created) ? Math.floor(created / 1000) : 0),
+      });
+      if (!(prediction.response as Json).responseId) body.id = `chatcmpl-${stableId(options.seed, row, 'completion')}`;
+      out = { id, custom_id: customId, response: { status_code: 200, request_id: requestId, body }, error: null };
+    }
+    void number;
+    yield Buffer.from(`${JSON.stringify(out)}\n`);
+  }
+}
+
+/** Vertex's per-line status is a google.rpc message such as "Bad Request: …" or "400 …": its HTTP code, else 500. */
+function statusCodeOf(status: string): number {
+  const code = /\b([45]\d\d)\b/.exec(status)?.[1];
+  if (code) return Number(code);
+  return /invalid|bad request/i.test(status) ? 400 : 500;
+}
