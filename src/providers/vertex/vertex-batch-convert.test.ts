@@ -1,0 +1,81 @@
+/** The Vertex batch converters on exact lines (providers.md §1.10, §3.5). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openAIBatchToVertex, splitLines, vertexOutputToOpenAI } from './vertex-batch-convert.ts';
+
+async function collect(source: AsyncIterable<Buffer>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const chunk of source) out.push(chunk.toString('utf8'));
+  return out.join('').split('\n').filter((line) => line !== '');
+}
+
+/** Feeds text in tiny chunks so lines and multi-byte characters straddle chunk borders. */
+async function* chunked(text: string, size = 3): AsyncGenerator<Buffer> {
+  const bytes = Buffer.from(text);
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+const line = (customId: string, content: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-2.5-flash', messages: [{ role: 'user', content }], ...extra } });
+
+test('OpenAI batch lines become {"request": generateContent body} with only the row number in labels', async () => {
+  const ids: Array<[number, string]> = [];
+  const text = `${line('Request #1 — Ünïcode', 'What is 2+2?', { temperature: 0.2, max_tokens: 10 })}\r\n\n${line('r2', 'é')}`;
+  const out = await collect(openAIBatchToVertex(chunked(text), { instance: 'v', onRow: (row, id) => ids.push([row, id]) }));
+  assert.deepEqual(out.map((item) => JSON.parse(item)), [
+    { request: { contents: [{ role: 'user', parts: [{ text: 'What is 2+2?' }] }], generationConfig: { temperature: 0.2, maxOutputTokens: 10 }, labels: { unifile_row: '0' } } },
+    { request: { contents: [{ role: 'user', parts: [{ text: 'é' }] }], labels: { unifile_row: '1' } } },
+  ]);
+  assert.deepEqual(ids, [[0, 'Request #1 — Ünïcode'], [1, 'r2']]);
+  assert.ok(!out.join('').includes('Request #1'), 'the custom_id is not in the Vertex input');
+});
+
+test('a bad input line is a 400 naming its line number', async () => {
+  const cases: Array<[string, RegExp]> = [
+    [`${line('a', 'x')}\nnot json`, /Line 2 .*not valid JSON/],
+    [`${line('a', 'x')}\n{"method":"POST","body":{"messages":[]}}`, /Line 2 .*custom_id/],
+    [`{"custom_id":"a","body":{}}`, /Line 1 .*messages/],
+  ];
+  for (const [text, message] of cases) {
+    await assert.rejects(collect(openAIBatchToVertex(chunked(text), { instance: 'v', onRow: () => {} })), (error: { status?: number; message: string }) => error.status === 400 && message.test(error.message));
+  }
+});
+
+const prediction = (row: number, text: string) =>
+  JSON.stringify({
+    request: { contents: [{ role: 'user', parts: [{ text: `q${row}` }] }], labels: { unifile_row: String(row) } },
+    status: '',
+    response: { candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', avgLogprobs: -0.1 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 }, modelVersion: 'gemini-2.5-flash' },
+    processed_time: '2026-04-13T10:18:18.102004+00:00',
+  });
+
+test('predictions lines, out of order, come back as OpenAI batch output lines matched to their custom_ids', async () => {
+  const failedLine = JSON.stringify({ request: { contents: [], labels: { unifile_row: '1' } }, status: 'Bad Request: {"error": {"code": 400, "message": "contents is empty"}}', processed_time: '2026-04-13T10:18:18Z' });
+  const shard = [prediction(2, 'four'), failedLine, prediction(0, 'zero'), '{"torn'].join('\n');
+  const options = { customIds: ['first', 'second', 'third'], model: 'gemini-2.5-flash', seed: 'projects/1/locations/l/batchPredictionJobs/9' };
+  const ok = (await collect(vertexOutputToOpenAI(chunked(shard, 7), { ...options, keep: 'succeeded' }))).map((item) => JSON.parse(item));
+  assert.deepEqual(ok.map((item) => item.custom_id), ['third', 'first']);
+  assert.match(ok[0].id, /^batch_req_[0-9a-f]{24}$/);
+  assert.equal(ok[0].error, null);
+  assert.equal(ok[0].response.status_code, 200);
+  assert.match(ok[0].response.request_id, /^req_/);
+  assert.deepEqual(ok[0].response.body.choices, [{ index: 0, message: { role: 'assistant', content: 'four', refusal: null }, logprobs: null, finish_reason: 'stop' }]);
+  assert.equal(ok[0].response.body.object, 'chat.completion');
+  assert.equal(ok[0].response.body.model, 'gemini-2.5-flash');
+  assert.equal(ok[0].response.body.created, 1776075498);
+  assert.deepEqual(ok[0].response.body.usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+  const failed = (await collect(vertexOutputToOpenAI(chunked(shard, 5), { ...options, keep: 'failed' }))).map((item) => JSON.parse(item));
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0].custom_id, 'second');
+  assert.equal(failed[0].response.status_code, 400);
+  assert.match(failed[0].response.body.error.message, /contents is empty/);
+  // Stable: the same output converts to the same bytes (the recorded size must stay exact).
+  const again = (await collect(vertexOutputToOpenAI(chunked(shard, 11), { ...options, keep: 'succeeded' }))).map((item) => JSON.parse(item));
+  assert.deepEqual(again, ok);
+});
+
+test('splitLines keeps multi-byte characters split across chunks and numbers lines', async () => {
+  const lines: Array<[number, string]> = [];
+  for await (const { line: text, number } of splitLines(chunked('ä€😀\r\nb\n\nc', 1))) lines.push([number, text]);
+  assert.deepEqual(lines, [[1, 'ä€😀'], [2, 'b'], [3, ''], [4, 'c']]);
+});
