@@ -82,7 +82,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   });
   const invalidate = (fileId: string) => void bus.publish('file', fileId);
   const deletion = new ManagedFileDeletion(registry, managedRepository, invalidate, config.journalLeaseSeconds);
-  const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
+  const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate, journal);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const batchRepository = new BatchRepository(database.db);
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
