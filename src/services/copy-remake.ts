@@ -6,7 +6,7 @@
  */
 import { errors, GatewayError } from '../core/errors.ts';
 import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
-import type { CallContext, ContentStream, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, reportedCopy } from './copy-state.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
@@ -35,25 +35,19 @@ export class CopyRemaker {
     const source = await this.openSource(found, copy, upstream);
     if (!source) throw errors.fileCopyExpired(found.file.id, where);
     let stream: ContentStream['body'] | undefined = source.body;
-    const made = await target.files
-      .upload(
-        {
-          body: {
-            open: () => {
-              if (!stream) throw new Error('a re-made copy streams its source once');
-              const opened = stream;
-              stream = undefined;
-              return opened;
-            },
-            bytes: found.file.bytes,
-          },
-          filename: found.file.filename,
-          mimeType: found.file.mimeType,
-          purpose: found.file.purpose,
-        },
-        upstream,
-      )
-      .finally(() => source.body.destroy());
+    const original: UploadBody = {
+      open: () => {
+        if (!stream) throw new Error('a re-made copy streams its source once');
+        const opened = stream;
+        stream = undefined;
+        return opened;
+      },
+      bytes: found.file.bytes,
+    };
+    const { filename, mimeType, purpose } = found.file;
+    // The deployment gets its bytes shaped as at the first upload (e.g. batch JSONL model names).
+    const body = target.files.shapeUpload?.({ body: original, purpose, filename, mimeType }) ?? original;
+    const made = await target.files.upload({ body, filename, mimeType, purpose }, upstream).finally(() => source.body.destroy());
     const state = reportedCopy(made, found.file.expiresAt);
     let replaced: boolean;
     try {

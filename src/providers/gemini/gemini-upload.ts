@@ -21,7 +21,8 @@ export async function uploadResumable(client: UpstreamClient, input: UploadInput
     'content-type': 'application/json',
     'x-goog-upload-protocol': 'resumable',
     'x-goog-upload-command': 'start',
-    'x-goog-upload-header-content-type': input.mimeType,
+    // A MIME type goes into a header: anything that is not type/subtype[; params] is sent as bytes.
+    'x-goog-upload-header-content-type': /^[\w.+-]+\/[\w.+-]+(\s*;[\x20-\x7e]*)?$/.test(input.mimeType) ? input.mimeType : 'application/octet-stream',
   };
   if (input.body.bytes !== undefined) headers['x-goog-upload-header-content-length'] = String(input.body.bytes);
   const start = await client.send(
