@@ -166,6 +166,21 @@ test('an expired Gemini copy is re-made from the OpenAI copy: same id, new fileU
   assert.equal(harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length, uploads);
 });
 
+test('two chats needing the same expired copy at once: both answer, one re-made copy is kept', async () => {
+  const data = pdf();
+  const file = await upload(data, 'gemini-flash, gpt-4o-mini-openai');
+  harness.emulators.gemini.expireFile(geminiName((await copyOf(file.id, 'gemini-1')).provider_file_id));
+  const chat = () => harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(file.id) });
+  const startsBefore = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length;
+  const answers = await Promise.all([chat(), chat(), chat()]);
+  const remakes = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length - startsBefore;
+  assert.ok(remakes >= 1, 'at least one re-make (usually all three race)');
+  for (const answer of answers) assert.match(answer.choices[0]!.message.content!, /\[files: /);
+  const kept = await copyOf(file.id, 'gemini-1');
+  const live = harness.emulators.gemini.files().filter((item) => item.sha256 === sha256(data));
+  assert.deepEqual(live.map((item) => item.name), [geminiName(kept.provider_file_id)], 'the losers took their copies back');
+});
+
 test('an expired copy with no other copy to re-make it from is a clear 409', async () => {
   const file = await upload(pdf(), 'gemini-flash');
   harness.emulators.gemini.expireFile(geminiName((await copyOf(file.id, 'gemini-1')).provider_file_id));
