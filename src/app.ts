@@ -6,6 +6,10 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { errors } from './core/errors.ts';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
+import { serializeRequest } from './http/log-redaction.ts';
+import { registerInputGuards } from './http/plugins/input-guards.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerKeyRoutes } from './http/routes/key-routes.ts';
@@ -28,15 +32,18 @@ export const REDACTED_PATHS = [
   'req.headers["api-key"]',
   'req.headers["x-api-key"]',
   'req.headers["x-goog-api-key"]',
+  'req.headers["x-key"]',
   'headers.authorization',
   'headers["api-key"]',
 ];
 
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  const jsonBodyLimit = Math.floor(runtime.config.maxRequestBodyMb * 1024 * 1024);
   const app = Fastify({
     logger: {
       level: options.logLevel ?? runtime.config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     // Accept the caller's x-request-id when it is a sane token, else mint one.
@@ -44,17 +51,20 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    bodyLimit: 10 * 1024 * 1024,
+    bodyLimit: jsonBodyLimit,
     // Plain Vertex file ids are `gs://bucket/<object name>` (object names up to 1024 bytes),
-    // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable
-    // (and undeletable). 4 KiB holds any encoded GCS id.
-    routerOptions: { maxParamLength: 4096 },
+    // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandler(app);
-  registerJsonBodyParser(app, 10 * 1024 * 1024);
+  registerEdgeGuards(app);
+  registerInputGuards(app);
+  registerJsonBodyParser(app, jsonBodyLimit);
   registerAuth(app, runtime.keys);
   await app.register(multipart);
 
@@ -71,7 +81,17 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       { prefix },
     );
   }
-  await app.register(async (scope) => registerFilesRoutes(scope, runtime), { prefix: '/:provider/v1' });
+  await app.register(
+    async (scope) => {
+      // Only a provider the gateway speaks is a prefix: anything else is an unknown route.
+      scope.addHook('onRequest', async (request) => {
+        const { provider } = request.params as { provider: string };
+        if (!runtime.registry.kinds().includes(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
+      });
+      registerFilesRoutes(scope, runtime);
+    },
+    { prefix: '/:provider/v1' },
+  );
   registerKeyRoutes(app, runtime);
   return app;
 }

@@ -39,7 +39,12 @@ export interface Runtime {
 
 export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const registry = new ProviderRegistry({ deployments: config.deployments, filesSettings: config.filesSettings, providers: config.providers });
+  const registry = new ProviderRegistry({
+    deployments: config.deployments,
+    filesSettings: config.filesSettings,
+    providers: config.providers,
+    unsupportedModels: config.unsupportedModels,
+  });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const providerFiles = new ProviderFileRepository(database.db);
   const files = new FilesService(registry, providerFiles);

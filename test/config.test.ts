@@ -43,9 +43,11 @@ general_settings: { master_key: os.environ/MK }
 
 test('bad YAML, unknown providers and invalid values are errors with key paths; unknown keys warn', () => {
   assert.match(problemsOf('model_list: [ {')[0]!, /not valid YAML/);
-  assert.deepEqual(problemsOf('model_list:\n  - model_name: x\n    litellm_params: { model: nosuch/model }\n'), [
-    "model_list[0].litellm_params.model: unknown provider 'nosuch' (supported: openai, azure, vertex_ai, gemini)",
-  ]);
+  // A model_list provider not spoken here is skipped with a warning (SPEC §1.1), not an error.
+  const skipped = loadConfig({ text: 'model_list:\n  - model_name: x\n    litellm_params: { model: nosuch/model, api_key: os.environ/UNSET_KEY }\n' }, {});
+  assert.deepEqual(skipped.warnings, ["model_list[0] (model_name 'x'): provider 'nosuch' is not supported here; entry skipped"]);
+  assert.deepEqual(skipped.deployments, []);
+  assert.deepEqual(skipped.unsupportedModels, [{ modelName: 'x', reason: "provider 'nosuch'" }]);
   const invalid = problemsOf('general_settings: { max_upload_size_mb: -3 }\nfiles_settings:\n  - custom_llm_provider: azure\n');
   assert.ok(invalid.some((problem) => problem.startsWith('general_settings.max_upload_size_mb:')), invalid.join('\n'));
 

@@ -82,3 +82,22 @@ test('a quoted filename sent as a raw multipart header never breaks the Content-
   assert.match(headers['content-disposition']!, /^attachment; filename="[^"]*"; filename\*=UTF-8''[A-Za-z0-9!#$&+\-.^_`|~%]+$/);
   assert.ok(headers['content-disposition']!.endsWith(encodeURIComponent(file.filename).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)));
 });
+
+test('a plain Vertex file with a long name (id of several KB) is reachable: retrieve, content, delete', async () => {
+  const name = `${'long name '.repeat(50)}résumé.txt`;
+  const form = new FormData();
+  form.append('purpose', 'user_data');
+  form.append('file', new Blob(['vertex bytes'], { type: 'text/plain' }), name);
+  const created = await harness.fetch('/vertex_ai/v1/files', { method: 'POST', body: form });
+  assert.equal(created.status, 200, await created.clone().text());
+  const file = (await created.json()) as { id: string };
+  const path = `/vertex_ai/v1/files/${encodeURIComponent(file.id)}`;
+  assert.ok(encodeURIComponent(file.id).length > 200, 'longer than fastify\'s default maxParamLength (100)');
+  assert.equal((await harness.fetch(path)).status, 200);
+  const { body, headers } = await headersOf(`${path}/content`);
+  assert.equal(body.toString(), 'vertex bytes');
+  assert.equal(headers['content-type'], 'text/plain');
+  assert.match(headers['content-disposition']!, /filename\*=UTF-8''long%20name%20.*r%C3%A9sum%C3%A9\.txt$/);
+  const deleted = await harness.fetch(path, { method: 'DELETE' });
+  assert.equal(deleted.status, 200, await deleted.clone().text());
+});

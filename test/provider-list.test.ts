@@ -33,7 +33,10 @@ function problemsOf(text: string, providers: readonly ProviderDefinition[] = WIT
 describe('config from the provider list', () => {
   test('a kind exists only when its definition is in the list; its own params and checks apply', () => {
     const text = 'model_list:\n  - model_name: e\n    litellm_params: { model: echo/m, api_base: "http://127.0.0.1:1/v1" }\n';
-    assert.deepEqual(problemsOf(text, PROVIDER_DEFINITIONS), ["model_list[0].litellm_params.model: unknown provider 'echo' (supported: openai, azure, vertex_ai, gemini)"]);
+    // Without its definition the entry is skipped with a warning (SPEC §1.1: the config still starts).
+    const without = loadConfig({ text }, {}, { providers: PROVIDER_DEFINITIONS });
+    assert.deepEqual(without.warnings, ["model_list[0] (model_name 'e'): provider 'echo' is not supported here; entry skipped"]);
+    assert.deepEqual(without.deployments, []);
     assert.deepEqual(problemsOf(text), ['model_list[0].litellm_params.echo_tag: required for echo']);
     assert.match(problemsOf(text.replace('}', ', echo_tag: "Not Valid" }'))[0]!, /^model_list\[0\]\.litellm_params\.echo_tag: /);
     const config = loadConfig({ text: text.replace('}', ', echo_tag: t-1 }') }, {}, { providers: WITH_ECHO });

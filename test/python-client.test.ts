@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
+import { rawRequest } from './support/raw-http.ts';
 import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -92,21 +92,6 @@ test('the official Python client: managed upload, list, retrieve, content, chat 
   assert.match(geminiPart.fileData!.fileUri, new RegExp(`^gs://${BUCKET}/`));
   assert.equal(geminiPart.fileData!.mimeType, 'text/plain');
 });
-
-/** One raw HTTP/1.1 exchange, so the exact request bytes are under the test's control. */
-function rawRequest(url: string, head: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolveRequest, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(head));
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString('utf8')));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const [status] = /^HTTP\/1\.1 (\d{3})/.exec(received)!.slice(1);
-      resolveRequest({ status: Number(status), body: received.slice(received.indexOf('\r\n\r\n') + 4) });
-    });
-  });
-}
 
 test("the Python client's exact bytes: Content-Type json and an empty body on GET, DELETE and bodiless POST", async () => {
   const client = harness.client();

@@ -40,6 +40,8 @@ export const generalSettingsSchema = z.strictObject({
   database_url: optionalString,
   data_dir: optionalString,
   max_upload_size_mb: z.number().positive().max(1_048_576).optional(),
+  /** Largest JSON request body (SPEC §12), default 10. */
+  max_request_body_mb: z.number().positive().max(1024).optional(),
   /** How often the expiry sweeper runs, seconds. */
   sweeper_interval_seconds: z.number().positive().optional(),
   /** How long a chat waits for a managed file's copy the provider is still processing, seconds. */

@@ -11,6 +11,7 @@ import { ProviderCatalog } from '../providers/provider-catalog.ts';
 import type { ProviderDefinition } from '../providers/provider-definition.ts';
 import { defaultCatalog } from '../providers/provider-list.ts';
 import type { ProviderSettings } from '../providers/provider-settings.ts';
+import { setAsideUnsupportedModels, type UnsupportedModel } from './unsupported-models.ts';
 import { configFileSchema, UNACTED_PARAMS, type ConfigFile, type FilesSettingsEntry, type LitellmParams } from './config-schema.ts';
 
 export interface DeploymentConfig {
@@ -25,12 +26,16 @@ export interface DeploymentConfig {
 
 export interface GatewayConfig {
   deployments: DeploymentConfig[];
+  /** model_list entries set aside at startup (provider not spoken here, wildcards). */
+  unsupportedModels: UnsupportedModel[];
   /** Credentials for plain /files calls, one per provider. */
   filesSettings: ProviderSettings[];
   masterKey: string | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   maxUploadSizeMb: number;
+  /** Largest JSON request body, MB (413 beyond). */
+  maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
   /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
   fileProcessingTimeoutSeconds: number;
@@ -68,11 +73,16 @@ function pathText(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /** Replaces every `os.environ/NAME` string; collects the missing ones with their key paths. */
-function resolveEnvReferences(value: unknown, env: Env, path: PropertyKey[], problems: string[]): unknown {
+interface MissingVariable {
+  path: string;
+  message: string;
+}
+
+function resolveEnvReferences(value: unknown, env: Env, path: PropertyKey[], problems: MissingVariable[]): unknown {
   if (typeof value === 'string' && value.startsWith('os.environ/')) {
     const name = value.slice('os.environ/'.length);
     const resolved = env[name];
-    if (resolved === undefined || resolved === '') problems.push(`${pathText(path)}: environment variable ${name} is not set`);
+    if (resolved === undefined || resolved === '') problems.push({ path: pathText(path), message: `${pathText(path)}: environment variable ${name} is not set` });
     return resolved;
   }
   if (Array.isArray(value)) return value.map((item, index) => resolveEnvReferences(item, env, [...path, index], problems));
@@ -104,6 +114,15 @@ function validate(raw: unknown, warnings: string[], catalog: ProviderCatalog): C
     }
   }
   return validate(raw, warnings, catalog);
+}
+
+const IGNORED_SECTIONS = ['litellm_settings', 'router_settings', 'environment_variables'];
+
+/** Whether a key path lies under a section the gateway does not act on, or under a key reported unknown. */
+function isIgnoredPath(path: string, warnings: readonly string[]): boolean {
+  const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
+  if (IGNORED_SECTIONS.some(under)) return true;
+  return warnings.some((warning) => warning.endsWith(': unknown key, ignored') && under(warning.slice(0, -': unknown key, ignored'.length)));
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -157,15 +176,27 @@ function definitionProblems(definition: ProviderDefinition, settings: ProviderSe
 export function buildConfig(raw: unknown, env: Env = process.env, options: BuildOptions = {}): GatewayConfig {
   const catalog = options.providers ? new ProviderCatalog(options.providers) : defaultCatalog;
   const problems: string[] = [];
-  const resolved = resolveEnvReferences(raw ?? {}, env, [], problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  const unsupported = setAsideUnsupportedModels(raw, env, (kind) => catalog.has(kind));
+  const missing: MissingVariable[] = [];
+  const resolved = resolveEnvReferences(unsupported.raw ?? {}, env, [], missing);
   if (typeof resolved !== 'object' || Array.isArray(resolved)) throw new ConfigError(['(root): the config must be a YAML mapping']);
-  const warnings: string[] = [];
-  const file = validate(resolved, warnings, catalog);
+  const warnings: string[] = [...unsupported.warnings];
+  // A variable that only feeds a key the gateway ignores (unknown keys, litellm_settings,
+  // router_settings) is not needed to start: LiteLLM configs name many such variables.
+  const needed = () => missing.filter((variable) => !isIgnoredPath(variable.path, warnings)).map((variable) => variable.message);
+  let file: ConfigFile;
+  try {
+    file = validate(resolved, warnings, catalog);
+  } catch (error) {
+    if (needed().length > 0) throw new ConfigError(needed());
+    throw error;
+  }
+  if (needed().length > 0) throw new ConfigError(needed());
 
   const deployments: DeploymentConfig[] = [];
   const seenIds = new Set<string>();
   (file.model_list ?? []).forEach((entry, index) => {
+    if (unsupported.skipped.has(index)) return;
     const path = `model_list[${index}]`;
     const params = entry.litellm_params ?? entry.params;
     if (!params) return problems.push(`${path}.litellm_params: required (params is accepted as an alias)`);
@@ -204,11 +235,13 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
   const general = file.general_settings ?? {};
   const frozen = deepFreeze({
     deployments,
+    unsupportedModels: [...unsupported.skipped.values()],
     filesSettings,
     masterKey: general.master_key ?? env.UNIFILE_MASTER_KEY ?? env.LITELLM_MASTER_KEY,
     databaseUrl: general.database_url ?? env.DATABASE_URL,
     dataDir: general.data_dir ?? env.UNIFILE_DATA_DIR ?? './.unifile',
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
+    maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,

@@ -100,6 +100,9 @@ export const errors = {
     invalid('unsupported_operation', `Operation '${operation}' is not supported by provider '${provider}'.`),
   unknownModels: (names: readonly string[]) =>
     invalid('model_not_found', `Unknown model name(s): ${names.join(', ')}. Check model_list in the config.`, 'target_model_names'),
+  /** A model_name of the config that names a provider (or wildcard) this gateway does not speak. */
+  modelNotSupported: (name: string, reason: string, param: string) =>
+    invalid('model_not_supported', `Model '${name}' uses ${reason}, which is not supported here.`, param),
   modelsNotAllowed: (names: readonly string[]) =>
     new GatewayError({
       status: 403,

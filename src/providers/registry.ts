@@ -2,6 +2,7 @@
  * Adapters built from configuration: one per deployment (keyed by deployment id) and one per
  * files_settings entry (keyed by provider), plus the model_name → deployments index.
  */
+import { unsupportedReason, type UnsupportedModel } from '../config/unsupported-models.ts';
 import type { ProviderAdapter, ProviderKind } from './provider-adapter.ts';
 import type { ProviderCatalog } from './provider-catalog.ts';
 import { defaultCatalog } from './provider-list.ts';
@@ -20,6 +21,8 @@ export interface RegistryInput {
   filesSettings: readonly ProviderSettings[];
   /** The providers to build adapters with (the config's catalog); default: provider-list.ts. */
   providers?: ProviderCatalog;
+  /** model_list entries skipped at startup, so requests naming them get a clear 400. */
+  unsupportedModels?: readonly UnsupportedModel[];
 }
 
 /** The adapter for one deployment or files_settings entry, built by its provider's definition. */
@@ -35,8 +38,11 @@ export class ProviderRegistry {
   private readonly filesAdapters = new Map<ProviderKind, ProviderAdapter>();
   readonly providers: ProviderCatalog;
 
+  private readonly unsupportedModels: readonly UnsupportedModel[];
+
   constructor(input: RegistryInput) {
     this.providers = input.providers ?? defaultCatalog;
+    this.unsupportedModels = input.unsupportedModels ?? [];
     for (const deployment of input.deployments) {
       this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(deployment.settings, this.providers) });
       const group = this.byModelName.get(deployment.modelName) ?? [];
@@ -65,6 +71,11 @@ export class ProviderRegistry {
   /** Public model names, in config order. */
   modelNames(): string[] {
     return [...this.byModelName.keys()];
+  }
+
+  /** Why a model name without deployments cannot be served here (a skipped entry), if it is one. */
+  unsupportedReason(modelName: string): string | undefined {
+    return unsupportedReason(this.unsupportedModels, modelName);
   }
 
   deploymentsOf(modelName: string): readonly Deployment[] {

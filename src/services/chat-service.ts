@@ -59,7 +59,10 @@ export class ChatService {
   async plan(principal: Principal, parsed: ParsedChatBody): Promise<Plan> {
     const { model } = parsed;
     const deployments = this.registry.deploymentsOf(model);
-    if (deployments.length === 0) throw errors.notFound('model', model, 'model');
+    if (deployments.length === 0) {
+      const reason = this.registry.unsupportedReason(model);
+      throw reason ? errors.modelNotSupported(model, reason, 'model') : errors.notFound('model', model, 'model');
+    }
     if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
 
     const fileReferences: Record<string, FileReferenceTargets> = {};

@@ -35,12 +35,19 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** "30s", "15m", "12h", "30d" → milliseconds. */
+/** The longest key lifetime accepted: 100 years (a Date must stay representable). */
+const MAX_DURATION_MS = 36_500 * 86_400_000;
+
+/** "30s", "15m", "12h", "30d" → milliseconds, at least 1 s and at most 100 years. */
 export function parseDuration(duration: string): number {
-  const match = /^(\d+)\s*([smhd])$/.exec(duration.trim());
-  if (!match) throw errors.invalidValue('duration', `Invalid duration '${duration}': use a number followed by s, m, h or d (e.g. 30d).`);
+  const match = /^(\d{1,15})\s*([smhd])$/.exec(duration.trim());
+  if (!match) throw errors.invalidValue('duration', `Invalid duration '${duration.slice(0, 64)}': use a number followed by s, m, h or d (e.g. 30d).`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
+  const milliseconds = Number(match[1]) * unit;
+  if (milliseconds < 1_000 || milliseconds > MAX_DURATION_MS) {
+    throw errors.invalidValue('duration', `Invalid duration '${duration}': must be between 1s and 36500d (100 years).`);
+  }
+  return milliseconds;
 }
 
 export class KeyService {

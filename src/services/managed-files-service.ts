@@ -53,6 +53,10 @@ export class ManagedFilesService {
   /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
   resolveTargets(principal: Principal, modelNames: readonly string[]): Target[] {
     const unknown = modelNames.filter((name) => this.registry.deploymentsOf(name).length === 0);
+    for (const name of unknown) {
+      const reason = this.registry.unsupportedReason(name);
+      if (reason) throw errors.modelNotSupported(name, reason, 'target_model_names');
+    }
     if (unknown.length > 0) throw errors.unknownModels(unknown);
     const forbidden = disallowedModels(principal, modelNames);
     if (forbidden.length > 0) throw errors.modelsNotAllowed(forbidden);

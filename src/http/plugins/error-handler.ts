@@ -1,19 +1,25 @@
 /** The one place that shapes and logs errors: anything thrown becomes an OpenAI error envelope. */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { errors, GatewayError, upstreamLogFields } from '../../core/errors.ts';
 
+const frameworkError = (status: number, code: string, message: string) => new GatewayError({ status, type: 'invalid_request_error', code, message });
+
+/** fastify's own errors (FST_ERR_*, parser failures) in the envelope, keeping their 4xx status. */
 function fromFramework(error: FastifyError): GatewayError | undefined {
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
     return errors.invalidRequest('The request body is not valid JSON.');
   }
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new GatewayError({ status: 413, type: 'invalid_request_error', code: 'body_too_large', message: 'The request body is too large.' });
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return frameworkError(413, 'body_too_large', 'The request body is too large.');
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return frameworkError(415, 'unsupported_media_type', 'Unsupported Content-Type: send application/json (or multipart/form-data for uploads).');
   }
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errors.invalidRequest(`Unsupported Content-Type: ${error.message}`);
+  if (error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return frameworkError(400, 'invalid_content_length', 'The body length does not match Content-Length.');
   if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return errors.invalidRequest('The JSON body is empty.');
   if (error.validation) return errors.invalidRequest(error.message);
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return errors.invalidRequest(error.message);
+    const code = error.code ? error.code.replace(/^FST_(ERR_)?/, '').toLowerCase() : 'invalid_request';
+    return frameworkError(error.statusCode, code, error.message || STATUS_CODES[error.statusCode] || 'Invalid request.');
   }
   return undefined;
 }
@@ -36,9 +42,5 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return;
     }
     void reply.status(shaped.status).headers(shaped.headers).send(shaped.toJSON());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const error = errors.routeNotFound(request.method, request.url.split('?')[0]!);
-    void reply.status(404).send(error.toJSON());
   });
 }

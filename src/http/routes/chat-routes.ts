@@ -2,11 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError, errors, upstreamLogFields } from '../../core/errors.ts';
 import type { Runtime } from '../../runtime.ts';
+import { assertChatBodyShape } from '../../services/chat-body-shape.ts';
 import { parseChatBody } from '../../services/chat-service.ts';
 import { callContext } from '../call-context.ts';
 
 export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/chat/completions', async (request, reply) => {
+    assertChatBodyShape(request.body);
     const parsed = parseChatBody(request.body);
     const context = callContext(request, reply);
     if (!parsed.stream) return runtime.chat.complete(request.principal, parsed, context);

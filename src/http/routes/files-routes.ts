@@ -14,6 +14,7 @@ import type { FilesService } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { setDownloadHeaders } from '../content-headers.ts';
+import { singleQueryValue } from '../query-values.ts';
 import { readUploadForm, type DirectRoute } from '../upload-form.ts';
 
 type FilesRequest = FastifyRequest<{ Params: { provider?: string; fileId?: string }; Querystring: Record<string, string | string[] | undefined> }>;
@@ -22,15 +23,17 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+const one = singleQueryValue;
+
 /** Path prefix, else header `custom-llm-provider`, else query, else form/body field (reference-system.md §2.2). */
 function providerOf(files: FilesService, request: FilesRequest, formValue?: string): string | undefined {
   const explicit =
-    request.params.provider ?? single(request.headers['custom-llm-provider']) ?? single(request.query.custom_llm_provider) ?? formValue;
+    request.params.provider ?? single(request.headers['custom-llm-provider']) ?? one(request.query, 'custom_llm_provider') ?? formValue;
   return explicit === undefined || explicit === '' ? undefined : files.parseProvider(explicit);
 }
 
 export function parseListQuery(query: Record<string, string | string[] | undefined>): ListQuery {
-  const limitText = single(query.limit);
+  const limitText = one(query, 'limit');
   let limit: number | undefined;
   if (limitText !== undefined) {
     limit = Number(limitText);
@@ -38,11 +41,11 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
       throw errors.invalidValue('limit', `Invalid limit '${limitText}': must be an integer between 1 and 10000.`);
     }
   }
-  const order = single(query.order);
+  const order = one(query, 'order');
   if (order !== undefined && order !== 'asc' && order !== 'desc') {
     throw errors.invalidValue('order', `Invalid order '${order}': must be 'asc' or 'desc'.`);
   }
-  return { purpose: single(query.purpose) || undefined, limit, order, after: single(query.after) || undefined };
+  return { purpose: one(query, 'purpose') || undefined, limit, order, after: one(query, 'after') || undefined };
 }
 
 /** target_model_names from the query (`a,b` or repeated `target_model_names[]`) or a JSON body. */

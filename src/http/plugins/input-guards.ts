@@ -1,0 +1,22 @@
+/**
+ * Query values and path parameters are checked once, before any route reads them (SPEC §7):
+ * a NUL or a lone surrogate (`?purpose=%00`, `/files/%00`, `%ED%A0%80`) is a 400 naming the
+ * parameter, so it never reaches a provider or the database.
+ */
+import type { FastifyInstance } from 'fastify';
+import { assertSafeText } from '../../core/text-safety.ts';
+
+/** Route parameter names as the API documents them. */
+const PARAM_NAMES: Record<string, string> = { fileId: 'file_id' };
+
+export function registerInputGuards(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      assertSafeText(name, 'query parameter name');
+      for (const item of [value].flat()) if (typeof item === 'string') assertSafeText(item, name);
+    }
+    for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string') assertSafeText(value, PARAM_NAMES[name] ?? name);
+    }
+  });
+}
