@@ -18,6 +18,7 @@ import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
+import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
 import { providerOrigins } from './services/stored-references.ts';
 
@@ -30,6 +31,8 @@ export interface Runtime {
   managedFiles: ManagedFilesService;
   chat: ChatService;
   deletion: ManagedFileDeletion;
+  /** The per-key cap on concurrent uploads. */
+  uploadSlots: UploadSlots;
   /** This process's spool directory (under config.spoolDir). */
   spoolDirectory: string;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
@@ -69,6 +72,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     managedFiles,
     chat,
     deletion,
+    uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
