@@ -1,4 +1,5 @@
 /** Drizzle table definitions; migrations/*.sql is the source of truth for the DDL. */
+import type { BatchObject } from '../core/batch-types.ts';
 import type { FileObject } from '../core/openai-types.ts';
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
@@ -35,6 +36,8 @@ export const providerFiles = pgTable(
     purpose: text('purpose').notNull(),
     fileObject: jsonb('file_object').$type<FileObject>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The deployment a model-routed upload went to (x-litellm-model); later calls go there. */
+    deploymentId: text('deployment_id'),
   },
   (table) => [primaryKey({ columns: [table.provider, table.providerFileId] })],
 );
@@ -70,6 +73,8 @@ export const managedFileCopies = pgTable(
     upstreamState: text('upstream_state').$type<CopyState>().notNull().default('active'),
     /** When the provider deletes this copy on its own (Gemini API files: 48 h); null = never. */
     upstreamExpiresAt: timestamp('upstream_expires_at', { withTimezone: true }),
+    /** How the bytes are read/deleted: FilesCapability, or BatchesCapability output hooks. */
+    reader: text('reader').$type<'file' | 'batch_output'>().notNull().default('file'),
   },
   (table) => [primaryKey({ columns: [table.fileId, table.deploymentId] })],
 );
@@ -84,4 +89,42 @@ export const pendingProviderDeletes = pgTable(
     lastError: text('last_error'),
   },
   (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
+);
+
+/** One row per unified batch id (migrations/0004_batches.sql). */
+export const batches = pgTable('batches', {
+  id: text('id').primaryKey(),
+  ownerId: text('owner_id').notNull(),
+  teamId: text('team_id'),
+  deploymentId: text('deployment_id').notNull(),
+  provider: text('provider').notNull(),
+  providerBatchId: text('provider_batch_id').notNull(),
+  inputFileId: text('input_file_id').notNull(),
+  inputManaged: boolean('input_managed').notNull(),
+  endpoint: text('endpoint').notNull(),
+  completionWindow: text('completion_window').notNull(),
+  metadata: jsonb('metadata').$type<Record<string, string> | null>(),
+  status: text('status').notNull(),
+  batchObject: jsonb('batch_object').$type<BatchObject>().notNull(),
+  outputReference: text('output_reference'),
+  errorReference: text('error_reference'),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+  refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
+  nextRefreshAt: timestamp('next_refresh_at', { withTimezone: true }).notNull().defaultNow(),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  refreshFailures: integer('refresh_failures').notNull().default(0),
+  lastError: text('last_error'),
+});
+
+/** Managed files made from a batch's output/error references, once per (batch, kind). */
+export const batchOutputFiles = pgTable(
+  'batch_output_files',
+  {
+    batchId: text('batch_id').notNull(),
+    kind: text('kind').$type<'output' | 'error'>().notNull(),
+    providerReference: text('provider_reference').notNull(),
+    fileId: text('file_id').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.batchId, table.kind] })],
 );
