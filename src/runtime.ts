@@ -16,7 +16,10 @@ import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
 import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
-import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
+import { ManagedFileDeletion } from './services/managed-file-deletion.ts';
+import { startSweeper } from './services/sweeper.ts';
+import { CopyJournal } from './services/copy-journal.ts';
+import { CopyJournalRepository } from './persistence/copy-journal-repository.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
 import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
@@ -31,6 +34,8 @@ export interface Runtime {
   managedFiles: ManagedFilesService;
   chat: ChatService;
   deletion: ManagedFileDeletion;
+  /** Intent rows of provider copies being made; reconciled by the sweeper after a crash. */
+  journal: CopyJournal;
   /** The per-key cap on concurrent uploads. */
   uploadSlots: UploadSlots;
   /** This process's spool directory (under config.spoolDir). */
@@ -50,17 +55,21 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const providerFiles = new ProviderFileRepository(database.db);
-  const files = new FilesService(registry, providerFiles);
+  const upstreamTimeouts = new Map([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings].map((settings) => [settings.instance, settings.timeoutMs]));
+  const journal = new CopyJournal(new CopyJournalRepository(database.db), registry, config.journalLeaseSeconds, (id) => upstreamTimeouts.get(id));
+  const files = new FilesService(registry, providerFiles, journal);
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
-  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
+  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
+  // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
+  const stopHeartbeat = journal.startHeartbeat({ requestId: 'journal-heartbeat', logger: silentLogger });
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);
   return {
@@ -72,12 +81,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     managedFiles,
     chat,
     deletion,
+    journal,
     uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
-      stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
+      stopSweeper ??= startSweeper({
+        passes: { deletes: (context) => deletion.sweepOnce(context), journal: (context) => journal.reconcileOnce(context) },
+        intervalSeconds: config.sweeperIntervalSeconds,
+        context: { requestId: 'sweeper', logger },
+      });
     },
     async close() {
+      stopHeartbeat();
       await stopSweeper?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await registry.close();
@@ -85,3 +100,5 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     },
   };
 }
+
+const silentLogger: AdapterLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
