@@ -73,6 +73,9 @@ test('one upload: a Gemini copy and an OpenAI copy, per-copy state recorded, cha
   const lifetime = new Date(gemini.upstream_expires_at).getTime() - Date.now();
   assert.ok(lifetime > 47 * 3600_000 && lifetime <= 48 * 3600_000, 'Gemini deletes the copy after 48 h');
   assert.equal((await copyOf(file.id, 'oai-1')).upstream_expires_at, null);
+  // The gateway names the file itself (journalled before any byte is sent).
+  const start = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').at(-1)!;
+  assert.deepEqual(start.json, { file: { display_name: 'report.pdf', name: geminiName(gemini.provider_file_id) } });
 
   const answer = await harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(file.id) });
   const call = generateCalls().at(-1)!;
