@@ -10,10 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { UpstreamError } from '../../core/errors.ts';
+import type { UpstreamError } from '../../core/errors.ts';
 import type { CallContext, UploadInput } from '../provider-adapter.ts';
 import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
-import { openAIFileId, PROVIDER, type GeminiFileResource } from './gemini-wire.ts';
+import { openAIFileId, type GeminiFileResource } from './gemini-wire.ts';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -135,5 +135,5 @@ function sessionPath(client: UpstreamClient, url: string | undefined): string {
 }
 
 function malformed(client: UpstreamClient, message: string): UpstreamError {
-  return new UpstreamError({ provider: PROVIDER, deployment: client.options.instance, upstreamStatus: 502, message, retryable: false });
+  return client.malformed(message);
 }
