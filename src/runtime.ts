@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { processSpoolDirectory, removeStaleSpools } from './core/spooled-file.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
+import { rekeyDeployments, type RekeyResult } from './persistence/deployment-rekey.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
@@ -41,6 +42,8 @@ export interface Runtime {
   /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
   batchRefresher: BatchRefresher;
   deletion: ManagedFileDeletion;
+  /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
+  rekeyed: RekeyResult;
   /** Intent rows of provider copies being made; reconciled by the sweeper after a crash. */
   journal: CopyJournal;
   /** The per-key cap on concurrent uploads. */
@@ -54,6 +57,9 @@ export interface Runtime {
 
 export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const renames = config.deployments.flatMap((deployment) => deployment.previousIds.map((from) => ({ from, to: deployment.id })));
+  // Before anything reads a copy: rows under an old-style id must be found under the new one.
+  const rekeyed = await rekeyDeployments(database.db, renames);
   const registry = new ProviderRegistry({
     deployments: config.deployments,
     filesSettings: config.filesSettings,
@@ -95,12 +101,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     batches,
     batchRefresher,
     deletion,
+    rekeyed,
     journal,
     uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper({
-        passes: { deletes: (context) => deletion.sweepOnce(context), journal: (context) => journal.reconcileOnce(context) },
+        passes: {
+          // Instances of an older version still running (rolling upgrade) may write under old ids.
+          ...(renames.length > 0 ? { deploymentIds: () => rekeyDeployments(database.db, renames) } : {}),
+          deletes: (context) => deletion.sweepOnce(context),
+          journal: (context) => journal.reconcileOnce(context),
+        },
         intervalSeconds: config.sweeperIntervalSeconds,
         context: { requestId: 'sweeper', logger },
       });
