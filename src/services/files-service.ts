@@ -7,6 +7,9 @@ import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts'
 import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
+
+/** The provider list query, as routes parse it. */
+export type { ListQuery } from '../providers/provider-adapter.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';

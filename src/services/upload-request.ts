@@ -36,6 +36,17 @@ export function checkFormText(value: string, param: string): void {
   if (reason) throw errors.invalidValue(param, `Invalid ${param === 'filename' || param === 'field name' ? param : `form field '${param}'`}: it ${reason}.`);
 }
 
+/**
+ * The file part's own Content-Type travels upstream as a header and into the database: control
+ * characters (NUL included) or characters outside Latin-1 cannot be either (RFC 9110 §5.5 field
+ * values), so they are refused here rather than failing later as a 502 or a 503.
+ */
+export function checkPartType(value: string): void {
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/.test(value)) {
+    throw errors.invalidValue('file', "The file part's Content-Type contains control characters or characters outside Latin-1.");
+  }
+}
+
 export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]>): UploadRequest {
   const first = (name: string) => fields.get(name)?.[0];
   const purpose = first('purpose');

@@ -9,10 +9,10 @@
  * A session that is never finalised never becomes a file, so a failure leaves nothing upstream.
  */
 import type { Readable } from 'node:stream';
-import { UpstreamError } from '../../core/errors.ts';
+import type { UpstreamError } from '../../core/errors.ts';
 import type { CallContext, UploadInput } from '../provider-adapter.ts';
 import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
-import { PROVIDER, type GeminiFileResource } from './gemini-wire.ts';
+import type { GeminiFileResource } from './gemini-wire.ts';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -124,5 +124,5 @@ function sessionPath(client: UpstreamClient, url: string | undefined): string {
 }
 
 function malformed(client: UpstreamClient, message: string): UpstreamError {
-  return new UpstreamError({ provider: PROVIDER, deployment: client.options.instance, upstreamStatus: 502, message, retryable: false });
+  return client.malformed(message);
 }
