@@ -88,7 +88,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
   const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
   const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId) => batches.assertNotInUse(fileId));
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
   let stopSweeper: (() => Promise<void>) | undefined;
