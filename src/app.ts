@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerBodyIdleTimeout } from './http/plugins/body-idle-timeout.ts';
 import { registerAuth } from './http/plugins/auth.ts';
+import { registerBatchesRoutes } from './http/routes/batches-routes.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
@@ -79,6 +80,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         registerFilesRoutes(scope, runtime);
         registerModelsRoutes(scope, runtime);
         registerChatRoutes(scope, runtime);
+        registerBatchesRoutes(scope, runtime);
       },
       { prefix },
     );
@@ -91,6 +93,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         if (!runtime.registry.kinds().includes(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
       });
       registerFilesRoutes(scope, runtime);
+      registerBatchesRoutes(scope, runtime);
     },
     { prefix: '/:provider/v1' },
   );

@@ -8,6 +8,8 @@
  * required api-version, or `/openai/v1/chat/completions` with model = deployment name (§2.1).
  */
 import { randomUUID } from 'node:crypto';
+import { BatchEngine } from './batch-engine.ts';
+import { handleBatches } from './batch-routes.ts';
 import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
@@ -26,6 +28,8 @@ import {
 } from './files-api-common.ts';
 
 export interface AzureEmulator extends EmulatorServer {
+  /** The batches this emulator runs (its clock can be changed with setClock). */
+  batches: BatchEngine;
   apiKey: string;
 }
 
@@ -39,6 +43,9 @@ export interface AzureEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat deployments that exist (others get 404 DeploymentNotFound); default: any name. */
   deployments?: readonly string[];
+  /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
+  batchStepMs?: number;
+  batchLinesPerStep?: number;
 }
 
 type Surface = 'classic' | 'v1';
@@ -67,6 +74,7 @@ interface RouteContext {
   apiKey: string;
   pendingPolls: number;
   store: FilesStore;
+  engine: BatchEngine;
   endpoint: string;
   chatChunkDelayMs: number;
   deployments: readonly string[] | undefined;
@@ -80,18 +88,41 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     port: options.port,
     responseHeaders: () => ({ 'apim-request-id': randomUUID() }),
     internalErrorBody: () => ({ error: { code: 'internalFailure', message: 'The server had an error while processing your request.' } }),
-    onReset: () => context?.store.clear(),
+    onReset: () => {
+      context?.store.clear();
+      context?.engine.batches.clear();
+    },
     handler: (exchange) => route(exchange, context!),
+  });
+  const store: FilesStore = new FileStore(server.tempDir);
+  const engine = new BatchEngine({
+    provider: 'azure',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.batchStepMs ?? 20,
+    linesPerStep: options.batchLinesPerStep ?? 250,
+    models: options.deployments,
+    newId: () => `batch_${randomUUID()}`,
+    newFileId: () => `file-${randomHex(32)}`,
   });
   context = {
     apiKey,
     pendingPolls: options.pendingPolls ?? 1,
-    store: new FileStore(server.tempDir),
+    store,
+    engine,
     endpoint: server.url,
     chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
     deployments: options.deployments,
   };
-  return Object.assign(server, { apiKey });
+  const close = server.close.bind(server);
+  return Object.assign(server, {
+    apiKey,
+    batches: engine,
+    close: async () => {
+      engine.close();
+      await close();
+    },
+  });
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
@@ -101,6 +132,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   }
   const chat = /^\/openai(?:\/deployments\/([^/]+)|(\/v1))\/chat\/completions$/.exec(exchange.path);
   if (chat) return routeChat(exchange, context, { deployment: chat[1] === undefined ? undefined : decodeSegment(chat[1]), v1: chat[2] !== undefined });
+  const batches = /^\/openai(\/v1)?\/batches(\/.*)?$/.exec(exchange.path);
+  if (batches) return routeBatches(exchange, context, { v1: batches[1] !== undefined, rest: batches[2] ?? '' });
   const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
   const surface: Surface = match?.[1] ? 'v1' : 'classic';
   const version = exchange.query.get('api-version');
@@ -136,6 +169,24 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
     return exchange.sendJson(200, fileObject(file, context.pendingPolls));
   }
   await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+}
+
+async function routeBatches(exchange: EmulatorExchange, context: RouteContext, target: { v1: boolean; rest: string }): Promise<void> {
+  const version = exchange.query.get('api-version');
+  const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
+  if (!versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  const surface: Surface = target.v1 ? 'v1' : 'classic';
+  await handleBatches(exchange, target.rest, {
+    engine: context.engine,
+    store: context.store,
+    provider: 'azure',
+    // §2.4: only processed files may be batch input.
+    fileReady: (id) => {
+      const file = context.store.get(id);
+      return file !== undefined && fileStatus(file, context.pendingPolls) === 'processed';
+    },
+    sendProblem: (target2, status, problem) => sendError(target2, surface, status, { ...problem, code: problem.code ?? String(status) }),
+  });
 }
 
 async function routeChat(exchange: EmulatorExchange, context: RouteContext, target: { deployment: string | undefined; v1: boolean }): Promise<void> {

@@ -4,6 +4,8 @@
  * api_base (what an OpenAI client or the gateway calls) = `emulator.url + '/v1'`.
  */
 import { randomBytes } from 'node:crypto';
+import { BatchEngine } from './batch-engine.ts';
+import { handleBatches } from './batch-routes.ts';
 import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
@@ -21,6 +23,8 @@ import {
 } from './files-api-common.ts';
 
 export interface OpenAIEmulator extends EmulatorServer {
+  /** The batches this emulator runs (its clock can be changed with setClock). */
+  batches: BatchEngine;
   /** `url + '/v1'`: the base URL for the openai client and the gateway's api_base. */
   apiBase: string;
   apiKey: string;
@@ -34,6 +38,9 @@ export interface OpenAIEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat models that exist (others get 404 model_not_found); default: any name. */
   models?: readonly string[];
+  /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
+  batchStepMs?: number;
+  batchLinesPerStep?: number;
 }
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -50,22 +57,46 @@ const UPLOAD_RULES: UploadRules = {
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'sk-emulator-openai';
   let store: FilesStore | undefined;
+  let engine: BatchEngine | undefined;
   const server = await startEmulatorServer({
     name: 'openai',
     port: options.port,
     responseHeaders: () => ({ 'x-request-id': `req_${randomBytes(16).toString('hex')}` }),
     internalErrorBody: () => envelope({ message: 'The server had an error while processing your request. Sorry about that!', param: null, code: null }, 'server_error'),
-    onReset: () => store?.clear(),
+    onReset: () => {
+      store?.clear();
+      engine?.batches.clear();
+    },
     handler: (exchange) =>
-      route(exchange, { apiKey, store: store!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models }),
+      route(exchange, { apiKey, store: store!, engine: engine!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models }),
   });
   store = new FileStore(server.tempDir);
-  return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey });
+  engine = new BatchEngine({
+    provider: 'openai',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.batchStepMs ?? 20,
+    linesPerStep: options.batchLinesPerStep ?? 250,
+    models: options.models,
+    newId: () => `batch_${randomBase62(32)}`,
+    newFileId: UPLOAD_RULES.newId,
+  });
+  const close = server.close.bind(server);
+  return Object.assign(server, {
+    apiBase: `${server.url}/v1`,
+    apiKey,
+    batches: engine!,
+    close: async () => {
+      engine?.close();
+      await close();
+    },
+  });
 }
 
 interface RouteContext {
   apiKey: string;
   store: FilesStore;
+  engine: BatchEngine;
   chatChunkDelayMs: number;
   models: readonly string[] | undefined;
 }
@@ -80,6 +111,15 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
       lookupFile: (id) => lookupFile(context.store, id),
       chunkDelayMs: context.chatChunkDelayMs,
       ...(context.models ? { models: context.models } : {}),
+    });
+  }
+  if (path === '/v1/batches' || path.startsWith('/v1/batches/')) {
+    return handleBatches(exchange, path.slice('/v1/batches'.length), {
+      engine: context.engine,
+      store: context.store,
+      provider: 'openai',
+      fileReady: () => true,
+      sendProblem: (target, status, problem) => target.sendJson(status, envelope(problem)),
     });
   }
   if (path === '/v1/files') {

@@ -3,6 +3,7 @@ import type { ProviderAdapter } from '../provider-adapter.ts';
 import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 import { OpenAIChat } from './openai-chat.ts';
+import { OpenAIShapedBatches } from './openai-batches.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
 
 export const OPENAI_DEFAULT_BASE = 'https://api.openai.com/v1';
@@ -19,10 +20,12 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     parseError: parseErrorEnvelope,
     ...transportSettings(settings),
   });
+  const files = new OpenAIShapedFiles({ client, model: settings.model });
   return {
     instance: settings.instance,
     kind: 'openai',
-    files: new OpenAIShapedFiles({ client, model: settings.model }),
+    files,
+    batches: new OpenAIShapedBatches({ client, files }),
     chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
     close: () => client.close(),
   };
