@@ -12,6 +12,8 @@ export interface UploadRequest {
   /** Present (non-empty) → managed file. */
   targetModelNames: string[];
   customLlmProvider: string | undefined;
+  /** LiteLLM model-based routing: the form field `model` picks that model's deployment. */
+  model: string | undefined;
 }
 
 const MIN_EXPIRY = 3600;
@@ -76,5 +78,6 @@ export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]
     expiresAfter,
     targetModelNames: parseModelNames([...(fields.get('target_model_names') ?? []), ...(fields.get('target_model_names[]') ?? [])]),
     customLlmProvider: first('custom_llm_provider'),
+    model: first('model') || undefined,
   };
 }
