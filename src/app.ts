@@ -6,6 +6,7 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { registerFineTuningRoutes } from './http/routes/fine-tuning-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
 import { serializeRequest } from './http/log-redaction.ts';
@@ -77,6 +78,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         registerFilesRoutes(scope, runtime);
         registerModelsRoutes(scope, runtime);
         registerChatRoutes(scope, runtime);
+        registerFineTuningRoutes(scope, runtime);
       },
       { prefix },
     );
@@ -89,6 +91,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         if (!runtime.registry.kinds().includes(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
       });
       registerFilesRoutes(scope, runtime);
+      registerFineTuningRoutes(scope, runtime);
     },
     { prefix: '/:provider/v1' },
   );

@@ -8,6 +8,7 @@ import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
+import { FineTuningJobRepository } from './persistence/fine-tuning-job-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
@@ -16,6 +17,9 @@ import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
 import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
+import { FineTunedModels } from './services/fine-tuned-models.ts';
+import { FineTuningPlacement } from './services/fine-tuning-placement.ts';
+import { FineTuningService } from './services/fine-tuning-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
 import { KeyService } from './services/key-service.ts';
@@ -29,6 +33,8 @@ export interface Runtime {
   files: FilesService;
   managedFiles: ManagedFilesService;
   chat: ChatService;
+  /** Fine-tuning jobs (SPEC §6). */
+  fineTuning: FineTuningService;
   deletion: ManagedFileDeletion;
   /** This process's spool directory (under config.spoolDir). */
   spoolDirectory: string;
@@ -56,7 +62,12 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
+  const fineTuningJobs = new FineTuningJobRepository(database.db);
+  const tunedModels = new FineTunedModels(registry, fineTuningJobs);
+  const fineTuning = new FineTuningService(registry, fineTuningJobs, new FineTuningPlacement(registry, managedRepository, providerFiles, readiness), (name) =>
+    tunedModels.forget(name),
+  );
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);
@@ -68,6 +79,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     files,
     managedFiles,
     chat,
+    fineTuning,
     deletion,
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
@@ -76,6 +88,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     async close() {
       await stopSweeper?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
+      await tunedModels.close();
       await registry.close();
       await database.close();
     },

@@ -12,6 +12,7 @@ import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
+import { EmulatedFineTuning } from './fine-tuning-jobs.ts';
 import {
   contentDisposition,
   pageFiles,
@@ -27,6 +28,8 @@ import {
 
 export interface AzureEmulator extends EmulatorServer {
   apiKey: string;
+  /** Fine-tuning jobs (fine-tuning-jobs.ts); set `stepMs` to pace jobs created afterwards. */
+  fineTuning: EmulatedFineTuning;
 }
 
 export interface AzureEmulatorOptions {
@@ -39,6 +42,8 @@ export interface AzureEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat deployments that exist (others get 404 DeploymentNotFound); default: any name. */
   deployments?: readonly string[];
+  /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
+  fineTuningStepMs?: number;
 }
 
 type Surface = 'classic' | 'v1';
@@ -70,6 +75,7 @@ interface RouteContext {
   endpoint: string;
   chatChunkDelayMs: number;
   deployments: readonly string[] | undefined;
+  fineTuning: EmulatedFineTuning;
 }
 
 export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
@@ -80,18 +86,26 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     port: options.port,
     responseHeaders: () => ({ 'apim-request-id': randomUUID() }),
     internalErrorBody: () => ({ error: { code: 'internalFailure', message: 'The server had an error while processing your request.' } }),
-    onReset: () => context?.store.clear(),
+    onReset: () => {
+      context?.store.clear();
+      context?.fineTuning.clear();
+    },
     handler: (exchange) => route(exchange, context!),
   });
-  context = {
-    apiKey,
-    pendingPolls: options.pendingPolls ?? 1,
-    store: new FileStore(server.tempDir),
-    endpoint: server.url,
-    chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
-    deployments: options.deployments,
-  };
-  return Object.assign(server, { apiKey });
+  const store: FilesStore = new FileStore(server.tempDir);
+  const pendingPolls = options.pendingPolls ?? 1;
+  const fineTuning = new EmulatedFineTuning({
+    flavour: 'azure',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.fineTuningStepMs ?? 200,
+    ...(options.deployments ? { models: options.deployments } : {}),
+    // Azure refuses files it has not processed yet (providers.md §2.2).
+    fileReady: (file) => fileStatus(file, pendingPolls) === 'processed',
+    newFileId: () => `file-${randomHex(32)}`,
+  });
+  context = { apiKey, pendingPolls, store, endpoint: server.url, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, deployments: options.deployments, fineTuning };
+  return Object.assign(server, { apiKey, fineTuning });
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
@@ -101,6 +115,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   }
   const chat = /^\/openai(?:\/deployments\/([^/]+)|(\/v1))\/chat\/completions$/.exec(exchange.path);
   if (chat) return routeChat(exchange, context, { deployment: chat[1] === undefined ? undefined : decodeSegment(chat[1]), v1: chat[2] !== undefined });
+  const tuning = /^\/openai(\/v1)?\/fine_tuning\/jobs(\/.*)?$/.exec(exchange.path);
+  if (tuning) return routeFineTuning(exchange, context, { surface: tuning[1] ? 'v1' : 'classic', rest: tuning[2] ?? '' });
   const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
   const surface: Surface = match?.[1] ? 'v1' : 'classic';
   const version = exchange.query.get('api-version');
@@ -138,10 +154,19 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
 }
 
+/** §2.1 fine-tuning: classic needs a dated api-version, v1 takes none, v1 or preview. */
+async function routeFineTuning(exchange: EmulatorExchange, context: RouteContext, target: { surface: Surface; rest: string }): Promise<void> {
+  const version = exchange.query.get('api-version');
+  const versionOk = target.surface === 'v1' ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
+  if (!versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  await context.fineTuning.handle(exchange, target.rest, (status, problem) => sendError(exchange, target.surface, status, { ...problem, code: problem.code ?? 'invalidPayload' }));
+}
+
 async function routeChat(exchange: EmulatorExchange, context: RouteContext, target: { deployment: string | undefined; v1: boolean }): Promise<void> {
   const version = exchange.query.get('api-version');
   const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
   if (exchange.method !== 'POST' || !versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  await context.fineTuning.advance();
   await handleOpenAIChat(exchange, {
     provider: 'azure',
     ...(target.deployment !== undefined ? { pathDeployment: target.deployment } : {}),
@@ -150,7 +175,9 @@ async function routeChat(exchange: EmulatorExchange, context: RouteContext, targ
       return file ? { filename: file.meta.filename, bytes: file.bytes } : undefined;
     },
     chunkDelayMs: context.chatChunkDelayMs,
-    ...(context.deployments ? { models: context.deployments } : {}),
+    ...(context.deployments ? { models: [...context.deployments, ...context.fineTuning.tunedModels()] } : {}),
+    // A fine-tuned model answers once its job succeeded (under its own name as the deployment).
+    refusesModel: (model) => context.fineTuning.refusesModel(model),
   });
 }
 

@@ -8,6 +8,7 @@ import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
+import { EmulatedFineTuning } from './fine-tuning-jobs.ts';
 import {
   contentDisposition,
   pageFiles,
@@ -24,6 +25,8 @@ export interface OpenAIEmulator extends EmulatorServer {
   /** `url + '/v1'`: the base URL for the openai client and the gateway's api_base. */
   apiBase: string;
   apiKey: string;
+  /** Fine-tuning jobs (fine-tuning-jobs.ts); set `stepMs` to pace jobs created afterwards. */
+  fineTuning: EmulatedFineTuning;
 }
 
 export interface OpenAIEmulatorOptions {
@@ -34,6 +37,8 @@ export interface OpenAIEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat models that exist (others get 404 model_not_found); default: any name. */
   models?: readonly string[];
+  /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
+  fineTuningStepMs?: number;
 }
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -50,17 +55,29 @@ const UPLOAD_RULES: UploadRules = {
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'sk-emulator-openai';
   let store: FilesStore | undefined;
+  let fineTuning: EmulatedFineTuning | undefined;
   const server = await startEmulatorServer({
     name: 'openai',
     port: options.port,
     responseHeaders: () => ({ 'x-request-id': `req_${randomBytes(16).toString('hex')}` }),
     internalErrorBody: () => envelope({ message: 'The server had an error while processing your request. Sorry about that!', param: null, code: null }, 'server_error'),
-    onReset: () => store?.clear(),
+    onReset: () => {
+      store?.clear();
+      fineTuning?.clear();
+    },
     handler: (exchange) =>
-      route(exchange, { apiKey, store: store!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models }),
+      route(exchange, { apiKey, store: store!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models, fineTuning: fineTuning! }),
   });
   store = new FileStore(server.tempDir);
-  return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey });
+  fineTuning = new EmulatedFineTuning({
+    flavour: 'openai',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.fineTuningStepMs ?? 200,
+    ...(options.models ? { models: options.models } : {}),
+    newFileId: UPLOAD_RULES.newId,
+  });
+  return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey, fineTuning });
 }
 
 interface RouteContext {
@@ -68,6 +85,7 @@ interface RouteContext {
   store: FilesStore;
   chatChunkDelayMs: number;
   models: readonly string[] | undefined;
+  fineTuning: EmulatedFineTuning;
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
@@ -75,13 +93,17 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   if (authProblem) return void (await exchange.sendJson(401, envelope(authProblem)));
   const { method, path } = exchange;
   if (path === '/v1/chat/completions' && method === 'POST') {
+    await context.fineTuning.advance();
     return handleOpenAIChat(exchange, {
       provider: 'openai',
       lookupFile: (id) => lookupFile(context.store, id),
       chunkDelayMs: context.chatChunkDelayMs,
-      ...(context.models ? { models: context.models } : {}),
+      ...(context.models ? { models: [...context.models, ...context.fineTuning.tunedModels()] } : {}),
+      refusesModel: (model) => context.fineTuning.refusesModel(model),
     });
   }
+  const fineTuning = /^\/v1\/fine_tuning\/jobs(\/.*)?$/.exec(path);
+  if (fineTuning) return context.fineTuning.handle(exchange, fineTuning[1] ?? '', (status, problem) => exchange.sendJson(status, envelope(problem)));
   if (path === '/v1/files') {
     if (method === 'POST') return upload(exchange, context.store);
     if (method === 'GET') return list(exchange, context.store);

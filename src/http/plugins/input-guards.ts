@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertSafeText } from '../../core/text-safety.ts';
 
 /** Route parameter names as the API documents them. */
-const PARAM_NAMES: Record<string, string> = { fileId: 'file_id' };
+const PARAM_NAMES: Record<string, string> = { fileId: 'file_id', jobId: 'fine_tuning_job_id' };
 
 export function registerInputGuards(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {

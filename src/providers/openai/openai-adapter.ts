@@ -4,6 +4,7 @@ import { transportSettings, type ProviderSettings } from '../provider-settings.t
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 import { OpenAIChat } from './openai-chat.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
+import { OpenAIShapedFineTuning } from './openai-fine-tuning.ts';
 
 export const OPENAI_DEFAULT_BASE = 'https://api.openai.com/v1';
 
@@ -24,6 +25,7 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     kind: 'openai',
     files: new OpenAIShapedFiles({ client, model: settings.model }),
     chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
+    fineTuning: new OpenAIShapedFineTuning({ client }),
     close: () => client.close(),
   };
 }
