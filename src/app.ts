@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { registerBodyIdleTimeout } from './http/plugins/body-idle-timeout.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
@@ -63,6 +64,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     reply.header('x-request-id', request.id);
   });
   registerErrorHandler(app);
+  registerBodyIdleTimeout(app, runtime.config.requestIdleTimeoutSeconds * 1000);
   registerEdgeGuards(app);
   registerInputGuards(app);
   registerJsonBodyParser(app, jsonBodyLimit);

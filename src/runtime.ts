@@ -22,6 +22,7 @@ import { FineTuningPlacement } from './services/fine-tuning-placement.ts';
 import { FineTuningService } from './services/fine-tuning-service.ts';
 import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
+import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
 import { providerOrigins } from './services/stored-references.ts';
 
@@ -36,6 +37,8 @@ export interface Runtime {
   /** Fine-tuning jobs (SPEC §6). */
   fineTuning: FineTuningService;
   deletion: ManagedFileDeletion;
+  /** The per-key cap on concurrent uploads. */
+  uploadSlots: UploadSlots;
   /** This process's spool directory (under config.spoolDir). */
   spoolDirectory: string;
   /** Starts the expiry/retry sweeper (the CLI does; tests drive sweepOnce themselves). */
@@ -81,6 +84,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     chat,
     fineTuning,
     deletion,
+    uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { managedConfig, startSecondOpenAI } from './support/managed-config.ts';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
@@ -32,6 +33,11 @@ async function expect400(response: Response, param: string | null, message?: Reg
   assert.equal(error.param, param, text);
   if (message) assert.match(error.message, message);
   return error;
+}
+
+async function countUsers(): Promise<number> {
+  const result = (await harness.runtime.database.db.execute(sql`SELECT count(*)::int AS n FROM users`)) as unknown as { rows: Array<{ n: number }> };
+  return result.rows[0]!.n;
 }
 
 const post = (path: string, body: unknown, key?: string) =>
@@ -102,6 +108,11 @@ test('keys and users: repeated query parameters, absurd durations and wrong fiel
     await expect400(await post('/key/generate', { duration }), 'duration');
   }
   assert.equal((await post('/key/generate', { duration: '36500d' })).status, 200);
+  // A refused request leaves no half row: no user without a key.
+  const usersBefore = await countUsers();
+  await expect400(await post('/user/new', { duration: '1y' }), 'duration');
+  await expect400(await post('/key/generate', { user_id: 'never-created', duration: '999999999999d' }), 'duration');
+  assert.equal(await countUsers(), usersBefore);
   const typeCases: Array<[string, unknown, string | null]> = [
     ['/key/generate', { models: 'gpt-4o-mini-openai' }, 'models'],
     ['/key/generate', { models: [null] }, 'models.0'],

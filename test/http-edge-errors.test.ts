@@ -98,6 +98,22 @@ test('URLs: bad percent-encoding 400, ids of a few KB route, too-long ids 400, t
   const hugeHeader = await raw(`GET /v1/files HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
   assert.equal(hugeHeader.status, 431);
   assertEnvelope(hugeHeader.body, 431, 'request_header_fields_too_large');
+  const expectation = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: nosuch\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+  assert.equal(expectation.status, 417);
+  assertEnvelope(expectation.body, 417, 'expectation_failed');
+  for (const line of ['GET /v1/files/\u00c3\u00a9 HTTP/1.1', 'GET /v1/files/a\u0000b HTTP/1.1', 'GET v1/files HTTP/1.1']) {
+    const odd = await raw(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(odd.status, 400, line);
+    assertEnvelope(odd.body, 400, 'malformed_request');
+  }
+  for (const framing of ['Transfer-Encoding: gzip\r\n', 'Content-Length: 2\r\nContent-Length: 3\r\n', 'X Bad: a\r\n']) {
+    const odd = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${framing}Connection: close\r\n\r\n{}`);
+    assert.equal(odd.status, 400, framing);
+    assertEnvelope(odd.body, 400, 'malformed_request');
+  }
+  for (const path of ['/v1/files/%ED%A0%80', '/v1/files/%C0%AF', '/v1/files/%', '/v1/files/%uD800/content']) {
+    await expectError(await harness.fetch(path), 400, 'invalid_url');
+  }
   const garbage = await raw('GARBAGE\r\n\r\n');
   assert.equal(garbage.status, 400);
   assertEnvelope(garbage.body, 400, 'malformed_request');

@@ -48,7 +48,7 @@ export const generalSettingsSchema = z.strictObject({
   file_processing_timeout_seconds: z.number().positive().optional(),
   /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */
   request_idle_timeout_seconds: z.number().positive().max(3600).optional(),
-  /** Concurrent uploads per key on one instance (default 16); more → 429. */
+  /** Concurrent uploads per key on one instance (default 64); more → 429. */
   max_concurrent_uploads_per_key: z.number().int().positive().optional(),
   /** Spool directory root for upload temp files (default <tmpdir>/unifile-spool). */
   spool_dir: optionalString,

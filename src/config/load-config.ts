@@ -245,7 +245,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
-    maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 16,
+    maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,
     spoolDir: general.spool_dir ?? env.UNIFILE_SPOOL_DIR ?? defaultSpoolRoot(),
     journalLeaseSeconds: general.journal_lease_seconds ?? 60,
     logLevel: env.UNIFILE_LOG_LEVEL ?? 'info',

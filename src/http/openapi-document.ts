@@ -116,7 +116,7 @@ export const openApiDocument = {
     '/user/new': {
       post: { summary: 'Admin: create a user and a key for it', requestBody: adminBody({ user_id: { type: 'string' }, models: strings, user_role: { type: 'string', enum: ['proxy_admin', 'internal_user'] }, team_id: { type: 'string' } }), responses: { 200: json({ type: 'object' }), ...errors } },
     },
-    '/key/info': { get: { summary: "A key's info", parameters: [{ name: 'key', in: 'query', schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), ...errors } } },
+    '/key/info': { get: { summary: "A key's info", parameters: [{ name: 'key', in: 'query', schema: { type: 'string' } }, { name: 'x-key', in: 'header', required: false, schema: { type: 'string' }, description: 'The key to describe, kept out of the URL' }], responses: { 200: json({ type: 'object' }), ...errors } } },
     '/key/delete': { post: { summary: 'Delete keys', requestBody: adminBody({ keys: strings }), responses: { 200: json({ type: 'object' }), ...errors } } },
     '/user/info': { get: { summary: 'A user and their keys', parameters: [{ name: 'user_id', in: 'query', schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }), ...errors } } },
     '/health/liveliness': { get: { summary: 'The process answers', security: [], responses: { 200: json({ type: 'object' }) } } },

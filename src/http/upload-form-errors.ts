@@ -1,5 +1,6 @@
 /** The errors and limits of multipart upload forms (SPEC §12), in the OpenAI envelope. */
-import { errors, GatewayError } from '../core/errors.ts';
+import { errors } from '../core/errors.ts';
+import { requestTimeoutError } from './plugins/body-idle-timeout.ts';
 
 /** SPEC §12: at most 20 non-file fields of at most 64 KiB each, one file part. */
 export const MAX_FORM_FIELDS = 20;
@@ -15,11 +16,5 @@ export const formErrors = {
   /** Busboy's own messages are about the wire format, safe to repeat. */
   malformed: (message: string) =>
     /unexpected end|terminated early/i.test(message) ? formErrors.cut() : errors.invalidRequest(`Malformed multipart body: ${message}`),
-  idle: (idleTimeoutMs: number) =>
-    new GatewayError({
-      status: 408,
-      type: 'invalid_request_error',
-      code: 'request_timeout',
-      message: `The request body sent no data for ${Math.round(idleTimeoutMs / 100) / 10} seconds (general_settings.request_idle_timeout_seconds).`,
-    }),
+  idle: (idleTimeoutMs: number) => requestTimeoutError(idleTimeoutMs),
 };

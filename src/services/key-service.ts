@@ -81,9 +81,10 @@ export class KeyService {
   }
 
   async generateKey(request: GenerateKeyRequest) {
+    // Everything that can refuse the request is checked before any row is written (no half rows).
+    const expiresAt = request.duration ? new Date(Date.now() + parseDuration(request.duration)) : null;
     if (request.user_id) await this.keys.ensureUser({ userId: request.user_id, userRole: 'internal_user', models: [], teamId: request.team_id ?? null });
     const key = `sk-${randomBytes(24).toString('base64url')}`;
-    const expiresAt = request.duration ? new Date(Date.now() + parseDuration(request.duration)) : null;
     const row = await this.keys.insertKey({
       tokenHash: hashKey(key),
       keyName: `sk-...${key.slice(-4)}`,
@@ -102,6 +103,7 @@ export class KeyService {
     if (!(USER_ROLES as readonly string[]).includes(role)) {
       throw errors.invalidValue('user_role', `Invalid user_role '${role}'. Allowed: ${USER_ROLES.join(', ')}.`);
     }
+    if (request.duration) parseDuration(request.duration);
     const userId = request.user_id ?? randomUUID();
     const created = await this.keys.ensureUser({ userId, userRole: role, models: request.models ?? [], teamId: request.team_id ?? null });
     if (!created) throw errors.invalidValue('user_id', `User '${userId}' already exists.`);

@@ -13,7 +13,7 @@ export type Owner = User | 'admin';
 export type Actor = Owner | 'revoked' | 'garbage' | 'none';
 
 /** Files uploaded at setup for every owner, three slots each (slot 2 is the one cases delete). */
-export const POOL_KINDS = ['openai', 'azure', 'vertex', 'managed'] as const;
+export const POOL_KINDS = ['openai', 'azure', 'vertex', 'gemini', 'managed'] as const;
 export type PoolKind = (typeof POOL_KINDS)[number];
 export const POOL_SLOTS = 3;
 
@@ -62,7 +62,7 @@ export interface FuzzCase {
   /** References another owner's resource as a non-admin: must never be 2xx. */
   foreign?: boolean;
   /** Bookkeeping for the orphan check when the answer is 2xx. */
-  effect?: { kind: 'upload' } | { kind: 'delete'; ref: PoolRef | undefined };
+  effect?: { kind: 'upload' } | { kind: 'delete'; ref: PoolRef | undefined } | { kind: 'user' };
   /** The uploaded file's name, so that an orphan found afterwards names its case. */
   tag?: string;
   run(world: World, boundMs: number): Promise<Outcome>;

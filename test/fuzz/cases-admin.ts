@@ -49,7 +49,7 @@ const generateKey: AdminClass = (random) => {
   const path = `${prefix(random)}/key/generate`;
   const raw = jsonBody(random, body);
   return rawCase(
-    { klass: 'keys.generate.odd-body', route: 'POST /key/generate', actor, detail: raw.subarray(0, 160).toString(), owed: 'answer' },
+    { klass: 'keys.generate.odd-body', route: 'POST /key/generate', actor, detail: raw.subarray(0, 160).toString(), owed: 'answer', effect: { kind: 'user' } },
     () => ({ spec: { method: 'POST', target: path, headers: [['content-type', 'application/json']], body: raw } }),
   );
 };
@@ -66,7 +66,7 @@ const newUser: AdminClass = (random) => {
   const path = `${prefix(random)}/user/new`;
   const raw = jsonBody(random, body);
   return rawCase(
-    { klass: 'users.new.odd-body', route: 'POST /user/new', actor, detail: raw.subarray(0, 160).toString(), owed: 'answer' },
+    { klass: 'users.new.odd-body', route: 'POST /user/new', actor, detail: raw.subarray(0, 160).toString(), owed: 'answer', effect: { kind: 'user' } },
     () => ({ spec: { method: 'POST', target: path, headers: [['content-type', 'application/json']], body: raw } }),
   );
 };

@@ -18,7 +18,20 @@ function pickActor(random: Random): Actor {
 }
 
 /** A file part pointing somewhere: a pool file (maybe another owner's), a gs:// URI, an odd id. */
-function filePartFor(random: Random, actor: Actor): { part: (world: World) => unknown; label: string; foreign: boolean } {
+/** The model that would read a reference of this kind (the Google ones take gs:// and Gemini URIs). */
+const READER: Record<string, string> = { vertex: 'gemini-2.0-flash', gemini: 'gemini-api-flash', openai: 'gpt-4o-mini-openai', azure: 'azure-gpt' };
+
+interface PartChoice {
+  part: (world: World) => unknown;
+  label: string;
+  foreign: boolean;
+  /** The model that reads such a reference. */
+  reader?: string;
+  /** The caller's own plain Vertex or managed file as a file part: chat on its reader must work (issue 7). */
+  own?: boolean;
+}
+
+function filePartFor(random: Random, actor: Actor): PartChoice {
   const variant = random.int(4);
   if (variant <= 1) {
     const ref: PoolRef = { kind: random.pick(POOL_KINDS), owner: random.pick<Owner>(['admin', 'alice', 'bob', 'carol']), slot: random.int(POOL_SLOTS - 1) };
@@ -26,8 +39,10 @@ function filePartFor(random: Random, actor: Actor): { part: (world: World) => un
     return {
       part: (world) => (asImage ? { type: 'image_url', image_url: { url: world.poolId(ref) } } : { type: 'file', file: { file_id: world.poolId(ref) } }),
       label: `${asImage ? 'image_url' : 'file'} = ${ref.kind} file of ${ref.owner}`,
+      ...(READER[ref.kind] ? { reader: READER[ref.kind]! } : {}),
+      own: !asImage && ref.owner === actor && (ref.kind === 'vertex' || ref.kind === 'managed'),
       // Raw ids of OpenAI and Azure files in image_url are just bad URLs; gs:// and unified ids are references.
-      foreign: isForeign(actor, ref.owner) && (!asImage || ref.kind === 'vertex' || ref.kind === 'managed'),
+      foreign: isForeign(actor, ref.owner) && (!asImage || ref.kind === 'vertex' || ref.kind === 'gemini' || ref.kind === 'managed'),
     };
   }
   const odd = random.pick<unknown>([
@@ -111,12 +126,17 @@ const validChat: ChatClass = (random) => {
 
 const fileParts: ChatClass = (random) => {
   const actor = pickActor(random);
-  const { model, label } = pickModel(random, actor);
+  const picked = pickModel(random, actor);
   const part = filePartFor(random, actor);
+  // Mostly the model that would really read the reference: that is where a confused deputy shows.
+  const useReader = part.reader !== undefined && random.chance(0.7);
+  const { model, label } = useReader ? { model: part.reader!, label: part.reader! } : picked;
+  // A managed file is read by any of its targets: carol's pool files target gpt-4o-mini-openai only.
+  const expectServed = part.own && (useReader || (part.label.startsWith('file = managed') && picked.known)) && (actor !== 'carol' || model === 'gpt-4o-mini-openai');
   const stream = random.chance(0.2);
   const path = chatPath(random);
   return rawCase(
-    { klass: 'chat.file-part', route: ROUTE, actor, detail: `${label}: ${part.label}${stream ? ' stream' : ''}`, owed: 'answer', ...(part.foreign ? { foreign: true } : {}) },
+    { klass: 'chat.file-part', route: ROUTE, actor, detail: `${label}: ${part.label}${stream ? ' stream' : ''}`, owed: 'answer', ...(part.foreign ? { foreign: true } : {}), ...(expectServed ? { expect: 'success' as const } : {}) },
     (world) => ({
       spec: {
         method: 'POST',

@@ -18,7 +18,7 @@ function pickActor(random: Random): Actor {
   ]);
 }
 
-const PROVIDER_OF: Record<PoolKind, string | undefined> = { openai: 'openai', azure: 'azure', vertex: 'vertex_ai', managed: undefined };
+const PROVIDER_OF: Record<PoolKind, string | undefined> = { openai: 'openai', azure: 'azure', vertex: 'vertex_ai', gemini: 'gemini', managed: undefined };
 
 /** How the provider is named for a plain id: path prefix, header, query, or not at all. */
 interface Addressing {
@@ -29,7 +29,7 @@ interface Addressing {
 }
 
 function addressing(random: Random, provider: string | undefined): Addressing {
-  const name = provider ?? random.pick(['openai', 'azure', 'vertex_ai']);
+  const name = provider ?? random.pick(['openai', 'azure', 'vertex_ai', 'gemini']);
   const how = provider === undefined ? random.weighted<number>([[4, 0], [1, 1], [1, 2], [1, 3]]) : random.between(1, 3);
   if (how === 0) return { prefix: random.pick(['/v1', '']), headers: [], query: '', label: 'no provider' };
   if (how === 1) return { prefix: `/${name}/v1`, headers: [], query: '', label: `/${name}/v1` };
@@ -119,7 +119,8 @@ const byId: FilesClass = (random) => {
     detail: `${id.label} via ${where.label}${query ? ` ?${query.slice(0, 120)}` : ''}`,
     owed: 'answer' as const,
     ...(id.foreign ? { foreign: true } : {}),
-    ...(id.ownStable && wellAddressed && !forDelete && !extraQuery ? { expect: 'success' as const } : {}),
+    // The Gemini API has no content download (400 by design).
+    ...(id.ownStable && wellAddressed && !forDelete && !extraQuery && !(operation === 'content' && id.provider === 'gemini') ? { expect: 'success' as const } : {}),
     ...(forDelete ? { effect: { kind: 'delete' as const, ref: id.ref } } : {}),
   };
   // The Python client's shape (JSON content type, empty body) and odd queries need raw bytes.
@@ -158,7 +159,7 @@ function tryDecode(segment: string): string {
 
 const list: FilesClass = (random) => {
   const actor = pickActor(random);
-  const where = addressing(random, random.chance(0.6) ? undefined : random.pick(['openai', 'azure', 'vertex_ai']));
+  const where = addressing(random, random.chance(0.6) ? undefined : random.pick(['openai', 'azure', 'vertex_ai', 'gemini']));
   const variant = random.weighted<number>([[3, 0], [3, 1], [2, 2], [1, 3]]);
   if (variant === 0) {
     // Well-formed, through the client.

@@ -35,6 +35,7 @@ export async function storedItems(fuzz: FuzzWorld): Promise<StoredItem[]> {
     ...(await openaiFiles('openai', emulators.openai.url, 'sk-emulator-openai')),
     ...(await openaiFiles('openai-2', fuzz.second.url, 'sk-emulator-openai-2')),
     ...azureFiles,
+    ...emulators.gemini.files().map((file) => ({ store: 'gemini', id: `file-gemini-${file.name.replace(/^files\//, '')}`, filename: file.displayName ?? '' })),
     ...emulators.google.objects().map((object) => ({ store: 'gcs', id: `gs://${object.bucket}/${object.name}`, filename: object.name.split('/').pop() ?? '' })),
   ];
 }
@@ -79,6 +80,10 @@ export async function auditOrphans(fuzz: FuzzWorld): Promise<string[]> {
   for (const record of records) {
     const id = String(record.provider_file_id);
     if (!ledger.live.has(id)) problems.push(`owner record ${record.provider}/${id} (${record.filename}, owner ${record.owner_id}) for a file no client holds${ledger.deleted.has(id) ? ' (deleted)' : ''}`);
+  }
+  const users = await query(fuzz, sql`SELECT user_id FROM users`);
+  for (const row of users) {
+    if (!ledger.users.has(String(row.user_id))) problems.push(`user ${JSON.stringify(String(row.user_id).slice(0, 60))} exists but no 2xx answer created it (half-done /user/new or /key/generate)`);
   }
   for (const row of pending) problems.push(`pending provider delete ${row.deployment_id}/${row.provider_file_id} (${row.attempts} attempts: ${String(row.last_error).slice(0, 120)})`);
 

@@ -145,6 +145,15 @@ function applyEffect(fuzz: FuzzWorld, fuzzCase: FuzzCase, outcome: Outcome): voi
     }
     return;
   }
+  if (effect.kind === 'user') {
+    try {
+      const userId = (JSON.parse(outcome.body.toString('utf8')) as { user_id?: unknown }).user_id;
+      if (typeof userId === 'string') fuzz.ledger.users.add(userId);
+    } catch {
+      // Not JSON: the judge reports it.
+    }
+    return;
+  }
   if (effect.ref) fuzz.ledger.removed(fuzz.world.poolId(effect.ref));
 }
 

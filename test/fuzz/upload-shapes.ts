@@ -3,7 +3,7 @@ import type { Actor } from './case-types.ts';
 import { field, filePart, type FormPart } from './multipart.ts';
 import type { Random } from './random.ts';
 
-export const MODELS = ['gpt-4o-mini-openai', 'gemini-2.0-flash', 'azure-gpt'] as const;
+export const MODELS = ['gpt-4o-mini-openai', 'gemini-2.0-flash', 'azure-gpt', 'gemini-api-flash'] as const;
 
 /** Where a plain or managed upload is sent: path, extra headers, extra form fields. */
 export interface UploadTarget {
@@ -32,10 +32,11 @@ export function allowedModels(actor: Actor): readonly string[] {
 }
 
 export function pickTarget(random: Random, actor: Actor): UploadTarget {
-  const kind = random.weighted<'openai' | 'azure' | 'vertex' | 'managed'>([
+  const kind = random.weighted<'openai' | 'azure' | 'vertex' | 'gemini' | 'managed'>([
     [3, 'openai'],
     [2, 'azure'],
     [2, 'vertex'],
+    [1.5, 'gemini'],
     [4, 'managed'],
   ]);
   if (kind === 'managed') {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import type { OpenAIEmulator } from '../../src/emulators/openai-emulator.ts';
-import { MASTER_KEY, startHarness, type Harness } from '../support/gateway-harness.ts';
+import type { AllEmulators } from '../../src/emulators/start-all.ts';
+import { MASTER_KEY, startHarness, type Harness, type RawConfig } from '../support/gateway-harness.ts';
 import { managedConfig, startSecondOpenAI } from '../support/managed-config.ts';
 import { POOL_KINDS, POOL_SLOTS, USERS, type Actor, type Owner, type PoolKind, type PoolRef, type RecordingClient, type World } from './case-types.ts';
 import type { RawAnswer } from './raw-http.ts';
@@ -18,6 +19,8 @@ import type { RawAnswer } from './raw-http.ts';
 export class Ledger {
   readonly live = new Map<string, Actor>();
   readonly deleted = new Set<string>();
+  /** user_ids a 2xx of /user/new or /key/generate answered with. */
+  readonly users = new Set<string>();
 
   uploaded(id: string, actor: Actor): void {
     this.live.set(id, actor);
@@ -39,7 +42,17 @@ export interface FuzzWorld {
   close(): Promise<void>;
 }
 
-const POOL_PATHS: Record<PoolKind, string> = { openai: '/v1', azure: '/azure/v1', vertex: '/vertex_ai/v1', managed: '/v1' };
+const POOL_PATHS: Record<PoolKind, string> = { openai: '/v1', azure: '/azure/v1', vertex: '/vertex_ai/v1', gemini: '/gemini/v1', managed: '/v1' };
+
+/** The managed-files config of the other suites, plus the Gemini API (plain files and a model). */
+function fuzzConfig(second: OpenAIEmulator) {
+  return (emulators: AllEmulators): RawConfig => {
+    const config = managedConfig(second)(emulators) as { files_settings: unknown[]; model_list: unknown[] };
+    config.files_settings.push({ custom_llm_provider: 'gemini', api_key: 'gemini-emulator-key', api_base: emulators.urls.gemini });
+    config.model_list.push({ model_name: 'gemini-api-flash', litellm_params: { model: 'gemini/gemini-2.0-flash', api_key: 'gemini-emulator-key', api_base: emulators.urls.gemini }, model_info: { id: 'gemini-1' } });
+    return config as RawConfig;
+  };
+}
 
 function recordingClient(url: string, key: string | undefined, options: { baseURL?: string; boundMs?: number }): RecordingClient {
   let last: Promise<RawAnswer | undefined> = Promise.resolve(undefined);
@@ -80,9 +93,10 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
   process.env.TMPDIR = tempDir;
   const second = await startSecondOpenAI();
   const harness = await startHarness({
-    config: managedConfig(second),
+    config: fuzzConfig(second),
     general: { max_upload_size_mb: 1, request_idle_timeout_seconds: 2 },
   });
+  const ledger = new Ledger();
   const keys = new Map<Actor, string | undefined>([
     ['admin', MASTER_KEY],
     ['garbage', 'sk-fuzz-not-a-key-0123456789'],
@@ -91,6 +105,7 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
   for (const user of USERS) {
     const created = await harness.newUser({ user_id: user, ...(user === 'carol' ? { models: ['gpt-4o-mini-openai'] } : {}) });
     keys.set(user, created.key);
+    ledger.users.add(user);
   }
   const revoked = (await (await harness.fetch('/key/generate', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json()) as { key: string };
   const deletion = await harness.fetch('/key/delete', { method: 'POST', body: JSON.stringify({ keys: [revoked.key] }), headers: { 'content-type': 'application/json' } });
@@ -99,7 +114,6 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
 
   const url = harness.url;
   const port = Number(new URL(url).port);
-  const ledger = new Ledger();
   const pool = new Map<string, string>();
   const refKey = (ref: PoolRef) => `${ref.kind}/${ref.owner}/${ref.slot}`;
   const owners: Owner[] = ['admin', ...USERS];
@@ -108,7 +122,7 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
       for (const kind of POOL_KINDS) {
         for (let slot = 0; slot < POOL_SLOTS; slot += 1) {
           const client = new OpenAI({ apiKey: keys.get(owner)!, baseURL: `${url}${POOL_PATHS[kind]}`, maxRetries: 0 });
-          const targets = owner === 'carol' ? 'gpt-4o-mini-openai' : 'gpt-4o-mini-openai,gemini-2.0-flash,azure-gpt';
+          const targets = owner === 'carol' ? 'gpt-4o-mini-openai' : 'gpt-4o-mini-openai,gemini-2.0-flash,azure-gpt,gemini-api-flash';
           const file = await client.files.create({
             file: await toFile(Buffer.from(`pool file ${kind} of ${owner}, slot ${slot}\n`), `pool-${kind}-${owner}-${slot}.txt`),
             purpose: 'user_data',

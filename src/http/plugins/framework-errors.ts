@@ -4,7 +4,7 @@
  * parameters from the router, URLs that are too long (414) and methods a path does not take
  * (405). Each answers in the OpenAI envelope with its own status.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../../core/errors.ts';
@@ -34,6 +34,7 @@ export const edgeErrors = {
       headers: { allow: allowed.join(', ') },
     }),
   timeout: () => request(408, 'request_timeout', 'The request was not received in time.'),
+  expectationFailed: () => request(417, 'expectation_failed', 'Only "Expect: 100-continue" is supported.'),
   malformed: () => request(400, 'malformed_request', 'The request is not valid HTTP.'),
 };
 
@@ -83,9 +84,16 @@ function routeMatcher(app: FastifyInstance): (path: string) => string[] {
   return (path) => [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods))];
 }
 
-/** The URL-length check, the 404/405 handler. Call before any route is registered. */
+/** The URL-length check, the 404/405 handler, unknown `Expect` values. Call before any route is registered. */
 export function registerEdgeGuards(app: FastifyInstance): void {
   const methodsFor = routeMatcher(app);
+  // Node answers an Expect other than 100-continue itself (417, empty body) unless this is handled
+  // (https://nodejs.org/api/http.html#event-checkexpectation).
+  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(edgeErrors.expectationFailed().toJSON());
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
   app.addHook('onRequest', async (req) => {
     if (req.raw.url && req.raw.url.length > MAX_URL_LENGTH) throw edgeErrors.urlTooLong();
   });

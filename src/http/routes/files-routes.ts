@@ -60,6 +60,15 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
   const { files, managedFiles } = runtime;
 
   app.post('/files', async (request: FilesRequest, reply) => {
+    const release = runtime.uploadSlots.acquire(request.principal);
+    try {
+      return await upload(request, reply);
+    } finally {
+      release();
+    }
+  });
+
+  const upload = async (request: FilesRequest, reply: FastifyReply) => {
     const context = callContext(request, reply);
     const principal = request.principal;
     // A streamed upload is never aborted half-way through by a signal: its body failing aborts
@@ -122,7 +131,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     } finally {
       await form.file?.spooled.remove();
     }
-  });
+  };
 
   // With an explicit provider: that provider's list; otherwise the caller's managed files.
   app.get('/files', async (request: FilesRequest, reply) => {

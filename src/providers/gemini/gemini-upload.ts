@@ -93,6 +93,7 @@ async function sendPart(input: Part): Promise<GeminiFileResource | void> {
         'x-goog-upload-command': finalize ? 'upload, finalize' : 'upload',
       },
       body: input.body,
+      pool: 'upload', // file bytes: kept off the pool of short calls (upstream-client.ts)
     },
     input.context,
   );

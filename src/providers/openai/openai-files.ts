@@ -57,7 +57,7 @@ export class OpenAIShapedFiles implements FilesCapability {
     const headers: Record<string, string> = { 'content-type': multipart.contentType };
     if (multipart.length !== undefined) headers['content-length'] = String(multipart.length);
     const raw = await this.client.json<Record<string, unknown>>(
-      { operation: 'files.upload', method: 'POST', path: this.filesPath, headers, body: multipart.body },
+      { operation: 'files.upload', method: 'POST', path: this.filesPath, headers, body: multipart.body, pool: 'upload' },
       context,
     );
     return normalizeFileObject(raw);

@@ -78,6 +78,12 @@ export interface UpstreamCall {
   bodyTimeoutMs?: number;
   /** Send without the auth hook's headers (e.g. the token call itself). */
   anonymous?: boolean;
+  /**
+   * 'upload': send on this client's pool for file bodies (SPEC §12). File bodies stream at the
+   * client's pace and a stalled client holds its connection until the idle timeout cuts it;
+   * sharing the pool of short calls let 128 stalled uploads starve every list/retrieve/chat.
+   */
+  pool?: 'upload';
 }
 
 export interface UpstreamResponse {
@@ -100,6 +106,8 @@ export class UpstreamClient {
   readonly options: UpstreamClientOptions;
   private readonly agent: Dispatcher;
   private readonly ownsAgent: boolean;
+  /** Uploads only (UpstreamCall.pool), made on first use; no connection cap: the per-key upload cap bounds it. */
+  private uploadAgent: Agent | undefined;
   private readonly source: { provider: string; instance: string };
 
   constructor(options: UpstreamClientOptions) {
@@ -174,7 +182,7 @@ export class UpstreamClient {
         method: call.method,
         headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers, ...credential },
         body: (body ?? null) as Dispatcher.RequestOptions['body'],
-        dispatcher: this.agent,
+        dispatcher: call.pool === 'upload' ? this.uploadPool() : this.agent,
         signal: context.signal,
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
@@ -234,7 +242,13 @@ export class UpstreamClient {
     return interruptedAnswer(this.source, error, context.signal);
   }
 
+  private uploadPool(): Agent {
+    this.uploadAgent ??= new Agent({ keepAliveTimeout: 10_000, connect: { timeout: Math.min(this.options.timeouts?.timeoutMs ?? 10_000, 10_000) } });
+    return this.uploadAgent;
+  }
+
   async close(): Promise<void> {
+    await this.uploadAgent?.close();
     if (this.ownsAgent) await this.agent.close();
   }
 }

@@ -43,6 +43,7 @@ export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, c
       // undici checks the bytes sent against Content-Length, so a body that changed size fails.
       body: () => Readable.from(framed(head, upload.body, tail), { objectMode: false }),
       expect: [200],
+      pool: 'upload', // file bytes: kept off the pool of short calls (upstream-client.ts)
     },
     context,
   );

@@ -1,0 +1,42 @@
+/**
+ * SPEC §12: a request body that sends no byte for `request_idle_timeout_seconds` is cut with 408.
+ * Multipart uploads have their own clock in the form reader (it must also take back what the
+ * upload started upstream); this hook covers every other body (JSON), which fastify reads
+ * before any handler runs.
+ */
+import { PassThrough, pipeline } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../../core/errors.ts';
+
+export function requestTimeoutError(idleTimeoutMs: number): GatewayError {
+  return new GatewayError({
+    status: 408,
+    type: 'invalid_request_error',
+    code: 'request_timeout',
+    message: `The request body sent no data for ${Math.round(idleTimeoutMs / 100) / 10} seconds (general_settings.request_idle_timeout_seconds).`,
+    headers: { connection: 'close' },
+  });
+}
+
+export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: number): void {
+  // preParsing may hand fastify's body reader another stream: the body passes through a watcher
+  // that fails it with 408 when no chunk arrived for the idle time (the error handler answers in
+  // the envelope and closes the connection).
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const headers = request.raw.headers;
+    const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+    if (!hasBody || /^multipart\//i.test(headers['content-type'] ?? '')) return payload;
+    const watched = new PassThrough();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => watched.destroy(requestTimeoutError(idleTimeoutMs)), idleTimeoutMs);
+      timer.unref();
+    };
+    payload.on('data', arm);
+    watched.once('close', () => clearTimeout(timer));
+    pipeline(payload, watched, () => clearTimeout(timer));
+    arm();
+    return watched;
+  });
+}
