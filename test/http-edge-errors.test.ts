@@ -40,6 +40,14 @@ test('parser errors: invalid JSON 400, unsupported media type 415, body over max
   await expectError(await harness.fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<a/>' }), 415, 'unsupported_media_type');
   const big = JSON.stringify({ model: 'gpt-4o-mini-openai', messages: [{ role: 'user', content: 'x'.repeat(1024 * 1024 + 10) }] });
   await expectError(await harness.fetch('/v1/chat/completions', { method: 'POST', headers: json, body: big }), 413, 'body_too_large');
+  const getWithBody = (body: string) =>
+    raw(`GET /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const badGet = await getWithBody('{"target_model_names":');
+  assert.equal(badGet.status, 400);
+  assertEnvelope(badGet.body, 400, 'invalid_request');
+  const bigGet = await getWithBody(JSON.stringify({ target_model_names: ['x'.repeat(70_000)] }));
+  assert.equal(bigGet.status, 413);
+  assertEnvelope(bigGet.body, 413, 'body_too_large');
   const malformedType = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER_KEY}\r\nContent-Type: ;;;\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
   assert.equal(malformedType.status, 415);
   assertEnvelope(malformedType.body, 415);

@@ -53,13 +53,15 @@ test('the official Python client: managed upload, list, retrieve, content, chat 
   );
   assert.ok(existsSync(python), `No Python interpreter at ${python} (set UNIFILE_PYTHON, or UNIFILE_SKIP_PYTHON_CLIENT=1 to run without it).`);
   const user = await harness.newUser({ user_id: 'py-user' });
-  const seen = JSON.parse(await runPython([`${harness.url}/v1`, user.key, 'gpt-4o-mini-openai', 'gemini-2.0-flash'])) as Record<string, any>;
+  const seen = JSON.parse(await runPython([`${harness.url}/v1`, user.key, 'gpt-4o-mini-openai', 'gemini-2.0-flash', 'azure-gpt'])) as Record<string, any>;
 
   const id = seen.created.id as string;
   assert.match(id, /^file-uf_/);
   assert.equal(seen.created.filename, 'résumé q1.txt');
   assert.equal(seen.created.purpose, 'user_data');
   assert.ok(seen.listed_ids.includes(id));
+  assert.deepEqual(seen.listed_for_a, [id]);
+  assert.deepEqual(seen.listed_for_other, [], 'the JSON-body filter of a GET is applied');
   assert.equal(seen.retrieved.id, id);
   assert.equal(seen.content_equal, true);
   assert.equal(seen.content_headers['content-type'], 'text/plain');
@@ -96,11 +98,11 @@ test('the official Python client: managed upload, list, retrieve, content, chat 
 test("the Python client's exact bytes: Content-Type json and an empty body on GET, DELETE and bodiless POST", async () => {
   const client = harness.client();
   const host = new URL(harness.url).host;
-  const send = (method: string, path: string, extra = '') =>
+  const send = (method: string, path: string, extra = '', body = '') =>
     rawRequest(
       harness.url,
       `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nContent-Type: application/json\r\n` +
-        `User-Agent: OpenAI/Python 1.39.0\r\nAuthorization: Bearer sk-master-test-key\r\n${extra}Connection: close\r\n\r\n`,
+        `User-Agent: OpenAI/Python 1.39.0\r\nAuthorization: Bearer sk-master-test-key\r\n${extra}Connection: close\r\n\r\n${body}`,
     );
   const plain = await client.files.create({ file: await toFile(Buffer.from('raw bytes'), 'raw.txt'), purpose: 'user_data' });
   const managed = await client.files.create({
@@ -114,6 +116,11 @@ test("the Python client's exact bytes: Content-Type json and an empty body on GE
     const answer = await send('GET', path);
     assert.equal(answer.status, 200, `GET ${path}: ${answer.body}`);
   }
+  // A GET with a JSON body (files.list(extra_body=...)) filters the managed list.
+  const filter = JSON.stringify({ target_model_names: ['azure-gpt'] });
+  const filtered = await send('GET', '/v1/files', `Content-Length: ${Buffer.byteLength(filter)}\r\n`, filter);
+  assert.equal(filtered.status, 200, filtered.body);
+  assert.deepEqual(JSON.parse(filtered.body).data, []);
   const content = await send('GET', `/v1/files/${managed.id}/content`);
   assert.equal(content.status, 200);
   assert.equal(content.body, 'managed bytes');

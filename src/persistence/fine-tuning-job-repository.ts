@@ -16,7 +16,7 @@ export type NewFineTuningJob = Omit<typeof fineTuningJobs.$inferInsert, 'created
 /** What a result file becomes: a managed file of the job's creator, or (plain jobs) a recorded raw id. */
 export type ResultFileRecord =
   | { kind: 'managed'; fileId: string; file: FileObject; owner: OwnedResource; modelName: string; deploymentId: string; provider: string }
-  | { kind: 'plain'; file: FileObject; owner: OwnedResource; provider: string };
+  | { kind: 'plain'; file: FileObject; owner: OwnedResource; provider: string; /** The account it lives on (model-routed), else null. */ deploymentId: string | null };
 
 export class FineTuningJobRepository {
   constructor(private readonly db: Db) {}
@@ -111,7 +111,7 @@ export class FineTuningJobRepository {
       if (record.kind === 'plain') {
         await transaction
           .insert(providerFiles)
-          .values({ provider: record.provider, providerFileId: file.id, ownerId: owner.ownerId, teamId: owner.teamId, purpose: file.purpose, fileObject: file })
+          .values({ provider: record.provider, providerFileId: file.id, ownerId: owner.ownerId, teamId: owner.teamId, purpose: file.purpose, fileObject: file, deploymentId: record.deploymentId })
           .onConflictDoNothing();
         return fileId;
       }

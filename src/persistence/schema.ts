@@ -1,5 +1,6 @@
 /** Drizzle table definitions; migrations/*.sql is the source of truth for the DDL. */
 import type { FineTuningJob } from '../core/fine-tuning-types.ts';
+import type { BatchObject } from '../core/batch-types.ts';
 import type { FileObject } from '../core/openai-types.ts';
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
@@ -36,6 +37,8 @@ export const providerFiles = pgTable(
     purpose: text('purpose').notNull(),
     fileObject: jsonb('file_object').$type<FileObject>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The deployment a model-routed upload went to (x-litellm-model); later calls go there. */
+    deploymentId: text('deployment_id'),
   },
   (table) => [primaryKey({ columns: [table.provider, table.providerFileId] })],
 );
@@ -71,6 +74,8 @@ export const managedFileCopies = pgTable(
     upstreamState: text('upstream_state').$type<CopyState>().notNull().default('active'),
     /** When the provider deletes this copy on its own (Gemini API files: 48 h); null = never. */
     upstreamExpiresAt: timestamp('upstream_expires_at', { withTimezone: true }),
+    /** How the bytes are read/deleted: FilesCapability, or BatchesCapability output hooks. */
+    reader: text('reader').$type<'file' | 'batch_output'>().notNull().default('file'),
   },
   (table) => [primaryKey({ columns: [table.fileId, table.deploymentId] })],
 );
@@ -87,7 +92,7 @@ export const pendingProviderDeletes = pgTable(
   (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
 );
 
-/** Fine-tuning jobs (SPEC §6), migrations/0004_fine_tuning_jobs.sql. */
+/** Fine-tuning jobs (SPEC §6), migrations/0005_fine_tuning_jobs.sql. */
 export const fineTuningJobs = pgTable('fine_tuning_jobs', {
   id: text('id').primaryKey(),
   ownerId: text('owner_id').notNull(),
@@ -95,6 +100,7 @@ export const fineTuningJobs = pgTable('fine_tuning_jobs', {
   provider: text('provider').notNull(),
   deploymentId: text('deployment_id').notNull(),
   plain: boolean('plain').notNull().default(false),
+  runsOn: text('runs_on'),
   modelName: text('model_name').notNull(),
   providerJobId: text('provider_job_id').notNull(),
   trainingFile: text('training_file').notNull(),
@@ -114,4 +120,42 @@ export const fineTuningResultFiles = pgTable(
     position: integer('position').notNull(),
   },
   (table) => [primaryKey({ columns: [table.jobId, table.providerFileId] })],
+);
+
+/** One row per unified batch id (migrations/0004_batches.sql). */
+export const batches = pgTable('batches', {
+  id: text('id').primaryKey(),
+  ownerId: text('owner_id').notNull(),
+  teamId: text('team_id'),
+  deploymentId: text('deployment_id').notNull(),
+  provider: text('provider').notNull(),
+  providerBatchId: text('provider_batch_id').notNull(),
+  inputFileId: text('input_file_id').notNull(),
+  inputManaged: boolean('input_managed').notNull(),
+  endpoint: text('endpoint').notNull(),
+  completionWindow: text('completion_window').notNull(),
+  metadata: jsonb('metadata').$type<Record<string, string> | null>(),
+  status: text('status').notNull(),
+  batchObject: jsonb('batch_object').$type<BatchObject>().notNull(),
+  outputReference: text('output_reference'),
+  errorReference: text('error_reference'),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+  refreshedAt: timestamp('refreshed_at', { withTimezone: true }),
+  nextRefreshAt: timestamp('next_refresh_at', { withTimezone: true }).notNull().defaultNow(),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  refreshFailures: integer('refresh_failures').notNull().default(0),
+  lastError: text('last_error'),
+});
+
+/** Managed files made from a batch's output/error references, once per (batch, kind). */
+export const batchOutputFiles = pgTable(
+  'batch_output_files',
+  {
+    batchId: text('batch_id').notNull(),
+    kind: text('kind').$type<'output' | 'error'>().notNull(),
+    providerReference: text('provider_reference').notNull(),
+    fileId: text('file_id').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.batchId, table.kind] })],
 );

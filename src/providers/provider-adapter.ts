@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
+import type { BatchErrors, BatchRequestCounts, BatchStatus, BatchTimestamps } from '../core/batch-types.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
 /** A provider's kind, e.g. `openai`; the known ones are the kinds of provider-list.ts. */
@@ -85,6 +86,8 @@ export interface ProviderAdapter {
   readonly chat?: ChatCapability;
   /** Fine-tuning jobs (OpenAI, Azure OpenAI), when the provider trains models. */
   readonly fineTuning?: FineTuningCapability;
+  /** Batch jobs (SPEC §6): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
+  readonly batches?: BatchesCapability;
   /** Releases connection pools. */
   close(): Promise<void>;
 }
@@ -160,4 +163,104 @@ export interface FineTuningCapability {
   cancel(jobId: string, context: CallContext): Promise<FineTuningJob>;
   /** One page of the job's events, newest first. */
   events(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningPage<FineTuningEvent>>;
+}
+
+/**
+ * What the batches service asks a deployment to run (SPEC §6). Every reference is this
+ * deployment's own: the service has already resolved unified ids and ownership.
+ */
+export interface BatchCreateInput {
+  /**
+   * This deployment's copy of the input file, exactly as recorded for it at upload (the copy's
+   * `providerFileId`: an OpenAI/Azure file id, a `gs://` URI for Vertex). Its lines already name
+   * this deployment's model in `body.model` (FilesCapability.shapeUpload did that at upload).
+   */
+  inputReference: string;
+  /** OpenAI endpoint of every line, e.g. `/v1/chat/completions`, as the client sent it. */
+  endpoint: string;
+  /** As the client sent it (OpenAI accepts only `24h`); providers that take none ignore it. */
+  completionWindow: string;
+  /**
+   * The client's metadata (≤16 string pairs). Adapters may forward it; the service keeps its own
+   * copy and always answers with it, so a provider that drops it (Vertex) loses nothing.
+   */
+  metadata: Record<string, string> | null;
+  /** OpenAI `output_expires_after`, when the client sent one. */
+  outputExpiresAfter?: ExpiresAfter;
+}
+
+/**
+ * A provider batch normalised to OpenAI's vocabulary. It carries only the provider's own ids and
+ * references; the service swaps in unified ids and keeps the stored OpenAI object.
+ */
+export interface ProviderBatch {
+  /** The provider's batch id (`batch_…`; for Vertex the job's resource name or its numeric id). */
+  providerBatchId: string;
+  /** The provider's state mapped to OpenAI's (e.g. Vertex RUNNING → in_progress). */
+  status: BatchStatus;
+  /**
+   * Opaque reference to the output, meaningful only to this same adapter's `outputContent`,
+   * `describeOutput` and `deleteOutput`: an OpenAI/Azure file id, or for Vertex e.g. the
+   * `gs://…/prediction-…` prefix holding `predictions*.jsonl` shards. Null while there is none
+   * or when the provider finished without output.
+   */
+  outputReference: string | null;
+  /** Opaque reference to the error lines (OpenAI `error_file_id`), same rules; null if none. */
+  errorReference: string | null;
+  /** Lines in total / answered / failed so far (Vertex: from completionStats). */
+  requestCounts: BatchRequestCounts;
+  /** Lifecycle times in unix seconds; null for the ones not reached (or not reported). */
+  timestamps: BatchTimestamps;
+  /** Batch-level errors (`errors.data[].line` names an input line), or null. */
+  errors: BatchErrors | null;
+  /** The model the provider reports, when it does (never shown to clients as is). */
+  model?: string | null;
+  /** OpenAI `usage` when the provider reports it, else null/undefined. */
+  usage?: Record<string, unknown> | null;
+}
+
+/** The file facts the service needs to record an output reference as a managed `batch_output` file. */
+export interface BatchOutputDescription {
+  /** Byte length of the content `outputContent` streams (exact: it becomes the FileObject's bytes). */
+  bytes: number;
+  /** Filename to show, e.g. `batch_abc_output.jsonl`. */
+  filename: string;
+  /** Unix seconds the output was written, when known (else the service uses now). */
+  createdAt?: number;
+}
+
+/** One page of the provider's own batch list (used for admin passthrough only; optional). */
+export interface ProviderBatchPage {
+  data: ProviderBatch[];
+  hasMore: boolean;
+}
+
+/**
+ * Batch jobs on one deployment. The service never interprets provider ids or output references:
+ * it stores what `create`/`retrieve`/`cancel` return and gives output references back to the same
+ * adapter, so each provider decides how its output is read (OpenAI/Azure: a file; Vertex: GCS
+ * prediction shards converted to OpenAI batch output lines while streaming).
+ */
+export interface BatchesCapability {
+  /** Starts a batch over `input.inputReference`; answers the provider batch as created. */
+  create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch>;
+  /** The batch's current state. */
+  retrieve(providerBatchId: string, context: CallContext): Promise<ProviderBatch>;
+  /**
+   * Asks the provider to stop the batch and answers its state (usually `cancelling`). Must be
+   * safe to call again on a batch already cancelling or finished (answer its current state).
+   */
+  cancel(providerBatchId: string, context: CallContext): Promise<ProviderBatch>;
+  /** The provider's own list, newest first (optional; managed lists come from the database). */
+  list?(query: { after?: string; limit?: number }, context: CallContext): Promise<ProviderBatchPage>;
+  /** Size and name of an output/error reference this adapter returned. */
+  describeOutput(reference: string, context: CallContext): Promise<BatchOutputDescription>;
+  /**
+   * Streams an output/error reference as OpenAI batch output JSONL
+   * (`{"id","custom_id","response":{"status_code","request_id","body"},"error"}` per line),
+   * converting on the fly when the provider's format differs. Never buffers the whole output.
+   */
+  outputContent(reference: string, context: CallContext): Promise<ContentStream>;
+  /** Deletes what an output/error reference points at (when its managed file is deleted). */
+  deleteOutput(reference: string, context: CallContext): Promise<void>;
 }

@@ -19,8 +19,10 @@ export interface Placement {
   /** The deployment whose model is tuned (and where chat later sends the tuned model). */
   deployment: Deployment;
   fineTuning: FineTuningCapability;
-  /** True when the files are raw provider ids: the job runs on the provider's files account. */
+  /** True when the files are raw provider ids (a plain job). */
   plain: boolean;
+  /** Plain jobs: the deployment whose account holds the files (a model-routed upload); else the files account. */
+  runsOn?: string;
   /** Provider file ids to send. */
   trainingFile: string;
   validationFile?: string;
@@ -102,11 +104,16 @@ export class FineTuningPlacement {
   private async placePlain(principal: Principal, deployments: readonly Deployment[], named: Array<[FileParam, string]>): Promise<Placement> {
     const providers = [...new Set(deployments.map((deployment) => deployment.settings.provider))];
     for (const provider of providers) {
-      if (!(await this.allRecorded(principal, provider, named))) continue;
-      const fineTuning = this.registry.filesAdapter(provider)?.fineTuning;
+      const recorded = await this.allRecorded(principal, provider, named);
+      if (!recorded) continue;
+      // A file uploaded to one deployment's account (model-based routing) is only there.
+      const routed = recorded.deploymentId ? deployments.find((candidate) => candidate.id === recorded.deploymentId) : undefined;
+      if (recorded.deploymentId && !routed) throw errors.invalidValue('training_file', `File ${named[0]![1]} was uploaded for another model.`);
+      const fineTuning = routed ? this.registry.deployment(routed.id)?.adapter.fineTuning : this.registry.filesAdapter(provider)?.fineTuning;
       if (!fineTuning) throw errors.unsupportedOperation(provider, 'fine-tuning');
-      const deployment = deployments.find((candidate) => candidate.settings.provider === provider)!;
+      const deployment = routed ?? deployments.find((candidate) => candidate.settings.provider === provider)!;
       const placement: Placement = { deployment, fineTuning, plain: true, trainingFile: named[0]![1] };
+      if (routed) placement.runsOn = routed.id;
       if (named[1]) placement.validationFile = named[1][1];
       return placement;
     }
@@ -114,19 +121,26 @@ export class FineTuningPlacement {
     throw errors.fileNotFound(id, { param });
   }
 
-  private async allRecorded(principal: Principal, provider: string, named: Array<[FileParam, string]>): Promise<boolean> {
+  /** The training file's record when every file is the caller's on `provider`, else undefined. */
+  private async allRecorded(principal: Principal, provider: string, named: Array<[FileParam, string]>): Promise<{ deploymentId: string | null } | undefined> {
     const definition = this.registry.providers.get(provider);
+    let training: { deploymentId: string | null } | undefined;
     for (const [param, id] of named) {
-      if (!(definition?.recordedIdsOf?.(id) ?? []).includes(id)) return false;
+      if (!(definition?.recordedIdsOf?.(id) ?? []).includes(id)) return undefined;
       const record = await this.providerFiles.find(provider, id);
-      if (principal.isAdmin && !record) continue; // an admin may name any id of the provider
+      if (principal.isAdmin && !record) {
+        training ??= { deploymentId: null }; // an admin may name any id of the provider
+        continue;
+      }
       if (!record || !canAccess(principal, record)) {
-        if (param === 'training_file') return false;
+        if (param === 'training_file') return undefined;
         throw errors.fileNotFound(id, { param });
       }
       checkPurpose(param, id, record.purpose);
+      // The row carries provider_files.deployment_id (migrations/0004_batches.sql) when the upload was model-routed.
+      training ??= { deploymentId: (record as { deploymentId?: string | null }).deploymentId ?? null };
     }
-    return true;
+    return training;
   }
 }
 

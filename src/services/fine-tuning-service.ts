@@ -57,6 +57,7 @@ export class FineTuningService {
         provider: deployment.settings.provider,
         deploymentId: deployment.id,
         plain: placed.plain,
+        runsOn: placed.runsOn ?? null,
         modelName: request.model,
         providerJobId: job.id,
         trainingFile: request.trainingFile,
@@ -125,7 +126,8 @@ export class FineTuningService {
   }
 
   private adapterOf(row: FineTuningJobRow): ProviderAdapter | undefined {
-    return row.plain ? this.registry.filesAdapter(row.provider) : this.registry.deployment(row.deploymentId)?.adapter;
+    if (row.plain && !row.runsOn) return this.registry.filesAdapter(row.provider);
+    return this.registry.deployment(row.runsOn ?? row.deploymentId)?.adapter;
   }
 
   /** Undefined when the deployment left the config: the stored copy is all there is. */
@@ -148,7 +150,7 @@ export class FineTuningService {
       const file = await files.retrieve(providerFileId, context);
       const owner = { ownerId: row.ownerId, teamId: row.teamId };
       const record = row.plain
-        ? { kind: 'plain' as const, file, owner, provider: row.provider }
+        ? { kind: 'plain' as const, file, owner, provider: row.provider, deploymentId: row.runsOn }
         : { kind: 'managed' as const, fileId: mintId('file'), file, owner, modelName: row.modelName, deploymentId: row.deploymentId, provider: row.provider };
       mapped.set(providerFileId, await this.jobs.adoptResultFile(row.id, providerFileId, position, record));
     }

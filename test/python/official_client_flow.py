@@ -1,14 +1,14 @@
 """The managed-files story through the official openai Python client (v1.x), run by
 test/python-client.test.ts against a live gateway. Prints one JSON object with what it saw.
 
-Usage: official_client_flow.py <base_url> <api_key> <model_a> <model_b>
+Usage: official_client_flow.py <base_url> <api_key> <model_a> <model_b> <other_model>
 """
 import json
 import sys
 
 import openai
 
-base_url, api_key, model_a, model_b = sys.argv[1:5]
+base_url, api_key, model_a, model_b, other_model = sys.argv[1:6]
 client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 data = "Unifile through the Python client: caf\u00e9 \u2713\n".encode("utf-8")
 seen = {}
@@ -23,6 +23,9 @@ seen["created"] = created.model_dump()
 
 listed = client.files.list()
 seen["listed_ids"] = [item.id for item in listed.data]
+# A list filter in extra_body goes out as a GET with a JSON body.
+seen["listed_for_a"] = [item.id for item in client.files.list(extra_body={"target_model_names": [model_a]}).data]
+seen["listed_for_other"] = [item.id for item in client.files.list(extra_body={"target_model_names": [other_model]}).data]
 
 retrieved = client.files.retrieve(created.id)
 seen["retrieved"] = retrieved.model_dump()

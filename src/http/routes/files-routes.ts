@@ -14,6 +14,7 @@ import type { FilesService } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { setDownloadHeaders } from '../content-headers.ts';
+import { readJsonBodyOfGet } from '../json-body.ts';
 import { singleQueryValue } from '../query-values.ts';
 import { readUploadForm, type DirectRoute } from '../upload-form.ts';
 
@@ -49,9 +50,9 @@ export function parseListQuery(query: Record<string, string | string[] | undefin
 }
 
 /** target_model_names from the query (`a,b` or repeated `target_model_names[]`) or a JSON body. */
-function listTargetNames(request: FilesRequest): string[] {
+function listTargetNames(request: FilesRequest, jsonBody: unknown): string[] {
   const fromQuery = [request.query.target_model_names, request.query['target_model_names[]']].flat().filter((value): value is string => typeof value === 'string');
-  const body = request.body as { target_model_names?: unknown } | undefined;
+  const body = jsonBody as { target_model_names?: unknown } | undefined;
   const fromBody = body && typeof body === 'object' ? [body.target_model_names].flat().filter((value): value is string => typeof value === 'string') : [];
   return parseModelNames([...fromQuery, ...fromBody]);
 }
@@ -143,7 +144,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       order: query.order ?? 'desc',
       after: query.after,
       purpose: query.purpose,
-      targetModelNames: listTargetNames(request),
+      targetModelNames: listTargetNames(request, await readJsonBodyOfGet(request)),
     });
   });
 

@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS fine_tuning_jobs (
   team_id            text,
   provider           text NOT NULL,
   deployment_id      text NOT NULL,                    -- the deployment whose model was tuned (chat routes here)
-  plain              boolean NOT NULL DEFAULT false,   -- a raw provider file id: runs on the provider's files account
+  plain              boolean NOT NULL DEFAULT false,   -- raw provider file ids: result files stay raw ids recorded as the owner's
+  runs_on            text,                             -- plain jobs: the deployment whose account holds the files (model-routed upload); null = the provider's files account
   model_name         text NOT NULL,                    -- the public model_name the caller named
   provider_job_id    text NOT NULL,
   training_file      text NOT NULL,                    -- as the caller named it (unified or raw id)
