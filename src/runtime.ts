@@ -20,7 +20,10 @@ import { FilesService } from './services/files-service.ts';
 import { FineTunedModels } from './services/fine-tuned-models.ts';
 import { FineTuningPlacement } from './services/fine-tuning-placement.ts';
 import { FineTuningService } from './services/fine-tuning-service.ts';
-import { ManagedFileDeletion, startSweeper } from './services/managed-file-deletion.ts';
+import { ManagedFileDeletion } from './services/managed-file-deletion.ts';
+import { startSweeper } from './services/sweeper.ts';
+import { CopyJournal } from './services/copy-journal.ts';
+import { CopyJournalRepository } from './persistence/copy-journal-repository.ts';
 import { ManagedFilesService } from './services/managed-files-service.ts';
 import { UploadSlots } from './services/upload-slots.ts';
 import { KeyService } from './services/key-service.ts';
@@ -37,6 +40,8 @@ export interface Runtime {
   /** Fine-tuning jobs (SPEC §6). */
   fineTuning: FineTuningService;
   deletion: ManagedFileDeletion;
+  /** Intent rows of provider copies being made; reconciled by the sweeper after a crash. */
+  journal: CopyJournal;
   /** The per-key cap on concurrent uploads. */
   uploadSlots: UploadSlots;
   /** This process's spool directory (under config.spoolDir). */
@@ -56,11 +61,13 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   });
   const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
   const providerFiles = new ProviderFileRepository(database.db);
-  const files = new FilesService(registry, providerFiles);
+  const upstreamTimeouts = new Map([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings].map((settings) => [settings.instance, settings.timeoutMs]));
+  const journal = new CopyJournal(new CopyJournalRepository(database.db), registry, config.journalLeaseSeconds, (id) => upstreamTimeouts.get(id));
+  const files = new FilesService(registry, providerFiles, journal);
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
-  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId));
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion);
+  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
@@ -72,6 +79,8 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   );
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
+  // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
+  const stopHeartbeat = journal.startHeartbeat({ requestId: 'journal-heartbeat', logger: silentLogger });
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
   await removeStaleSpools(config.spoolDir);
   return {
@@ -84,12 +93,18 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     chat,
     fineTuning,
     deletion,
+    journal,
     uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
-      stopSweeper ??= startSweeper(deletion, { intervalSeconds: config.sweeperIntervalSeconds, context: { requestId: 'sweeper', logger } });
+      stopSweeper ??= startSweeper({
+        passes: { deletes: (context) => deletion.sweepOnce(context), journal: (context) => journal.reconcileOnce(context) },
+        intervalSeconds: config.sweeperIntervalSeconds,
+        context: { requestId: 'sweeper', logger },
+      });
     },
     async close() {
+      stopHeartbeat();
       await stopSweeper?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await tunedModels.close();
@@ -98,3 +113,5 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     },
   };
 }
+
+const silentLogger: AdapterLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -103,6 +103,18 @@ export class ManagedFileRepository {
       .where(and(eq(managedFileCopies.fileId, fileId), eq(managedFileCopies.deploymentId, deploymentId)));
   }
 
+  /**
+   * Records the intent before any provider delete (crash safety): the file is hidden at once and,
+   * should this instance die mid-delete, the sweeper of any instance finishes the job once the
+   * lease in next_attempt_at has passed.
+   */
+  async beginDelete(id: string, leaseSeconds: number): Promise<void> {
+    await this.db
+      .update(managedFiles)
+      .set({ status: 'deleting', nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
+      .where(and(eq(managedFiles.id, id), sql`${managedFiles.status} <> 'deleted'`));
+  }
+
   /** Some provider copies could not be deleted: keep trying later, with backoff. */
   async markDeleting(id: string, error: string): Promise<void> {
     await this.db

@@ -92,7 +92,7 @@ export const pendingProviderDeletes = pgTable(
   (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
 );
 
-/** Fine-tuning jobs (SPEC §6), migrations/0005_fine_tuning_jobs.sql. */
+/** Fine-tuning jobs (SPEC §6), migrations/0006_fine_tuning_jobs.sql. */
 export const fineTuningJobs = pgTable('fine_tuning_jobs', {
   id: text('id').primaryKey(),
   ownerId: text('owner_id').notNull(),

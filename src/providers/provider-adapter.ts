@@ -32,6 +32,12 @@ export interface UploadInput {
   purpose: string;
   /** OpenAI expiry, already validated. */
   expiresAfter?: ExpiresAfter;
+  /**
+   * Adapters that choose the provider id themselves (Vertex: the gs:// URI) call this with it
+   * before sending any byte, so the caller can journal it and take the copy back after a crash
+   * (services/copy-journal.ts). Adapters whose provider picks the id ignore it.
+   */
+  reserveId?: (providerFileId: string) => Promise<void>;
 }
 
 export interface ListQuery {

@@ -7,6 +7,7 @@ import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts'
 import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
+import type { CopyJournal } from './copy-journal.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';
 
@@ -15,6 +16,7 @@ export class FilesService {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly records: ProviderFileRepository,
+    private readonly journal: CopyJournal,
   ) {}
 
   /** Validates a provider name from the path, header, query or form. */
@@ -33,7 +35,13 @@ export class FilesService {
 
   async upload(principal: Principal, provider: ProviderKind, input: UploadInput, context: CallContext): Promise<FileObject> {
     const files = this.files(provider, 'upload files');
-    const file = await files.upload(input, context);
+    const instance = this.registry.filesAdapter(provider)!.instance;
+    // A journal row covers the window in which the provider holds a copy the database does not
+    // know yet (a crash there would orphan it): see copy-journal.ts.
+    const { file, journalId } = await this.journal.track(
+      { deploymentId: instance, provider, filename: input.filename, bytes: input.body.bytes },
+      (reserveId) => files.upload({ ...input, reserveId }, context),
+    );
     try {
       await this.records.record({
         provider,
@@ -45,11 +53,16 @@ export class FilesService {
       });
     } catch (error) {
       // Without its owner record nobody but an admin could reach the file: take it back.
-      await files.delete(file.id, { ...context, signal: undefined }).catch((cleanupError: unknown) =>
-        context.logger.error({ provider, fileId: file.id, error: String(cleanupError) }, 'could not remove an unrecorded upload'),
-      );
+      try {
+        await files.delete(file.id, { ...context, signal: undefined });
+        await this.journal.finish([journalId], context);
+      } catch (cleanupError) {
+        await this.journal.abandon(journalId);
+        context.logger.error({ provider, error: String(cleanupError) }, 'could not remove an unrecorded upload; the sweeper will');
+      }
       throw errors.databaseUnavailable(error);
     }
+    await this.journal.finish([journalId], context);
     return file;
   }
 

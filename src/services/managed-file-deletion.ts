@@ -26,6 +26,8 @@ export class ManagedFileDeletion {
     private readonly files: ManagedFileRepository,
     /** Called as soon as a file starts being deleted (drops cached lookups). */
     private readonly onDeleting: (fileId: string) => void = () => undefined,
+    /** How long a delete in progress is left to its instance before the sweeper may finish it. */
+    private readonly leaseSeconds = 60,
   ) {}
 
   /** Deletes one provider copy; an upstream 404 means it is already gone. */
@@ -42,6 +44,7 @@ export class ManagedFileDeletion {
 
   /** Concurrent provider deletes, then the tombstone; on partial failure the file stays 'deleting'. */
   async deleteFile(fileId: string, copies: ManagedCopyRow[], context: CallContext): Promise<void> {
+    await this.files.beginDelete(fileId, this.leaseSeconds);
     this.onDeleting(fileId);
     const upstream: CallContext = { ...context, signal: undefined };
     const results = await Promise.allSettled(
@@ -112,23 +115,3 @@ export class ManagedFileDeletion {
     return result;
   }
 }
-
-/** Runs sweepOnce every `intervalSeconds` until stopped; errors are logged, never thrown. */
-export function startSweeper(deletion: ManagedFileDeletion, options: { intervalSeconds: number; context: CallContext }): () => Promise<void> {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (running) return; // a slow pass is never overlapped by the next one
-    running = deletion
-      .sweepOnce(options.context)
-      .catch((error: unknown) => options.context.logger.error({ error: (error as Error).message }, 'sweeper pass failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, options.intervalSeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}
-

@@ -11,6 +11,7 @@ import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManage
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
+import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
 export interface ManagedUpload {
@@ -48,6 +49,8 @@ export class ManagedFilesService {
     private readonly registry: ProviderRegistry,
     private readonly files: ManagedFileRepository,
     private readonly deletion: ManagedFileDeletion,
+    /** Intent rows around each provider upload, so a crash mid-fan-out leaves nothing behind. */
+    private readonly journal: CopyJournal,
   ) {}
 
   /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
@@ -83,16 +86,24 @@ export class ManagedFilesService {
     const results = await Promise.allSettled(
       targets.map(async (target) => {
         const { body, transformed } = this.bodyFor(target, upload);
-        const file = await target.adapter.files!.upload(
-          { body, filename: upload.filename, mimeType: upload.mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter },
-          upstreamContext,
+        const entry = { deploymentId: target.deployment.id, provider: target.deployment.settings.provider, filename: upload.filename, bytes: transformed ? undefined : body.bytes };
+        const { file, journalId } = await this.journal.track(entry, (reserveId) =>
+          target.adapter.files!.upload(
+            { body, filename: upload.filename, mimeType: upload.mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter, reserveId },
+            upstreamContext,
+          ),
         );
-        return { target, file, transformed };
+        return { target, file, transformed, journalId };
       }),
     );
     const made = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [{ target: targets[index]!, error: result.reason as unknown }] : []));
-    const takeBack = () => this.deletion.compensate(made.map(({ target, file }) => ({ deploymentId: target.deployment.id, providerFileId: file.id })), upstreamContext);
+    // Journal rows go once the copies are recorded or taken back (queued deletes take over then).
+    const finishJournal = () => this.journal.finish(made.map(({ journalId }) => journalId), upstreamContext);
+    const takeBack = async () => {
+      await this.deletion.compensate(made.map(({ target, file }) => ({ deploymentId: target.deployment.id, providerFileId: file.id })), upstreamContext);
+      await finishJournal();
+    };
 
     if (failures.length > 0) {
       for (const { target, error } of failures) {
@@ -135,6 +146,7 @@ export class ManagedFilesService {
       await takeBack();
       throw errors.databaseUnavailable(error);
     }
+    await finishJournal();
     recordManagedFile('created');
     context.logger.info({ fileId: id, copies: copies.length, bytes: row.bytes }, 'managed file created');
     return toFileObject(row);

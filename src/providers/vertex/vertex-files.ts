@@ -91,6 +91,7 @@ export class VertexFiles implements FilesCapability {
       metadata,
       body: input.body,
     };
+    await input.reserveId?.(fileIdFor(upload.bucket, upload.name));
     const object =
       input.body.bytes === undefined
         ? await uploadResumable(this.client, upload, context)
