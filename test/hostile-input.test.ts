@@ -108,6 +108,15 @@ test('keys and users: repeated query parameters, absurd durations and wrong fiel
     await expect400(await post('/key/generate', { duration }), 'duration');
   }
   assert.equal((await post('/key/generate', { duration: '36500d' })).status, 200);
+  // A multipart body on a JSON route is not "no body": 415, and no user is created.
+  const form = new FormData();
+  form.append('user_id', 'from-a-form');
+  const usersBeforeForm = await countUsers();
+  const multipart = await harness.fetch('/user/new', { method: 'POST', body: form });
+  assert.equal(multipart.status, 415, await multipart.clone().text());
+  assert.equal(((await multipart.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
+  assert.equal((await harness.fetch('/v1/chat/completions', { method: 'POST', body: form })).status, 415);
+  assert.equal(await countUsers(), usersBeforeForm);
   // A refused request leaves no half row: no user without a key.
   const usersBefore = await countUsers();
   await expect400(await post('/user/new', { duration: '1y' }), 'duration');

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { echoAnswer, splitWords, type EchoChoice, type EchoResult } from './chat-echo.ts';
+import { enforcesThoughtSignatures, signFunctionCalls, thoughtSignatureProblem } from './gemini-thought-signatures.ts';
 import { parseGeminiRequest, type GcsLookup } from './chat-gemini-validate.ts';
 import { sendSse } from './chat-sse.ts';
 import { EmulatorBodyError, type EmulatorExchange } from './emulator-exchange.ts';
@@ -73,13 +74,18 @@ export async function handleVertexChat(exchange: EmulatorExchange, route: Vertex
     await exchange.sendJson(400, googleError(400, parsed.message));
     return true;
   }
+  const unsigned = enforcesThoughtSignatures(model!) ? thoughtSignatureProblem(body) : undefined;
+  if (unsigned) {
+    await exchange.sendJson(400, googleError(400, unsigned));
+    return true;
+  }
   const answer = echoAnswer({ ...parsed.echo, label: `vertex:${model}` });
   const meta = { modelVersion: model!, createTime: new Date().toISOString(), responseId: randomBytes(15).toString('base64url') };
   if (method === 'generateContent') {
-    await exchange.sendJson(200, { candidates: answer.choices.map((choice, index) => candidate(choice, index, true)), usageMetadata: usage(answer), ...meta });
+    await exchange.sendJson(200, signFunctionCalls(model!, { candidates: answer.choices.map((choice, index) => candidate(choice, index, true)), usageMetadata: usage(answer), ...meta }));
     return true;
   }
-  const events = streamEvents(answer, meta);
+  const events = streamEvents(answer, meta).map((event) => signFunctionCalls(model!, event));
   if (exchange.query.get('alt') === 'sse') {
     await sendSse(exchange, { events: events.map((event) => JSON.stringify(event)), delayMs: route.chunkDelayMs, separator: '\r\n\r\n' });
   } else {

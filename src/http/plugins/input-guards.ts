@@ -1,15 +1,32 @@
 /**
  * Query values and path parameters are checked once, before any route reads them (SPEC §7):
  * a NUL or a lone surrogate (`?purpose=%00`, `/files/%00`, `%ED%A0%80`) is a 400 naming the
- * parameter, so it never reaches a provider or the database.
+ * parameter, so it never reaches a provider or the database. A multipart body sent to a JSON
+ * route is a 415, not an empty body.
  */
 import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../../core/errors.ts';
 import { assertSafeText } from '../../core/text-safety.ts';
 
 /** Route parameter names as the API documents them. */
 const PARAM_NAMES: Record<string, string> = { fileId: 'file_id', jobId: 'fine_tuning_job_id' };
 
+/** Only the upload route reads a multipart body; anywhere else it must not pass for "no body". */
+function acceptsMultipart(method: string, url: string | undefined): boolean {
+  return method === 'POST' && url !== undefined && url.endsWith('/files');
+}
+
 export function registerInputGuards(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    if (request.isMultipart() && !acceptsMultipart(request.method, request.routeOptions.url)) {
+      throw new GatewayError({
+        status: 415,
+        type: 'invalid_request_error',
+        code: 'unsupported_media_type',
+        message: 'Unsupported Content-Type: this route takes application/json (multipart/form-data is for uploads to /files).',
+      });
+    }
+  });
   app.addHook('onRequest', async (request) => {
     for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
       assertSafeText(name, 'query parameter name');

@@ -6,6 +6,7 @@
  * the clock, both injectable.
  */
 import { randomBytes } from 'node:crypto';
+import { signatureFields, toolCallId } from './thought-signatures.ts';
 import type { GeminiCandidate, GeminiPart, GeminiResponse, GeminiUsageMetadata } from './gemini-types.ts';
 
 export interface GeminiToOpenAIOptions {
@@ -44,8 +45,8 @@ export function convertGeminiResponse(response: GeminiResponse, options: GeminiT
   const ids = options.newToolCallId ?? newToolCallId;
   const candidates = response.candidates ?? [];
   const choices = candidates.map((candidate, position) => {
-    const { text, toolCalls } = readParts(candidate.content?.parts ?? [], ids, 0);
-    const message: Json = { role: 'assistant', content: text, refusal: null };
+    const { text, toolCalls, signature } = readParts(candidate.content?.parts ?? [], ids, 0);
+    const message: Json = { role: 'assistant', content: text, refusal: null, ...signatureFields(signature) };
     // Only stream deltas number their tool calls; a message's tool_calls have no index.
     if (toolCalls.length > 0) message.tool_calls = toolCalls.map(({ index: _index, ...call }) => call);
     return {
@@ -112,11 +113,12 @@ export class GeminiStreamConverter {
       state = { started: false, finished: false, toolCalls: 0 };
       this.states.set(index, state);
     }
-    const { text, toolCalls } = readParts(candidate.content?.parts ?? [], this.options.newToolCallId ?? newToolCallId, state.toolCalls);
+    const { text, toolCalls, signature } = readParts(candidate.content?.parts ?? [], this.options.newToolCallId ?? newToolCallId, state.toolCalls);
     state.toolCalls += toolCalls.length;
     const delta: Json = {};
     if (!state.started) delta.role = 'assistant';
     if (text !== null) delta.content = text;
+    if (signature) Object.assign(delta, signatureFields(signature));
     if (toolCalls.length > 0) delta.tool_calls = toolCalls;
     const finishReason = candidate.finishReason ? mapFinishReason(candidate.finishReason, state.toolCalls > 0) : null;
     if (Object.keys(delta).length === 0 && finishReason === null) return [];
@@ -126,22 +128,29 @@ export class GeminiStreamConverter {
   }
 }
 
-/** Joined answer text (null when there is none) and tool calls numbered from `firstIndex`. */
-function readParts(parts: GeminiPart[], ids: () => string, firstIndex: number): { text: string | null; toolCalls: Json[] } {
+/**
+ * Joined answer text (null when there is none), tool calls numbered from `firstIndex` (each with
+ * its part's thought signature), and the signature of a non-call part (thought-signatures.ts).
+ */
+function readParts(parts: GeminiPart[], ids: () => string, firstIndex: number): { text: string | null; toolCalls: Json[]; signature: string | undefined } {
   const texts: string[] = [];
   const toolCalls: Json[] = [];
+  let signature: string | undefined;
   for (const part of parts) {
     if (typeof part.text === 'string' && part.thought !== true) texts.push(part.text);
     if (part.functionCall) {
       toolCalls.push({
         index: firstIndex + toolCalls.length,
-        id: ids(),
+        id: toolCallId(ids(), part.thoughtSignature),
         type: 'function',
         function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+        ...signatureFields(part.thoughtSignature),
       });
+    } else if (part.thoughtSignature) {
+      signature ??= part.thoughtSignature;
     }
   }
-  return { text: texts.length > 0 ? texts.join('') : null, toolCalls };
+  return { text: texts.length > 0 ? texts.join('') : null, toolCalls, signature };
 }
 
 function header(response: GeminiResponse, options: GeminiToOpenAIOptions, object: string): Json {

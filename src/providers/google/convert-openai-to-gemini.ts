@@ -9,6 +9,7 @@ import { errors } from '../../core/errors.ts';
 import type { ChatRequest } from '../provider-adapter.ts';
 import { contentToParts, isRecord, type PartsContext } from './convert-openai-parts.ts';
 import { generationConfigFrom, toolConfigFrom, toolsFrom } from './convert-openai-params.ts';
+import { messageSignature, toolCallSignature } from './thought-signatures.ts';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-types.ts';
 
 export interface ConvertOpenAIToGeminiInput {
@@ -50,7 +51,7 @@ export function convertOpenAIToGemini(input: ConvertOpenAIToGeminiInput): Gemini
       case 'user':
         return push('user', contentToParts(message.content, context));
       case 'assistant':
-        return push('model', [...contentToParts(message.content, context), ...functionCalls(message, param, callNames)]);
+        return push('model', [...withSignature(contentToParts(message.content, context), messageSignature(message)), ...functionCalls(message, param, callNames)]);
       case 'tool': {
         const id = message.tool_call_id;
         const name = typeof id === 'string' ? callNames.get(id) : undefined;
@@ -93,13 +94,21 @@ function functionCalls(message: Record<string, unknown>, param: string, callName
     const fn = isRecord(call) && isRecord(call.function) ? call.function : undefined;
     if (!fn || typeof fn.name !== 'string') throw errors.missingField(`${where}.function.name`);
     if (isRecord(call) && typeof call.id === 'string') callNames.set(call.id, fn.name);
-    parts.push({ functionCall: { name: fn.name, args: parseArguments(fn.arguments, `${where}.function.arguments`) } });
+    const signature = toolCallSignature(call);
+    parts.push({ functionCall: { name: fn.name, args: parseArguments(fn.arguments, `${where}.function.arguments`) }, ...(signature ? { thoughtSignature: signature } : {}) });
   });
   if (isRecord(message.function_call) && typeof message.function_call.name === 'string') {
     const fn = message.function_call;
     parts.push({ functionCall: { name: fn.name as string, args: parseArguments(fn.arguments, `${param}.function_call.arguments`) } });
   }
   return parts;
+}
+
+/** A model turn's own signature goes back on its first text part (thought-signatures.ts). */
+function withSignature(parts: GeminiPart[], signature: string | undefined): GeminiPart[] {
+  if (!signature) return parts;
+  const first = parts.findIndex((part) => part.text !== undefined);
+  return first < 0 ? parts : parts.map((part, index) => (index === first ? { ...part, thoughtSignature: signature } : part));
 }
 
 /** OpenAI sends arguments as a JSON string; Gemini wants the object. */
