@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerBodyIdleTimeout } from './http/plugins/body-idle-timeout.ts';
 import { registerAuth } from './http/plugins/auth.ts';
+import { registerBatchesRoutes } from './http/routes/batches-routes.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
@@ -81,6 +82,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         registerModelsRoutes(scope, runtime);
         registerChatRoutes(scope, runtime);
         registerFineTuningRoutes(scope, runtime);
+        registerBatchesRoutes(scope, runtime);
       },
       { prefix },
     );
@@ -94,6 +96,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       });
       registerFilesRoutes(scope, runtime);
       registerFineTuningRoutes(scope, runtime);
+      registerBatchesRoutes(scope, runtime);
     },
     { prefix: '/:provider/v1' },
   );

@@ -26,6 +26,8 @@ export async function runGateway(options: { configPath: string; port: number; ho
   const runtime = await createRuntime(config);
   const app = await buildApp(runtime);
   for (const warning of config.warnings) app.log.warn({ config: options.configPath }, `config: ${warning}`);
+  if (runtime.rekeyed.rows > 0) app.log.info({ rows: runtime.rekeyed.rows }, 're-keyed rows stored under deployment ids of an older version');
+  for (const skipped of runtime.rekeyed.skipped) app.log.warn(`could not re-key an old deployment id in ${skipped}`);
   if (runtime.keys.open) app.log.warn('no master key is set (general_settings.master_key / UNIFILE_MASTER_KEY): the gateway runs OPEN, without authentication');
   await app.listen({ port: options.port, host: options.host });
   runtime.startBackgroundWork(app.log);

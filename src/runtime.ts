@@ -6,12 +6,17 @@ import { rm } from 'node:fs/promises';
 import { processSpoolDirectory, removeStaleSpools } from './core/spooled-file.ts';
 import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
+import { rekeyDeployments, type RekeyResult } from './persistence/deployment-rekey.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
 import { FineTuningJobRepository } from './persistence/fine-tuning-job-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
+import { BatchRepository } from './persistence/batch-repository.ts';
+import { BatchInputResolver } from './services/batch-input.ts';
+import { BatchRefresher, startBatchRefresher } from './services/batch-refresh.ts';
+import { BatchesService } from './services/batches-service.ts';
 import { ChatService } from './services/chat-service.ts';
 import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
@@ -39,7 +44,12 @@ export interface Runtime {
   chat: ChatService;
   /** Fine-tuning jobs (SPEC §6). */
   fineTuning: FineTuningService;
+  batches: BatchesService;
+  /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
+  batchRefresher: BatchRefresher;
   deletion: ManagedFileDeletion;
+  /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
+  rekeyed: RekeyResult;
   /** Intent rows of provider copies being made; reconciled by the sweeper after a crash. */
   journal: CopyJournal;
   /** The per-key cap on concurrent uploads. */
@@ -53,6 +63,9 @@ export interface Runtime {
 
 export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const renames = config.deployments.flatMap((deployment) => deployment.previousIds.map((from) => ({ from, to: deployment.id })));
+  // Before anything reads a copy: rows under an old-style id must be found under the new one.
+  const rekeyed = await rekeyDeployments(database.db, renames);
   const registry = new ProviderRegistry({
     deployments: config.deployments,
     filesSettings: config.filesSettings,
@@ -67,10 +80,14 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
+  const batchRepository = new BatchRepository(database.db);
+  const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
+  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
+  const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId) => batches.assertNotInUse(fileId));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const fineTuningJobs = new FineTuningJobRepository(database.db);
   const tunedModels = new FineTunedModels(registry, fineTuningJobs);
@@ -79,6 +96,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   );
   const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
+  let stopBatchRefresher: (() => Promise<void>) | undefined;
   // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
   const stopHeartbeat = journal.startHeartbeat({ requestId: 'journal-heartbeat', logger: silentLogger });
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
@@ -92,20 +110,30 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     managedFiles,
     chat,
     fineTuning,
+    batches,
+    batchRefresher,
     deletion,
+    rekeyed,
     journal,
     uploadSlots: new UploadSlots(config.maxConcurrentUploadsPerKey),
     spoolDirectory: processSpoolDirectory(config.spoolDir),
     startBackgroundWork(logger) {
       stopSweeper ??= startSweeper({
-        passes: { deletes: (context) => deletion.sweepOnce(context), journal: (context) => journal.reconcileOnce(context) },
+        passes: {
+          // Instances of an older version still running (rolling upgrade) may write under old ids.
+          ...(renames.length > 0 ? { deploymentIds: () => rekeyDeployments(database.db, renames) } : {}),
+          deletes: (context) => deletion.sweepOnce(context),
+          journal: (context) => journal.reconcileOnce(context),
+        },
         intervalSeconds: config.sweeperIntervalSeconds,
         context: { requestId: 'sweeper', logger },
       });
+      stopBatchRefresher ??= startBatchRefresher(batchRefresher, { intervalMs: batchRefreshMs, logger });
     },
     async close() {
       stopHeartbeat();
       await stopSweeper?.();
+      await stopBatchRefresher?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await tunedModels.close();
       await registry.close();

@@ -120,7 +120,7 @@ test('a copy still PROCESSING is waited for; past the bound a clear 409; FAILED 
   await assert.rejects(harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(slow.id) }), (error: { status?: number; code?: string; message: string }) => {
     assert.equal(error.status, 409);
     assert.equal(error.code, 'file_not_ready');
-    assert.match(error.message, /still being processed by gemini deployment gemini-1 after 2 s/);
+    assert.match(error.message, /still being processed by gemini \(model gemini-flash\) after 2 s/);
     return true;
   });
   assert.equal(generateCalls().length, generated, 'nothing was sent to the model');

@@ -33,7 +33,7 @@ before(async () => {
   for (let start = 0; start < plan.length; start += 20) {
     await Promise.all(
       plan.slice(start, start + 20).map(async ({ purpose, targets, index }) => {
-        const line = JSON.stringify({ custom_id: `r${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'm', messages: [] } });
+        const line = JSON.stringify({ custom_id: `r${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-2.0-flash', messages: [] } });
         const file = await client.files.create({ file: await toFile(Buffer.from(line + '\n'), `f${index}.jsonl`), purpose, target_model_names: targets } as never);
         made.push({ id: file.id, purpose, targets });
       }),

@@ -3,7 +3,6 @@
  * with its key path, and returns a frozen GatewayConfig. The only module that reads process.env.
  */
 import { defaultSpoolRoot } from '../core/spooled-file.ts';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
@@ -11,12 +10,15 @@ import { ProviderCatalog } from '../providers/provider-catalog.ts';
 import type { ProviderDefinition } from '../providers/provider-definition.ts';
 import { defaultCatalog } from '../providers/provider-list.ts';
 import type { ProviderSettings } from '../providers/provider-settings.ts';
+import { defaultDeploymentId, previousDeploymentIds } from './deployment-id.ts';
 import { setAsideUnsupportedModels, type UnsupportedModel } from './unsupported-models.ts';
 import { configFileSchema, UNACTED_PARAMS, type ConfigFile, type FilesSettingsEntry, type LitellmParams } from './config-schema.ts';
 
 export interface DeploymentConfig {
-  /** model_info.id, else a stable hash of the name and params. */
+  /** model_info.id, else a stable hash of the name and the non-secret params (deployment-id.ts). */
   id: string;
+  /** Ids older versions derived for this deployment (secrets included): re-keyed at startup. */
+  previousIds: string[];
   /** The public model_name clients use. */
   modelName: string;
   settings: ProviderSettings;
@@ -37,6 +39,8 @@ export interface GatewayConfig {
   /** Largest JSON request body, MB (413 beyond). */
   maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
+  /** How often the background refresher looks at unfinished batches (SPEC §6), seconds. */
+  batchRefreshIntervalSeconds: number;
   /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
   fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
@@ -136,16 +140,6 @@ function splitModel(params: LitellmParams): { provider: string; model: string } 
   return { provider: params.model.slice(0, slash), model: params.model.slice(slash + 1) };
 }
 
-function stableHash(value: unknown): string {
-  const sorted = (input: unknown): unknown =>
-    Array.isArray(input)
-      ? input.map(sorted)
-      : input && typeof input === 'object'
-        ? Object.fromEntries(Object.keys(input).sort().map((key) => [key, sorted((input as Record<string, unknown>)[key])]))
-        : input;
-  return createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex');
-}
-
 function settingsFrom(input: {
   definition: ProviderDefinition;
   instance: string;
@@ -195,6 +189,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
 
   const deployments: DeploymentConfig[] = [];
   const seenIds = new Set<string>();
+  const identities = new Map<string, number>();
   (file.model_list ?? []).forEach((entry, index) => {
     if (unsupported.skipped.has(index)) return;
     const path = `model_list[${index}]`;
@@ -208,12 +203,23 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     for (const key of UNACTED_PARAMS) {
       if (params[key] !== undefined) warnings.push(`${path}.litellm_params.${key}: accepted for LiteLLM compatibility, not acted upon`);
     }
-    const id = entry.model_info?.id ?? stableHash({ model_name: entry.model_name, params });
+    let id = entry.model_info?.id;
+    let previousIds: string[] = [];
+    if (id === undefined) {
+      const base = defaultDeploymentId({ modelName: entry.model_name, params, occurrence: 0 });
+      const occurrence = identities.get(base) ?? 0;
+      identities.set(base, occurrence + 1);
+      if (occurrence > 0) {
+        warnings.push(`${path}: same model_name, provider and endpoint as an earlier deployment (only secrets or tuning differ); its id depends on its position in model_list — set model_info.id`);
+      }
+      id = defaultDeploymentId({ modelName: entry.model_name, params, occurrence });
+      previousIds = previousDeploymentIds(entry.model_name, params).filter((previous) => previous !== id);
+    }
     if (seenIds.has(id)) return problems.push(`${path}.model_info.id: duplicate deployment id '${id}'`);
     seenIds.add(id);
     const settings = settingsFrom({ definition, instance: id, model, params, env });
     problems.push(...definitionProblems(definition, settings, `${path}.litellm_params`));
-    deployments.push({ id, modelName: entry.model_name, settings, weight: params.weight ?? 1 });
+    deployments.push({ id, previousIds, modelName: entry.model_name, settings, weight: params.weight ?? 1 });
   });
 
   const filesSettings: ProviderSettings[] = [];
@@ -243,6 +249,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     maxUploadSizeMb: general.max_upload_size_mb ?? 512,
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
+    batchRefreshIntervalSeconds: general.batch_refresh_interval_seconds ?? 30,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,

@@ -133,6 +133,17 @@ export const errors = {
     }),
   notFound: (what: string, id: string, param = 'id') =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: `${what}_not_found`, message: `No such ${what}: ${id}`, param }),
+  batchNotFound: (id: string) =>
+    new GatewayError({ status: 404, type: 'invalid_request_error', code: 'batch_not_found', message: `No such Batch object: ${id}`, param: 'batch_id' }),
+  /** A managed file an unfinished batch still reads (SPEC §6). */
+  fileInUse: (id: string, batchId: string) =>
+    new GatewayError({
+      status: 409,
+      type: 'invalid_request_error',
+      code: 'file_in_use',
+      message: `File ${id} is the input of batch ${batchId}, which has not finished; delete it after the batch ends.`,
+      param: 'file_id',
+    }),
   routeNotFound: (method: string, url: string) =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'route_not_found', message: `Unknown route: ${method} ${url}` }),
   fileTooLarge: (limitMb: number) =>

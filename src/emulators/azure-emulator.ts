@@ -8,6 +8,8 @@
  * required api-version, or `/openai/v1/chat/completions` with model = deployment name (§2.1).
  */
 import { randomUUID } from 'node:crypto';
+import { BatchEngine } from './batch-engine.ts';
+import { handleBatches } from './batch-routes.ts';
 import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
@@ -27,6 +29,8 @@ import {
 } from './files-api-common.ts';
 
 export interface AzureEmulator extends EmulatorServer {
+  /** The batches this emulator runs (its clock can be changed with setClock). */
+  batches: BatchEngine;
   apiKey: string;
   /** Fine-tuning jobs (fine-tuning-jobs.ts); set `stepMs` to pace jobs created afterwards. */
   fineTuning: EmulatedFineTuning;
@@ -44,6 +48,9 @@ export interface AzureEmulatorOptions {
   deployments?: readonly string[];
   /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
   fineTuningStepMs?: number;
+  /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
+  batchStepMs?: number;
+  batchLinesPerStep?: number;
 }
 
 type Surface = 'classic' | 'v1';
@@ -72,6 +79,7 @@ interface RouteContext {
   apiKey: string;
   pendingPolls: number;
   store: FilesStore;
+  engine: BatchEngine;
   endpoint: string;
   chatChunkDelayMs: number;
   deployments: readonly string[] | undefined;
@@ -89,6 +97,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     onReset: () => {
       context?.store.clear();
       context?.fineTuning.clear();
+      context?.engine.batches.clear();
     },
     handler: (exchange) => route(exchange, context!),
   });
@@ -104,8 +113,36 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     fileReady: (file) => fileStatus(file, pendingPolls) === 'processed',
     newFileId: () => `file-${randomHex(32)}`,
   });
-  context = { apiKey, pendingPolls, store, endpoint: server.url, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, deployments: options.deployments, fineTuning };
-  return Object.assign(server, { apiKey, fineTuning });
+  const engine = new BatchEngine({
+    provider: 'azure',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.batchStepMs ?? 20,
+    linesPerStep: options.batchLinesPerStep ?? 250,
+    models: options.deployments,
+    newId: () => `batch_${randomUUID()}`,
+    newFileId: () => `file-${randomHex(32)}`,
+  });
+  context = {
+    apiKey,
+    pendingPolls,
+    store,
+    engine,
+    endpoint: server.url,
+    chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
+    deployments: options.deployments,
+    fineTuning,
+  };
+  const close = server.close.bind(server);
+  return Object.assign(server, {
+    apiKey,
+    batches: engine,
+    fineTuning,
+    close: async () => {
+      engine.close();
+      await close();
+    },
+  });
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
@@ -117,6 +154,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   if (chat) return routeChat(exchange, context, { deployment: chat[1] === undefined ? undefined : decodeSegment(chat[1]), v1: chat[2] !== undefined });
   const tuning = /^\/openai(\/v1)?\/fine_tuning\/jobs(\/.*)?$/.exec(exchange.path);
   if (tuning) return routeFineTuning(exchange, context, { surface: tuning[1] ? 'v1' : 'classic', rest: tuning[2] ?? '' });
+  const batches = /^\/openai(\/v1)?\/batches(\/.*)?$/.exec(exchange.path);
+  if (batches) return routeBatches(exchange, context, { v1: batches[1] !== undefined, rest: batches[2] ?? '' });
   const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
   const surface: Surface = match?.[1] ? 'v1' : 'classic';
   const version = exchange.query.get('api-version');
@@ -160,6 +199,24 @@ async function routeFineTuning(exchange: EmulatorExchange, context: RouteContext
   const versionOk = target.surface === 'v1' ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
   if (!versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
   await context.fineTuning.handle(exchange, target.rest, (status, problem) => sendError(exchange, target.surface, status, { ...problem, code: problem.code ?? 'invalidPayload' }));
+}
+
+async function routeBatches(exchange: EmulatorExchange, context: RouteContext, target: { v1: boolean; rest: string }): Promise<void> {
+  const version = exchange.query.get('api-version');
+  const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
+  if (!versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  const surface: Surface = target.v1 ? 'v1' : 'classic';
+  await handleBatches(exchange, target.rest, {
+    engine: context.engine,
+    store: context.store,
+    provider: 'azure',
+    // §2.4: only processed files may be batch input.
+    fileReady: (id) => {
+      const file = context.store.get(id);
+      return file !== undefined && fileStatus(file, context.pendingPolls) === 'processed';
+    },
+    sendProblem: (target2, status, problem) => sendError(target2, surface, status, { ...problem, code: problem.code ?? String(status) }),
+  });
 }
 
 async function routeChat(exchange: EmulatorExchange, context: RouteContext, target: { deployment: string | undefined; v1: boolean }): Promise<void> {

@@ -54,6 +54,24 @@ export async function handleOpenAIChat(exchange: EmulatorExchange, route: OpenAI
   await sendSse(exchange, { events: [...chunks.map((chunk) => JSON.stringify(chunk)), '[DONE]'], delayMs: route.chunkDelayMs, separator: '\n\n' });
 }
 
+/**
+ * One non-streaming chat answer as the HTTP route would give it (status + JSON body), for a
+ * batch line (providers.md §1.10: each line is answered like the endpoint it names).
+ */
+export function answerChatBody(body: unknown, route: Omit<OpenAIChatRoute, 'chunkDelayMs'>): { status: number; body: Json } {
+  const parsed = parseOpenAIChat(body, { requireModel: route.pathDeployment === undefined, azure: route.provider === 'azure', lookupFile: route.lookupFile });
+  const error = (problem: { message: string; param: string | null; code: string | null }): Json => ({
+    error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: problem.code },
+  });
+  if (!parsed.ok) return { status: 400, body: error(parsed.problem) };
+  const model = route.pathDeployment ?? parsed.value.model!;
+  if (route.models && !route.models.includes(model)) {
+    return { status: 404, body: error({ message: `The model \`${model}\` does not exist or you do not have access to it.`, param: null, code: 'model_not_found' }) };
+  }
+  const answer = echoAnswer({ ...parsed.value.echo, label: `${route.provider}:${model}` });
+  return { status: 200, body: completionBody(answer, { id: `chatcmpl-${randomBase62(29)}`, created: Math.floor(Date.now() / 1000), model }, route.provider) };
+}
+
 interface CompletionIds {
   id: string;
   created: number;

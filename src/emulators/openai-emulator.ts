@@ -4,6 +4,8 @@
  * api_base (what an OpenAI client or the gateway calls) = `emulator.url + '/v1'`.
  */
 import { randomBytes } from 'node:crypto';
+import { BatchEngine } from './batch-engine.ts';
+import { handleBatches } from './batch-routes.ts';
 import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
@@ -22,6 +24,8 @@ import {
 } from './files-api-common.ts';
 
 export interface OpenAIEmulator extends EmulatorServer {
+  /** The batches this emulator runs (its clock can be changed with setClock). */
+  batches: BatchEngine;
   /** `url + '/v1'`: the base URL for the openai client and the gateway's api_base. */
   apiBase: string;
   apiKey: string;
@@ -39,6 +43,9 @@ export interface OpenAIEmulatorOptions {
   models?: readonly string[];
   /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
   fineTuningStepMs?: number;
+  /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
+  batchStepMs?: number;
+  batchLinesPerStep?: number;
 }
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -56,6 +63,7 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
   const apiKey = options.apiKey ?? 'sk-emulator-openai';
   let store: FilesStore | undefined;
   let fineTuning: EmulatedFineTuning | undefined;
+  let engine: BatchEngine | undefined;
   const server = await startEmulatorServer({
     name: 'openai',
     port: options.port,
@@ -63,12 +71,23 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     internalErrorBody: () => envelope({ message: 'The server had an error while processing your request. Sorry about that!', param: null, code: null }, 'server_error'),
     onReset: () => {
       store?.clear();
+      engine?.batches.clear();
       fineTuning?.clear();
     },
     handler: (exchange) =>
-      route(exchange, { apiKey, store: store!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models, fineTuning: fineTuning! }),
+      route(exchange, { apiKey, store: store!, engine: engine!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models, fineTuning: fineTuning! }),
   });
   store = new FileStore(server.tempDir);
+  engine = new BatchEngine({
+    provider: 'openai',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.batchStepMs ?? 20,
+    linesPerStep: options.batchLinesPerStep ?? 250,
+    models: options.models,
+    newId: () => `batch_${randomBase62(32)}`,
+    newFileId: UPLOAD_RULES.newId,
+  });
   fineTuning = new EmulatedFineTuning({
     flavour: 'openai',
     store,
@@ -77,12 +96,23 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     ...(options.models ? { models: options.models } : {}),
     newFileId: UPLOAD_RULES.newId,
   });
-  return Object.assign(server, { apiBase: `${server.url}/v1`, apiKey, fineTuning });
+  const close = server.close.bind(server);
+  return Object.assign(server, {
+    apiBase: `${server.url}/v1`,
+    apiKey,
+    batches: engine!,
+    fineTuning,
+    close: async () => {
+      engine?.close();
+      await close();
+    },
+  });
 }
 
 interface RouteContext {
   apiKey: string;
   store: FilesStore;
+  engine: BatchEngine;
   chatChunkDelayMs: number;
   models: readonly string[] | undefined;
   fineTuning: EmulatedFineTuning;
@@ -104,6 +134,15 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   }
   const fineTuning = /^\/v1\/fine_tuning\/jobs(\/.*)?$/.exec(path);
   if (fineTuning) return context.fineTuning.handle(exchange, fineTuning[1] ?? '', (status, problem) => exchange.sendJson(status, envelope(problem)));
+  if (path === '/v1/batches' || path.startsWith('/v1/batches/')) {
+    return handleBatches(exchange, path.slice('/v1/batches'.length), {
+      engine: context.engine,
+      store: context.store,
+      provider: 'openai',
+      fileReady: () => true,
+      sendProblem: (target, status, problem) => target.sendJson(status, envelope(problem)),
+    });
+  }
   if (path === '/v1/files') {
     if (method === 'POST') return upload(exchange, context.store);
     if (method === 'GET') return list(exchange, context.store);

@@ -10,6 +10,8 @@ export interface ProviderFileRecord extends OwnedResource {
   providerFileId: string;
   purpose: string;
   fileObject: FileObject;
+  /** The deployment a model-routed upload went to; later calls on the id go there. */
+  deploymentId?: string | null;
 }
 
 export class ProviderFileRepository {
@@ -19,7 +21,7 @@ export class ProviderFileRepository {
     await this.db
       .insert(providerFiles)
       .values({ ...record })
-      .onConflictDoUpdate({ target: [providerFiles.provider, providerFiles.providerFileId], set: { ownerId: record.ownerId, teamId: record.teamId, fileObject: record.fileObject } });
+      .onConflictDoUpdate({ target: [providerFiles.provider, providerFiles.providerFileId], set: { ownerId: record.ownerId, teamId: record.teamId, fileObject: record.fileObject, deploymentId: record.deploymentId ?? null } });
   }
 
   async find(provider: string, providerFileId: string): Promise<ProviderFileRecord | undefined> {

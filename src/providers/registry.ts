@@ -86,6 +86,14 @@ export class ProviderRegistry {
     return this.byDeployment.get(id);
   }
 
+  /** The adapter of a deployment id or files_settings instance (`files_settings:<provider>`). */
+  adapterByInstance(instance: string): ProviderAdapter | undefined {
+    const deployed = this.byDeployment.get(instance)?.adapter;
+    if (deployed) return deployed;
+    for (const adapter of this.filesAdapters.values()) if (adapter.instance === instance) return adapter;
+    return undefined;
+  }
+
   /**
    * The adapter for plain /files calls on a provider: its files_settings entry, else the first
    * deployment of that provider (so a model_list-only config still serves /files).

@@ -47,7 +47,7 @@ export class CopyReadiness {
 
   private async ready(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<string> {
     if (copy.upstreamState === 'active' && !copy.upstreamExpiresAt) return copy.providerFileId;
-    const where = `${copy.provider} deployment ${copy.deploymentId}`;
+    const where = `${copy.provider} (model ${copy.modelName})`;
     let current = copy;
     let remade = false;
     const remake = async () => {

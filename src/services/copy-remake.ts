@@ -27,7 +27,7 @@ export class CopyRemaker {
 
   /** Returns the copy as the database now holds it (ours, or another request's re-make). */
   async remake(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<ManagedCopyRow> {
-    const where = `${copy.provider} deployment ${copy.deploymentId}`;
+    const where = `${copy.provider} (model ${copy.modelName})`;
     const target = this.registry.deployment(copy.deploymentId)?.adapter;
     if (!target?.files) throw errors.fileCopyExpired(found.file.id, where);
     // Like the first upload, a re-make is finished even if the client leaves: it is kept for next time.

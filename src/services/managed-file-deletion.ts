@@ -12,6 +12,8 @@ import type { ProviderRegistry } from '../providers/registry.ts';
 export interface ProviderCopy {
   deploymentId: string;
   providerFileId: string;
+  /** 'batch_output': a batch's output reference, deleted through the batches capability. */
+  reader?: 'file' | 'batch_output';
 }
 
 export interface SweepResult {
@@ -32,10 +34,12 @@ export class ManagedFileDeletion {
 
   /** Deletes one provider copy; an upstream 404 means it is already gone. */
   private async deleteCopy(copy: ProviderCopy, context: CallContext): Promise<void> {
-    const adapter = this.registry.deployment(copy.deploymentId)?.adapter;
-    if (!adapter?.files) throw new Error('its deployment is no longer configured');
+    const adapter = this.registry.adapterByInstance(copy.deploymentId);
+    if (copy.reader === 'batch_output' && !adapter?.batches) throw new Error('its deployment is no longer configured');
+    if (copy.reader !== 'batch_output' && !adapter?.files) throw new Error('its deployment is no longer configured');
     try {
-      await adapter.files.delete(copy.providerFileId, context);
+      if (copy.reader === 'batch_output') await adapter!.batches!.deleteOutput(copy.providerFileId, context);
+      else await adapter!.files!.delete(copy.providerFileId, context);
     } catch (error) {
       if (error instanceof GatewayError && error.status === 404) return;
       throw error;

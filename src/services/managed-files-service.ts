@@ -11,6 +11,7 @@ import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManage
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
+import { checkBatchFile } from './batch-file-check.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
@@ -51,6 +52,8 @@ export class ManagedFilesService {
     private readonly deletion: ManagedFileDeletion,
     /** Intent rows around each provider upload, so a crash mid-fan-out leaves nothing behind. */
     private readonly journal: CopyJournal,
+    /** Refuses deleting a file something still needs (an unfinished batch reading it → 409). */
+    private readonly deleteGuard: (fileId: string) => Promise<void> = async () => undefined,
   ) {}
 
   /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
@@ -80,6 +83,8 @@ export class ManagedFilesService {
 
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
     const targets = this.resolveTargets(principal, upload.targetModelNames);
+    // A batch file is checked whole before any deployment receives it (SPEC §6).
+    if (upload.purpose === 'batch') await checkBatchFile(upload.body, upload.targetModelNames);
     // Uploads are not aborted by a client disconnect: an aborted provider upload may or may not
     // exist upstream. They finish, and are then taken back if the client has gone.
     const upstreamContext: CallContext = { ...context, signal: undefined };
@@ -177,10 +182,12 @@ export class ManagedFilesService {
     const ordered = [...copies].sort((a, b) => Number(isDurableSource(b)) - Number(isDurableSource(a)) || Number(a.transformed) - Number(b.transformed));
     let lastError: unknown = errors.fileNotFound(id);
     for (const copy of ordered) {
-      const adapter = this.registry.deployment(copy.deploymentId)?.adapter;
-      if (!adapter?.files) continue;
+      const adapter = this.registry.adapterByInstance(copy.deploymentId);
+      // A batch's output is read through its adapter's batches capability (it may convert it).
+      const read = copy.reader === 'batch_output' ? adapter?.batches?.outputContent.bind(adapter.batches) : adapter?.files?.content.bind(adapter.files);
+      if (!read) continue;
       try {
-        const content = await adapter.files.content(copy.providerFileId, context);
+        const content = await read(copy.providerFileId, context);
         return { ...content, contentType: file.mimeType, mimeType: file.mimeType, filename: file.filename };
       } catch (error) {
         if (context.signal?.aborted) throw error;
@@ -194,6 +201,7 @@ export class ManagedFilesService {
   async delete(principal: Principal, id: string, context: CallContext): Promise<FileDeleted> {
     const found = await this.files.findDeletable(id);
     if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id);
+    await this.deleteGuard(found.file.id);
     await this.deletion.deleteFile(found.file.id, found.copies, context);
     return { id, object: 'file', deleted: true };
   }

@@ -187,7 +187,15 @@ const generic: EdgeClass = (random, operations) => {
           : random.bytes(random.between(1, 300));
   const type = random.pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data']);
   return rawCase(
-    { klass: 'edge.generic', route: `${operation.method} ${operation.path}`, actor, detail: `${operation.method} ${pathVariant.slice(0, 120)}${query.slice(0, 80)}${body ? ` ${type} ${body.length} bytes` : ''}`, owed: 'answer' },
+    {
+      klass: 'edge.generic',
+      route: `${operation.method} ${operation.path}`,
+      actor,
+      detail: `${operation.method} ${pathVariant.slice(0, 120)}${query.slice(0, 80)}${body ? ` ${type} ${body.length} bytes` : ''}`,
+      owed: 'answer',
+      // An odd body may still be a valid one: users it creates are then known to the audit.
+      ...(/\/(user\/new|key\/generate)$/.test(operation.path) ? { effect: { kind: 'user' as const } } : {}),
+    },
     () => ({ spec: { method: operation.method, target: `${pathVariant}${query}`, headers: [...(body ? ([['content-type', type]] as Array<[string, string]>) : [])], ...(body ? { body } : {}) } }),
   );
 };

@@ -189,7 +189,7 @@ const list: FilesClass = (random) => {
     const more = variant === 3 ? `&${oddQuery(random)}` : '';
     return rawCase(
       {
-        klass: variant === 1 ? 'files.list.after-cursor' : 'files.list.after-cursor.odd-query',
+        klass: `files.list.after-cursor${id.foreign ? '.foreign' : ''}${variant === 3 ? '.odd-query' : ''}`,
         route: 'GET /v1/files',
         actor,
         detail: `after=${id.label} via ${where.label}${more.slice(0, 120)}`,

@@ -150,17 +150,18 @@ const cutMidFile: UploadClass = (random) => {
   );
 };
 
-const JUNK_HEADERS: ReadonlyArray<(name: string) => Buffer> = [
-  () => Buffer.from('Content-Type: text/plain'),
-  (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; filename="unterminated`),
-  () => Buffer.from('this line has no colon at all'),
-  () => Buffer.from([0x00, 0xff, 0xfe, 0x0d, 0x41, 0x3a, 0x00]),
-  (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; ${'x'.repeat(20_000)}`),
-  (name) => Buffer.from(`Content-Disposition: attachment; name="${name}"; filename="a.txt"`),
-  () => Buffer.from('Content-Disposition: form-data; filename="a.txt"'),
-  (name) => Buffer.from(`Content-Disposition: form-data; name=${name}; filename=a.txt\r\nContent-Type: \u0000`),
-  (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; filename*=UTF-8''%ED%A0%80.txt`),
-  (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"\r\n${'X-Junk: y\r\n'.repeat(2000)}`),
+/** Part header blocks that replace a part's own: [class suffix, header bytes for the part's name]. */
+const JUNK_HEADERS: ReadonlyArray<readonly [string, (name: string) => Buffer]> = [
+  ['no-disposition', () => Buffer.from('Content-Type: text/plain')],
+  ['unterminated-quote', (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; filename="unterminated`)],
+  ['no-colon', () => Buffer.from('this line has no colon at all')],
+  ['binary', () => Buffer.from([0x00, 0xff, 0xfe, 0x0d, 0x41, 0x3a, 0x00])],
+  ['20-kib-parameter', (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; ${'x'.repeat(20_000)}`)],
+  ['attachment', (name) => Buffer.from(`Content-Disposition: attachment; name="${name}"; filename="a.txt"`)],
+  ['no-name', () => Buffer.from('Content-Disposition: form-data; filename="a.txt"')],
+  ['nul-content-type', (name) => Buffer.from(`Content-Disposition: form-data; name=${name}; filename=a.txt\r\nContent-Type: \u0000`)],
+  ['surrogate-filename-star', (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"; filename*=UTF-8''%ED%A0%80.txt`)],
+  ['2000-headers', (name) => Buffer.from(`Content-Disposition: form-data; name="${name}"\r\n${'X-Junk: y\r\n'.repeat(2000)}`)],
 ];
 
 const junkPartHeaders: UploadClass = (random) => {
@@ -171,9 +172,10 @@ const junkPartHeaders: UploadClass = (random) => {
   const { parts, file } = wellFormedParts(random, target, fieldsFirst);
   const victimIndex = random.chance(0.6) ? parts.indexOf(file) : random.int(parts.length);
   const junk = random.int(JUNK_HEADERS.length);
-  const broken = parts.map((part, index) => (index === victimIndex ? { ...part, rawHeaders: JUNK_HEADERS[junk]!(part.name) } : part));
+  const [junkName, junkHeaders] = JUNK_HEADERS[junk]!;
+  const broken = parts.map((part, index) => (index === victimIndex ? { ...part, rawHeaders: junkHeaders(part.name) } : part));
   return rawUpload(
-    { klass: 'upload.junk-part-headers', actor, target, body: buildForm(boundary, broken), detail: `junk #${junk} in part ${parts[victimIndex]!.name}, ${fieldsFirst ? 'fields first' : 'file first'}` },
+    { klass: `upload.junk-part-headers.${junkName}`, actor, target, body: buildForm(boundary, broken), detail: `junk #${junk} in part ${parts[victimIndex]!.name}, ${fieldsFirst ? 'fields first' : 'file first'}` },
     boundary,
   );
 };

@@ -85,6 +85,12 @@ export async function auditOrphans(fuzz: FuzzWorld): Promise<string[]> {
   for (const row of users) {
     if (!ledger.users.has(String(row.user_id))) problems.push(`user ${JSON.stringify(String(row.user_id).slice(0, 60))} exists but no 2xx answer created it (half-done /user/new or /key/generate)`);
   }
+  // The crash journal (migration 0005): a row outlives its upload only when the gateway died.
+  const journal = await query(fuzz, sql`SELECT to_regclass('provider_copy_journal') IS NOT NULL AS present`);
+  if (journal[0]?.present) {
+    const rows = await query(fuzz, sql`SELECT deployment_id, provider_file_id, filename FROM provider_copy_journal`);
+    for (const row of rows) problems.push(`journal row left: ${row.deployment_id}/${row.provider_file_id ?? '(no id)'} (${row.filename})`);
+  }
   for (const row of pending) problems.push(`pending provider delete ${row.deployment_id}/${row.provider_file_id} (${row.attempts} attempts: ${String(row.last_error).slice(0, 120)})`);
 
   const stored = await storedItems(fuzz);

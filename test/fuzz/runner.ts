@@ -21,6 +21,8 @@ export interface RunOptions {
   /** Case classes not run, matched as prefixes of the class name. */
   excluded?: readonly string[];
   onProgress?: (done: number, total: number) => void;
+  /** Every case with its answer, as it finishes (the script's --log). */
+  onCase?: (fuzzCase: FuzzCase, outcome: Outcome) => void;
 }
 
 export interface Finding {
@@ -95,6 +97,7 @@ export async function runFuzz(fuzz: FuzzWorld, options: RunOptions): Promise<Run
       if (fuzzCase.tag) tags.set(fuzzCase.tag, `case ${index} ${fuzzCase.klass}`);
       const outcome = await fuzzCase.run(fuzz.world, boundMs);
       report.ran += 1;
+      options.onCase?.(fuzzCase, outcome);
       const routeCounts = report.byRoute.get(fuzzCase.route) ?? new Map<string, number>();
       report.byRoute.set(fuzzCase.route, routeCounts);
       count(routeCounts, statusLabel(fuzzCase, outcome));

@@ -5,6 +5,7 @@
 import type { ProviderAdapter } from '../provider-adapter.ts';
 import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { OpenAIChat } from '../openai/openai-chat.ts';
+import { OpenAIShapedBatches } from '../openai/openai-batches.ts';
 import { OpenAIShapedFiles } from '../openai/openai-files.ts';
 import { OpenAIShapedFineTuning } from '../openai/openai-fine-tuning.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
@@ -37,10 +38,13 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
     parseError: parseErrorEnvelope,
     ...transportSettings(settings),
   });
+  const files = new OpenAIShapedFiles({ client, purposeFor: azurePurpose, model: settings.model });
   return {
     instance: settings.instance,
     kind: 'azure',
-    files: new OpenAIShapedFiles({ client, purposeFor: azurePurpose, model: settings.model }),
+    files,
+    // §2.4: the classic docs send `/chat/completions`; the v1 surface takes OpenAI's endpoints.
+    batches: new OpenAIShapedBatches({ client, files, endpointFor: (endpoint) => (classic ? endpoint.replace(/^\/v1(?=\/)/, '') : endpoint) }),
     // Classic inference names the deployment in the path; the v1 surface takes it as `model`
     // in the body, which the service already set to the deployment name (providers.md §2.1).
     chat: new OpenAIChat({

@@ -181,7 +181,7 @@ describe('convertOpenAIToGemini', () => {
   });
 
   test('invalid input is a 400 that names the parameter', () => {
-    rejects({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: ONLY_OPENAI } }] }] }, 'messages[0].content[0].file.file_id', /not available on deployment vertex-eu/);
+    rejects({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: ONLY_OPENAI } }] }] }, 'messages[0].content[0].file.file_id', /not available on the deployment chosen for this request/);
     rejects({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-raw' } }] }] }, 'messages[0].content[0].file.file_id', /cannot be used with Vertex AI/);
     rejects({ messages: [{ role: 'tool', tool_call_id: 'call_x', content: 'r' }] }, 'messages[0].tool_call_id', /no earlier assistant tool call/);
     rejects({ messages: [{ role: 'user', content: [{ type: 'input_text', text: 'x' }] }] }, 'messages[0].content[0].type', /not supported/);

@@ -3,6 +3,7 @@ import type { ProviderAdapter } from '../provider-adapter.ts';
 import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 import { OpenAIChat } from './openai-chat.ts';
+import { OpenAIShapedBatches } from './openai-batches.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
 import { OpenAIShapedFineTuning } from './openai-fine-tuning.ts';
 
@@ -20,10 +21,12 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     parseError: parseErrorEnvelope,
     ...transportSettings(settings),
   });
+  const files = new OpenAIShapedFiles({ client, model: settings.model });
   return {
     instance: settings.instance,
     kind: 'openai',
-    files: new OpenAIShapedFiles({ client, model: settings.model }),
+    files,
+    batches: new OpenAIShapedBatches({ client, files }),
     chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
     fineTuning: new OpenAIShapedFineTuning({ client }),
     close: () => client.close(),

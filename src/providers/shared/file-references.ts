@@ -18,10 +18,10 @@ export function lookupFileReference(input: {
 }): Target | undefined {
   if (!Object.hasOwn(input.fileReferences, input.fileId)) return undefined;
   const target = input.fileReferences[input.fileId]![input.instance];
-  if (!target) throw missingTarget(input.fileId, input.instance, input.param);
+  if (!target) throw missingTarget(input.fileId, input.param);
   return target;
 }
 
-function missingTarget(fileId: string, instance: string, param: string): GatewayError {
-  return errors.invalidValue(param, `File ${fileId} is not available on deployment ${instance}.`);
+function missingTarget(fileId: string, param: string): GatewayError {
+  return errors.invalidValue(param, `File ${fileId} is not available on the deployment chosen for this request.`);
 }

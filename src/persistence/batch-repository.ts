@@ -1,0 +1,140 @@
+/**
+ * Batches (SPEC §6): one row per unified batch id with the stored OpenAI object, a refresh
+ * lease shared between instances (`FOR UPDATE SKIP LOCKED`), and the managed files made from
+ * its output references — created once per (batch, kind) by the primary key, not by luck.
+ */
+import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Principal } from '../core/access-policy.ts';
+import type { BatchObject } from '../core/batch-types.ts';
+import type { Db } from './database.ts';
+import { batches, batchOutputFiles, managedFileCopies, managedFiles } from './schema.ts';
+import type { NewManagedCopy, NewManagedFile } from './managed-file-repository.ts';
+
+export type BatchRow = typeof batches.$inferSelect;
+export type NewBatch = Omit<typeof batches.$inferInsert, 'createdAt' | 'refreshedAt' | 'leaseOwner' | 'leaseUntil' | 'refreshFailures' | 'lastError'>;
+
+const UNFINISHED = sql`${batches.status} NOT IN ('completed', 'failed', 'expired', 'cancelled')`;
+
+export class BatchRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(batch: NewBatch): Promise<BatchRow> {
+    const [row] = await this.db.insert(batches).values(batch).returning();
+    return row!;
+  }
+
+  async find(id: string): Promise<BatchRow | undefined> {
+    const [row] = await this.db.select().from(batches).where(eq(batches.id, id)).limit(1);
+    return row;
+  }
+
+  /** The caller's batches (admins: all), newest first, ties by id; `limit + 1` rows tell has_more. */
+  async list(principal: Principal, query: { limit: number; after?: BatchRow }): Promise<{ rows: BatchRow[]; hasMore: boolean }> {
+    const conditions: SQL[] = [];
+    if (!principal.isAdmin) {
+      conditions.push(principal.teamId ? or(eq(batches.ownerId, principal.ownerId), eq(batches.teamId, principal.teamId))! : eq(batches.ownerId, principal.ownerId));
+    }
+    if (query.after) {
+      const { createdAt, id } = query.after;
+      conditions.push(or(lt(batches.createdAt, createdAt), and(eq(batches.createdAt, createdAt), lt(batches.id, id)))!);
+    }
+    const rows = await this.db
+      .select()
+      .from(batches)
+      .where(conditions.length > 0 ? and(...conditions) : undefined)
+      .orderBy(desc(batches.createdAt), desc(batches.id))
+      .limit(query.limit + 1);
+    return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
+  }
+
+  /**
+   * Stores a refreshed object unless the stored one is already terminal (a slower concurrent
+   * refresh never overwrites a finished batch); answers the row as stored afterwards.
+   */
+  async saveRefresh(id: string, update: { status: string; batchObject: BatchObject; outputReference: string | null; errorReference: string | null; nextRefreshAt: Date }): Promise<BatchRow> {
+    const [row] = await this.db
+      .update(batches)
+      .set({ ...update, refreshedAt: new Date(), refreshFailures: 0, lastError: null })
+      .where(and(eq(batches.id, id), UNFINISHED))
+      .returning();
+    return row ?? (await this.find(id))!;
+  }
+
+  /** A failed refresh: try again later with backoff (capped at 10 minutes). */
+  async refreshFailed(id: string, error: string): Promise<void> {
+    await this.db
+      .update(batches)
+      .set({
+        refreshFailures: sql`${batches.refreshFailures} + 1`,
+        lastError: error.slice(0, 2000),
+        nextRefreshAt: sql`now() + least(interval '5 seconds' * power(2, ${batches.refreshFailures}), interval '10 minutes')`,
+      })
+      .where(eq(batches.id, id));
+  }
+
+  /**
+   * Leases up to `limit` unfinished batches due for a refresh to `owner` for `leaseMs`: rows
+   * another instance is claiming right now are skipped, and a lease of a crashed instance ends.
+   */
+  async claimDue(owner: string, limit: number, leaseMs: number): Promise<BatchRow[]> {
+    const result = await this.db.execute(sql`
+      UPDATE batches SET lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id IN (
+        SELECT id FROM batches
+        WHERE status NOT IN ('completed', 'failed', 'expired', 'cancelled')
+          AND next_refresh_at <= now()
+          AND (lease_until IS NULL OR lease_until < now())
+        ORDER BY next_refresh_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING id`);
+    const ids = rowsOf<{ id: string }>(result).map((row) => row.id);
+    if (ids.length === 0) return [];
+    return this.db.select().from(batches).where(inArray(batches.id, ids));
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.db.update(batches).set({ leaseOwner: null, leaseUntil: null }).where(and(eq(batches.id, id), eq(batches.leaseOwner, owner)));
+  }
+
+  /** An unfinished batch reading this input file (blocks deleting it). */
+  async unfinishedReading(fileId: string): Promise<string | undefined> {
+    const [row] = await this.db.select({ id: batches.id }).from(batches).where(and(eq(batches.inputFileId, fileId), UNFINISHED)).limit(1);
+    return row?.id;
+  }
+
+  /**
+   * The managed file for a batch's output (or error) reference: made in one transaction with its
+   * mapping, or — when another refresh made it first — the one that refresh made.
+   */
+  async outputFile(input: { batchId: string; kind: 'output' | 'error'; providerReference: string; file: NewManagedFile; copy: NewManagedCopy }): Promise<string> {
+    return this.db.transaction(async (transaction) => {
+      const inserted = await transaction
+        .insert(batchOutputFiles)
+        .values({ batchId: input.batchId, kind: input.kind, providerReference: input.providerReference, fileId: input.file.id })
+        .onConflictDoNothing()
+        .returning({ fileId: batchOutputFiles.fileId });
+      if (inserted.length > 0) {
+        await transaction.insert(managedFiles).values({ ...input.file, status: 'active' });
+        await transaction.insert(managedFileCopies).values({ ...input.copy, fileId: input.file.id });
+        return input.file.id;
+      }
+      const [existing] = await transaction
+        .select({ fileId: batchOutputFiles.fileId })
+        .from(batchOutputFiles)
+        .where(and(eq(batchOutputFiles.batchId, input.batchId), eq(batchOutputFiles.kind, input.kind)));
+      return existing!.fileId;
+    });
+  }
+
+  /** Output file ids already made for a batch. */
+  async outputFiles(batchId: string): Promise<Partial<Record<'output' | 'error', string>>> {
+    const rows = await this.db.select().from(batchOutputFiles).where(eq(batchOutputFiles.batchId, batchId));
+    return Object.fromEntries(rows.map((row) => [row.kind, row.fileId]));
+  }
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
+}

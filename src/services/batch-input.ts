@@ -1,0 +1,112 @@
+/**
+ * Which deployment a batch runs on and which of its files is the input (SPEC §6): the caller's
+ * managed `purpose=batch` file on a deployment holding it (waiting, bounded, for a copy the
+ * provider is still processing — Azure only takes `processed` files), or a raw provider id
+ * recorded as the caller's, run as a plain batch on that provider. Anything not the caller's
+ * is 404 before any provider call.
+ */
+import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import { errors } from '../core/errors.ts';
+import { isUnifiedId } from '../core/ids.ts';
+import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
+import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
+import type { CallContext, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import type { CopyReadiness } from './copy-readiness.ts';
+
+export interface BatchInput {
+  /** Deployment id or files_settings instance that runs the batch. */
+  instance: string;
+  provider: string;
+  adapter: ProviderAdapter & { batches: NonNullable<ProviderAdapter['batches']> };
+  /** The deployment's own reference to the input (its copy's provider file id / URI). */
+  inputReference: string;
+  managed: boolean;
+  /** Public model name the batch runs under (null for a plain batch). */
+  modelName: string | null;
+}
+
+export interface BatchInputRequest {
+  inputFileId: string;
+  /** Explicit provider (path prefix, header, query or body `custom_llm_provider`). */
+  provider?: string;
+  /** LiteLLM model-based routing: `x-litellm-model` / `model` picks that model's deployment. */
+  model?: string;
+}
+
+export class BatchInputResolver {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly managedFiles: ManagedFileRepository,
+    private readonly providerFiles: ProviderFileRepository,
+    private readonly readiness: CopyReadiness,
+  ) {}
+
+  async resolve(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
+    if (request.model !== undefined && this.registry.deploymentsOf(request.model).length === 0) {
+      throw errors.invalidValue('model', `Unknown model '${request.model}'. Check model_list in the config.`);
+    }
+    return isUnifiedId('file', request.inputFileId) ? this.managed(principal, request, context) : this.plain(principal, request);
+  }
+
+  private async managed(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
+    const id = request.inputFileId;
+    const found = await this.managedFiles.findVisible(id);
+    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id, { param: 'input_file_id' });
+    if (found.file.purpose !== 'batch') {
+      throw errors.invalidValue('input_file_id', `File ${id} has purpose '${found.file.purpose}'; a batch needs a file uploaded with purpose 'batch'.`);
+    }
+    const candidates = found.copies.filter((copy) => {
+      if (copy.reader !== 'file' || (request.model !== undefined && copy.modelName !== request.model)) return false;
+      return Boolean(this.registry.deployment(copy.deploymentId)?.adapter.batches) && isModelAllowed(principal, copy.modelName);
+    });
+    const copy = candidates[0];
+    if (!copy) {
+      const models = [...new Set(found.copies.map((row) => row.modelName))];
+      if (request.model !== undefined && !models.includes(request.model)) {
+        throw errors.invalidValue('model', `File ${id} is not available for model '${request.model}'; it is available for: ${models.join(', ')}.`);
+      }
+      if (!models.some((name) => isModelAllowed(principal, name))) throw errors.modelsNotAllowed(models);
+      throw errors.unsupportedOperation(found.copies[0]?.provider ?? 'unknown', 'batches');
+    }
+    const adapter = this.registry.deployment(copy.deploymentId)!.adapter;
+    const references = await this.readiness.prepare(
+      {
+        managed: new Map([[id, found]]),
+        deploymentId: copy.deploymentId,
+        fileReferences: { [id]: { [copy.deploymentId]: { providerFileId: copy.providerFileId, mimeType: found.file.mimeType } } },
+      },
+      context,
+    );
+    return {
+      instance: copy.deploymentId,
+      provider: copy.provider,
+      adapter: adapter as BatchInput['adapter'],
+      inputReference: references[id]![copy.deploymentId]!.providerFileId,
+      managed: true,
+      modelName: copy.modelName,
+    };
+  }
+
+  /** A raw provider id: only one recorded as the caller's (admins: any) runs, on its provider. */
+  private async plain(principal: Principal, request: BatchInputRequest): Promise<BatchInput> {
+    const id = request.inputFileId;
+    const providers = request.provider ? [request.provider] : this.registry.recordedIdsOf(id).map((entry) => entry.provider);
+    for (const provider of providers) {
+      const record = await this.providerFiles.find(provider, id);
+      if (record && !canAccess(principal, record)) continue;
+      if (!record && !principal.isAdmin) continue;
+      const deploymentId = record?.deploymentId ?? undefined;
+      const adapter = deploymentId ? this.registry.adapterByInstance(deploymentId) : request.model ? this.modelAdapter(request.model, provider) : this.registry.filesAdapter(provider);
+      if (!adapter) throw errors.providerNotConfigured(provider);
+      if (!adapter.batches) throw errors.unsupportedOperation(provider, 'batches');
+      return { instance: adapter.instance, provider, adapter: adapter as BatchInput['adapter'], inputReference: id, managed: false, modelName: null };
+    }
+    throw errors.fileNotFound(id, { param: 'input_file_id' });
+  }
+
+  private modelAdapter(model: string, provider: string): ProviderAdapter | undefined {
+    const deployment = this.registry.deploymentsOf(model).find((entry) => entry.settings.provider === provider);
+    return deployment ? this.registry.deployment(deployment.id)?.adapter : undefined;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Bringing a stored batch up to date with its provider (SPEC §6): the provider batch becomes the
+ * OpenAI object with unified ids; once it is terminal its output and error references become
+ * managed `batch_output` files of the creator, made once whatever the number of concurrent
+ * refreshes (BatchRepository.outputFile). The background loop leases due batches with
+ * `FOR UPDATE SKIP LOCKED`, so instances share the work and a restart resumes it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BatchObject } from '../core/batch-types.ts';
+import { isTerminalBatchStatus } from '../core/batch-types.ts';
+import { upstreamLogFields } from '../core/errors.ts';
+import { mintId } from '../core/ids.ts';
+import type { BatchRepository, BatchRow } from '../persistence/batch-repository.ts';
+import type { AdapterLogger, BatchesCapability, CallContext, ProviderBatch } from '../providers/provider-adapter.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+
+export interface BatchRefreshOptions {
+  /** How long after a refresh an unfinished batch is looked at again by the background loop. */
+  intervalMs: number;
+}
+
+/** The OpenAI object for a provider batch, with the gateway's ids and metadata. */
+export function composeBatch(row: Pick<BatchRow, 'id' | 'endpoint' | 'inputFileId' | 'completionWindow' | 'metadata' | 'createdAt'>, model: string | null, batch: ProviderBatch, outputs: Partial<Record<'output' | 'error', string>>): BatchObject {
+  return {
+    id: row.id,
+    object: 'batch',
+    endpoint: row.endpoint,
+    model,
+    errors: batch.errors,
+    input_file_id: row.inputFileId,
+    completion_window: row.completionWindow,
+    status: batch.status,
+    output_file_id: outputs.output ?? null,
+    error_file_id: outputs.error ?? null,
+    ...batch.timestamps,
+    created_at: Math.floor(row.createdAt.getTime() / 1000),
+    request_counts: batch.requestCounts,
+    usage: batch.usage ?? null,
+    metadata: row.metadata ?? null,
+  };
+}
+
+export class BatchRefresher {
+  readonly instanceId = `refresher-${randomUUID()}`;
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly batches: BatchRepository,
+    private readonly options: BatchRefreshOptions,
+  ) {}
+
+  capability(row: BatchRow): BatchesCapability | undefined {
+    return this.registry.adapterByInstance(row.deploymentId)?.batches;
+  }
+
+  /** Asks the provider and stores the result; answers the object as stored. */
+  async refresh(row: BatchRow, context: CallContext): Promise<BatchObject> {
+    const capability = this.capability(row);
+    if (!capability) {
+      context.logger.warn({ batchId: row.id, deployment: row.deploymentId }, 'batch deployment no longer configured; serving the stored copy');
+      return row.batchObject;
+    }
+    return this.apply(row, await capability.retrieve(row.providerBatchId, context), context);
+  }
+
+  /** Stores what the provider answered (retrieve or cancel). */
+  async apply(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<BatchObject> {
+    const outputs = isTerminalBatchStatus(batch.status) ? await this.outputs(row, batch, context) : {};
+    const object = composeBatch(row, row.batchObject.model ?? null, batch, outputs);
+    const saved = await this.batches.saveRefresh(row.id, {
+      status: batch.status,
+      batchObject: object,
+      outputReference: batch.outputReference,
+      errorReference: batch.errorReference,
+      nextRefreshAt: new Date(Date.now() + this.options.intervalMs),
+    });
+    return saved.batchObject;
+  }
+
+  /** Managed files for the output and error references, made once per batch and kind. */
+  private async outputs(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<Partial<Record<'output' | 'error', string>>> {
+    const made = await this.batches.outputFiles(row.id);
+    const capability = this.capability(row)!;
+    const model = row.batchObject.model ?? null;
+    for (const [kind, reference] of [['output', batch.outputReference], ['error', batch.errorReference]] as const) {
+      if (!reference || made[kind]) continue;
+      const description = await capability.describeOutput(reference, context);
+      made[kind] = await this.batches.outputFile({
+        batchId: row.id,
+        kind,
+        providerReference: reference,
+        file: {
+          id: mintId('file'),
+          ownerId: row.ownerId,
+          teamId: row.teamId,
+          purpose: 'batch_output',
+          // Named after the unified batch id: the provider's file name carries its own batch id.
+          filename: `${row.id}_${kind}.jsonl`,
+          bytes: description.bytes,
+          mimeType: 'application/jsonl',
+          targetModelNames: model ? [model] : [],
+          expiresAt: null,
+        },
+        copy: {
+          deploymentId: row.deploymentId,
+          modelName: model ?? '',
+          provider: row.provider,
+          providerFileId: reference,
+          transformed: false,
+          upstreamState: 'active',
+          upstreamExpiresAt: null,
+          reader: 'batch_output',
+        },
+      });
+    }
+    return made;
+  }
+
+  /** One background round: lease due batches, refresh each, release. Answers how many were refreshed. */
+  async refreshDue(logger: AdapterLogger, limit = 100): Promise<number> {
+    const leaseMs = Math.max(60_000, this.options.intervalMs * 4);
+    const rows = await this.batches.claimDue(this.instanceId, limit, leaseMs);
+    const context: CallContext = { requestId: `batch-refresh-${randomUUID()}`, logger };
+    let done = 0;
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          await this.refresh(row, context);
+          done += 1;
+        } catch (error) {
+          logger.warn({ batchId: row.id, ...upstreamLogFields(error), error: (error as Error).message }, 'background batch refresh failed');
+          await this.batches.refreshFailed(row.id, (error as Error).message).catch(() => undefined);
+        } finally {
+          await this.batches.releaseLease(row.id, this.instanceId).catch(() => undefined);
+        }
+      }),
+    );
+    return done;
+  }
+}
+
+/** Runs refreshDue every `intervalMs` until stopped; the returned function waits for the round in flight. */
+export function startBatchRefresher(refresher: BatchRefresher, options: { intervalMs: number; logger: AdapterLogger }): () => Promise<void> {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    if (stopped) return;
+    running = refresher
+      .refreshDue(options.logger)
+      .catch((error: unknown) => options.logger.warn({ error: (error as Error).message }, 'batch refresher round failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+      });
+  };
+  timer = setTimeout(tick, Math.min(options.intervalMs, 1000));
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await running;
+  };
+}

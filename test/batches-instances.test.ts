@@ -1,0 +1,120 @@
+/**
+ * Batches across instances (SPEC §6): two gateways on one database retrieving the same batch
+ * concurrently answer the same object and make the output mappings once; the background
+ * refresher finishes a batch nobody polls; a raw provider file recorded as the caller's runs as
+ * a plain batch, and the provider's line errors come back with their line number.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { toFile } from 'openai';
+import { testContext } from './support/silent-logger.ts';
+import { startHarness, type Harness } from './support/gateway-harness.ts';
+import { BATCH_MODELS, batchLines, notFound, outputLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
+
+let first: Harness;
+let second: Harness;
+before(async () => {
+  first = await startHarness({ config: (emulators) => ({ model_list: BATCH_MODELS(emulators.urls) }), general: { batch_refresh_interval_seconds: 0.1 } });
+  second = await startHarness({
+    config: (emulators) => ({ model_list: BATCH_MODELS(emulators.urls) }),
+    general: { batch_refresh_interval_seconds: 0.1 },
+    emulators: first.emulators,
+    database: first.database,
+  });
+});
+after(async () => {
+  await second.close();
+  await first.close();
+});
+
+async function providerBatchStatus(id: string): Promise<string | undefined> {
+  const [row] = await rows(first, sql`SELECT provider_batch_id FROM batches WHERE id = ${id}`);
+  return first.emulators.openai.batches.batches.get(String(row!.provider_batch_id))?.status;
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('two instances retrieving one finished batch concurrently: the same object, one set of output files', async (t) => {
+  if (!first.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');
+  const owner = await first.newUser({ user_id: 'concurrent-owner' });
+  const clients = [first.client(owner.key), second.client(owner.key)];
+  const file = await uploadBatchFile(clients[0]!, batchLines(200, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  const created = await clients[0]!.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  // The provider finishes first; nobody has seen it yet, so every retrieve below races to record it.
+  await waitFor(async () => (await providerBatchStatus(created.id)) === 'completed', 'the provider to finish');
+  const answers = await Promise.all(Array.from({ length: 24 }, (_, index) => clients[index % 2]!.batches.retrieve(created.id)));
+  for (const answer of answers) assert.deepEqual(answer, answers[0]);
+  assert.equal(answers[0]!.status, 'completed');
+  const mappings = await rows(first, sql`SELECT kind, file_id FROM batch_output_files WHERE batch_id = ${created.id}`);
+  assert.equal(mappings.length, 1);
+  assert.equal(mappings[0]!.file_id, answers[0]!.output_file_id);
+  const outputs = await rows(first, sql`SELECT id FROM managed_files WHERE owner_id = 'concurrent-owner' AND purpose = 'batch_output'`);
+  assert.deepEqual(outputs.map((row) => row.id), [answers[0]!.output_file_id], 'no second managed file was made');
+  assert.equal((await outputLines(clients[1]!, answers[0]!.output_file_id!)).length, 200);
+});
+
+test('the background refresher finishes a batch nobody polls, shared between instances', async () => {
+  const owner = await first.newUser({ user_id: 'unpolled-owner' });
+  const client = first.client(owner.key);
+  const file = await uploadBatchFile(client, batchLines(300, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  first.runtime.startBackgroundWork(testContext.logger);
+  second.runtime.startBackgroundWork(testContext.logger);
+  await waitFor(async () => (await rows(first, sql`SELECT status FROM batches WHERE id = ${created.id}`))[0]!.status === 'completed', 'the refresher to finish the batch');
+  const [stored] = await rows(first, sql`SELECT batch_object FROM batches WHERE id = ${created.id}`);
+  const object = stored!.batch_object as { output_file_id: string; request_counts: { completed: number } };
+  assert.equal(object.request_counts.completed, 300);
+  assert.match(object.output_file_id, /^file-uf_/);
+  // The client's first look: the stored object, already with its managed output.
+  const seen = await client.batches.retrieve(created.id);
+  assert.equal(seen.output_file_id, object.output_file_id);
+  assert.equal((await outputLines(client, seen.output_file_id!)).length, 300);
+  assert.ok((await client.files.list()).data.some((item) => item.id === seen.output_file_id && item.purpose === 'batch_output'));
+});
+
+test('a raw provider file recorded as the caller\'s runs as a plain batch; a malformed line fails it naming the line', async () => {
+  const owner = await first.newUser({ user_id: 'plain-owner' });
+  const client = first.client(owner.key);
+  const text = `${batchLines(2, 'gpt-4o-mini')}\nthis line is not JSON\n${batchLines(1, 'gpt-4o-mini', 'tail')}\n`;
+  const raw = await client.files.create({ file: await toFile(Buffer.from(text), 'plain.jsonl'), purpose: 'batch' });
+  assert.match(raw.id, /^file-(?!uf_)/, 'a plain upload keeps the provider id');
+  const stranger = first.client((await first.newUser({ user_id: 'plain-stranger' })).key);
+  const callsBefore = first.emulators.openai.calls.length;
+  await assert.rejects(stranger.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), notFound);
+  assert.equal(first.emulators.openai.calls.length, callsBefore, 'another user\'s raw file never reaches the provider');
+
+  const created = await client.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  assert.match(created.id, /^batch_uf_/);
+  assert.equal(created.input_file_id, raw.id);
+  const failed = await pollUntil(client, created.id, ['failed', 'completed']);
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.errors!.data![0]!.line, 3);
+  assert.equal(failed.output_file_id, null, 'no output: null, not an error loop');
+  assert.equal(failed.error_file_id, null);
+});
+
+test('batch request validation: 400 naming the parameter, nothing sent upstream', async () => {
+  const owner = await first.newUser({ user_id: 'validation-owner' });
+  const client = first.client(owner.key);
+  const file = await uploadBatchFile(client, batchLines(1, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  const callsBefore = first.emulators.openai.calls.filter((call) => call.path.includes('/batches')).length;
+  const bad = (error: { status?: number; error?: { param?: string } }, param: string) => error.status === 400 && error.error?.param === param;
+  await assert.rejects(client.batches.create({ input_file_id: file.id, endpoint: '/v1/nope' as '/v1/chat/completions', completion_window: '24h' }), (error: never) => bad(error, 'endpoint'));
+  await assert.rejects(client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '48h' as '24h' }), (error: never) => bad(error, 'completion_window'));
+  await assert.rejects(
+    client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }),
+    (error: never) => bad(error, 'metadata'),
+  );
+  await assert.rejects(client.batches.list({ limit: 101 }), (error: never) => bad(error, 'limit'));
+  const chatFile = await client.files.create({ file: await toFile(Buffer.from('hello'), 'a.txt'), purpose: 'user_data', // @ts-expect-error gateway field
+    target_model_names: 'gpt-4o-mini-openai' });
+  await assert.rejects(client.batches.create({ input_file_id: chatFile.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), (error: never) => bad(error, 'input_file_id'));
+  assert.equal(first.emulators.openai.calls.filter((call) => call.path.includes('/batches')).length, callsBefore);
+});
