@@ -25,6 +25,17 @@ export function canAccess(principal: Principal, resource: OwnedResource): boolea
   return principal.teamId !== null && resource.teamId === principal.teamId;
 }
 
+/**
+ * A managed file (or anything with target models) is reachable when the caller may access it and,
+ * for a key limited to some models, through at least one of them (SPEC §2: a key reaches a
+ * file only through models it may use). Otherwise it answers like an unknown id.
+ */
+export function canReach(principal: Principal, resource: OwnedResource & { targetModelNames: readonly string[] }): boolean {
+  if (!canAccess(principal, resource)) return false;
+  if (principal.isAdmin || principal.allowedModels.length === 0) return true;
+  return resource.targetModelNames.some((name) => principal.allowedModels.includes(name));
+}
+
 export function isModelAllowed(principal: Principal, modelName: string): boolean {
   return principal.allowedModels.length === 0 || principal.allowedModels.includes(modelName);
 }
@@ -34,6 +45,13 @@ export function disallowedModels(principal: Principal, modelNames: readonly stri
 }
 
 export const ADMIN_OWNER_ID = 'default_user_id';
+/** Prefix of the owner id of resources created by a key without a user_id. */
+export const KEY_OWNER_PREFIX = 'key:';
+
+/** Owner ids the gateway mints itself: a user created under one would inherit those resources. */
+export function isReservedOwnerId(userId: string): boolean {
+  return userId === ADMIN_OWNER_ID || userId.toLowerCase().startsWith(KEY_OWNER_PREFIX);
+}
 
 export function adminPrincipal(): Principal {
   return { isAdmin: true, ownerId: ADMIN_OWNER_ID, userId: ADMIN_OWNER_ID, teamId: null, allowedModels: [], keyHash: null };

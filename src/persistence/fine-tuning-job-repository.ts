@@ -138,11 +138,12 @@ export class FineTuningJobRepository {
   }
 }
 
-/** Owner or team; undefined for admins (everything). */
+/** Owner or team, and only jobs of the key's models when it is limited; undefined for admins. */
 function ownerFilter(principal: Principal): SQL | undefined {
   if (principal.isAdmin) return undefined;
-  if (principal.teamId) return sql`(owner_id = ${principal.ownerId} OR team_id = ${principal.teamId})`;
-  return sql`owner_id = ${principal.ownerId}`;
+  const owner = principal.teamId ? sql`(owner_id = ${principal.ownerId} OR team_id = ${principal.teamId})` : sql`owner_id = ${principal.ownerId}`;
+  if (principal.allowedModels.length === 0) return owner;
+  return sql`${owner} AND model_name IN (${sql.join(principal.allowedModels.map((name) => sql`${name}`), sql`, `)})`;
 }
 
 function rowsOf<T>(result: unknown): T[] {

@@ -194,8 +194,10 @@ export class ManagedFileRepository {
     const filters: SQL[] = [VISIBLE];
     if (query.purpose) filters.push(sql`purpose = ${query.purpose}`);
     if (query.targetModelNames.length > 0) {
-      filters.push(sql`target_model_names @> ${`{${query.targetModelNames.map((name) => JSON.stringify(name)).join(',')}}`}::text[]`);
+      filters.push(sql`target_model_names @> ${textArray(query.targetModelNames)}`);
     }
+    // A key limited to some models reaches only files targeted at one of them (SPEC §2).
+    if (!principal.isAdmin && principal.allowedModels.length > 0) filters.push(sql`target_model_names && ${textArray(principal.allowedModels)}`);
     if (query.after) {
       const cursor = sql`(SELECT created_at, id FROM managed_files WHERE id = ${query.after})`;
       filters.push(descending ? sql`(created_at, id) < ${cursor}` : sql`(created_at, id) > ${cursor}`);
@@ -213,10 +215,19 @@ export class ManagedFileRepository {
     return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
   }
 
-  async afterExists(id: string): Promise<boolean> {
-    const rows = await this.db.select({ id: managedFiles.id }).from(managedFiles).where(eq(managedFiles.id, id)).limit(1);
-    return rows.length > 0;
+  /** The owner and targets of a cursor file, visible or a tombstone (a file deleted mid-pagination). */
+  async cursorFile(id: string): Promise<Pick<ManagedFileRow, 'ownerId' | 'teamId' | 'targetModelNames'> | undefined> {
+    const rows = await this.db
+      .select({ ownerId: managedFiles.ownerId, teamId: managedFiles.teamId, targetModelNames: managedFiles.targetModelNames })
+      .from(managedFiles)
+      .where(eq(managedFiles.id, id))
+      .limit(1);
+    return rows[0];
   }
+}
+
+function textArray(values: readonly string[]): SQL {
+  return sql`${`{${values.map((value) => JSON.stringify(value)).join(',')}}`}::text[]`;
 }
 
 function rowsOf<T>(result: unknown): T[] {

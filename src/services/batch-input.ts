@@ -5,7 +5,7 @@
  * recorded as the caller's, run as a plain batch on that provider. Anything not the caller's
  * is 404 before any provider call.
  */
-import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import { errors } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
 import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
@@ -52,7 +52,7 @@ export class BatchInputResolver {
   private async managed(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
     const id = request.inputFileId;
     const found = await this.managedFiles.findVisible(id);
-    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id, { param: 'input_file_id' });
+    if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(id, { param: 'input_file_id' });
     if (found.file.purpose !== 'batch') {
       throw errors.invalidValue('input_file_id', `File ${id} has purpose '${found.file.purpose}'; a batch needs a file uploaded with purpose 'batch'.`);
     }

@@ -4,7 +4,7 @@
  * retryable upstream errors before anything was streamed.
  */
 import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
-import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
@@ -88,7 +88,7 @@ export class ChatService {
       const fileId = reference.value;
       if (Object.hasOwn(fileReferences, fileId)) continue;
       const found = await this.managedFiles.findVisible(fileId);
-      if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(fileId);
+      if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(fileId);
       if (!found.file.targetModelNames.includes(filesModel)) {
         throw errors.invalidValue(
           'messages',

@@ -5,7 +5,7 @@
  * caller's → a plain job on that provider's files account. Everything is checked before any
  * provider is called.
  */
-import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import { errors, GatewayError } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
 import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
@@ -69,7 +69,7 @@ export class FineTuningPlacement {
     for (const [param, id] of named) {
       if (!isUnifiedId('file', id)) throw errors.invalidValue(param, `'${param}' must be a managed file id like training_file (file-uf_…).`);
       const file = await this.managed.findVisible(id);
-      if (!file || !canAccess(principal, file.file)) throw errors.fileNotFound(id, { param });
+      if (!file || !canReach(principal, file.file)) throw errors.fileNotFound(id, { param });
       checkPurpose(param, id, file.file.purpose);
       if (!file.file.targetModelNames.includes(model)) {
         throw errors.invalidValue(param, `File ${id} is not available for model '${model}'. It was uploaded for: ${file.file.targetModelNames.join(', ')}.`);

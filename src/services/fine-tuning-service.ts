@@ -4,7 +4,7 @@
  * until the job is terminal, then serves the stored copy; a succeeded job's result files become
  * managed files of its creator (plain jobs: raw ids recorded as theirs), made once.
  */
-import { canAccess, type Principal } from '../core/access-policy.ts';
+import { canReach, type Principal } from '../core/access-policy.ts';
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import { isTerminalFineTuningStatus, type FineTuningEvent, type FineTuningJob, type FineTuningPage } from '../core/fine-tuning-types.ts';
 import { mintId } from '../core/ids.ts';
@@ -107,7 +107,7 @@ export class FineTuningService {
   async list(principal: Principal, query: FineTuningListQuery): Promise<FineTuningPage<FineTuningJob>> {
     if (query.after) {
       const cursor = await this.jobs.find(query.after);
-      if (!cursor || !canAccess(principal, cursor)) throw errors.invalidValue('after', `Invalid after '${query.after}': no such fine-tuning job.`);
+      if (!cursor || !reachable(principal, cursor)) throw errors.invalidValue('after', `Invalid after '${query.after}': no such fine-tuning job.`);
     }
     const { rows, hasMore } = await this.jobs.list(principal, query);
     const data = await Promise.all(rows.map(async (row) => this.present(row, await this.jobs.resultFiles(row.id))));
@@ -121,7 +121,7 @@ export class FineTuningService {
 
   private async visible(principal: Principal, id: string, provider: string | undefined): Promise<FineTuningJobRow> {
     const row = await this.jobs.find(id);
-    if (!row || !canAccess(principal, row) || (provider !== undefined && row.provider !== provider)) throw errors.notFound('fine_tuning_job', id);
+    if (!row || !reachable(principal, row) || (provider !== undefined && row.provider !== provider)) throw errors.notFound('fine_tuning_job', id);
     return row;
   }
 
@@ -172,6 +172,11 @@ export class FineTuningService {
       }),
     };
   }
+}
+
+/** Owner/team/admin, and (SPEC §2) a key limited to some models reaches only jobs of those models. */
+function reachable(principal: Principal, row: FineTuningJobRow): boolean {
+  return canReach(principal, { ...row, targetModelNames: [row.modelName] });
 }
 
 /** A provider 404 for a job we hold is reported as our own not-found, without provider text. */

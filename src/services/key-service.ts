@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors } from '../core/errors.ts';
-import { adminPrincipal, type Principal } from '../core/access-policy.ts';
+import { ADMIN_OWNER_ID, adminPrincipal, isReservedOwnerId, KEY_OWNER_PREFIX, type Principal } from '../core/access-policy.ts';
 import type { KeyRepository, KeyRow, UserRow } from '../persistence/key-repository.ts';
 
 export const USER_ROLES = ['proxy_admin', 'internal_user'] as const;
@@ -83,6 +83,7 @@ export class KeyService {
   async generateKey(request: GenerateKeyRequest) {
     // Everything that can refuse the request is checked before any row is written (no half rows).
     const expiresAt = request.duration ? new Date(Date.now() + parseDuration(request.duration)) : null;
+    if (request.user_id) checkUserId(request.user_id);
     if (request.user_id) await this.keys.ensureUser({ userId: request.user_id, userRole: 'internal_user', models: [], teamId: request.team_id ?? null });
     const key = `sk-${randomBytes(24).toString('base64url')}`;
     const row = await this.keys.insertKey({
@@ -104,6 +105,7 @@ export class KeyService {
       throw errors.invalidValue('user_role', `Invalid user_role '${role}'. Allowed: ${USER_ROLES.join(', ')}.`);
     }
     if (request.duration) parseDuration(request.duration);
+    if (request.user_id) checkUserId(request.user_id);
     const userId = request.user_id ?? randomUUID();
     const created = await this.keys.ensureUser({ userId, userRole: role, models: request.models ?? [], teamId: request.team_id ?? null });
     if (!created) throw errors.invalidValue('user_id', `User '${userId}' already exists.`);
@@ -139,10 +141,17 @@ export class KeyService {
   }
 }
 
+/** A user may not take an owner id the gateway mints itself (it would own those resources). */
+function checkUserId(userId: string): void {
+  if (isReservedOwnerId(userId)) {
+    throw errors.invalidValue('user_id', `Invalid user_id '${userId}': '${ADMIN_OWNER_ID}' and ids starting with '${KEY_OWNER_PREFIX}' are reserved.`);
+  }
+}
+
 function principalFor(key: KeyRow, user: UserRow | null): Principal {
   return {
     isAdmin: user?.userRole === 'proxy_admin',
-    ownerId: key.userId ?? `key:${key.tokenHash.slice(0, 32)}`,
+    ownerId: key.userId ?? `${KEY_OWNER_PREFIX}${key.tokenHash.slice(0, 32)}`,
     userId: key.userId,
     teamId: key.teamId ?? user?.teamId ?? null,
     allowedModels: key.models.length > 0 ? key.models : (user?.models ?? []),

@@ -6,7 +6,7 @@ import { errors, GatewayError, upstreamLogFields } from '../core/errors.ts';
 import { mintId } from '../core/ids.ts';
 import { recordManagedFile } from '../core/metrics.ts';
 import { listPage, type ExpiresAfter, type FileDeleted, type FileList, type FileObject } from '../core/openai-types.ts';
-import { canAccess, disallowedModels, type Principal } from '../core/access-policy.ts';
+import { canReach, disallowedModels, type Principal } from '../core/access-policy.ts';
 import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManagedCopy } from '../persistence/managed-file-repository.ts';
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
@@ -159,7 +159,7 @@ export class ManagedFilesService {
 
   private async visible(principal: Principal, id: string) {
     const found = await this.files.findVisible(id);
-    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id);
+    if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(id);
     return found;
   }
 
@@ -168,7 +168,9 @@ export class ManagedFilesService {
   }
 
   async list(principal: Principal, query: ManagedListQuery): Promise<FileList> {
-    if (query.after && !(await this.files.afterExists(query.after))) {
+    // Someone else's id (or one this key reaches through no model) answers like an unknown one.
+    const cursor = query.after ? await this.files.cursorFile(query.after) : undefined;
+    if (query.after && !(cursor && canReach(principal, cursor))) {
       throw errors.invalidValue('after', `Invalid after '${query.after}': no such file.`);
     }
     const { rows, hasMore } = await this.files.list(principal, query);
@@ -200,7 +202,7 @@ export class ManagedFilesService {
 
   async delete(principal: Principal, id: string, context: CallContext): Promise<FileDeleted> {
     const found = await this.files.findDeletable(id);
-    if (!found || !canAccess(principal, found.file)) throw errors.fileNotFound(id);
+    if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(id);
     await this.deleteGuard(found.file.id);
     await this.deletion.deleteFile(found.file.id, found.copies, context);
     return { id, object: 'file', deleted: true };
