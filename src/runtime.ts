@@ -81,7 +81,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const fileCache = new ManagedFileCache(managedRepository);
   const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
   const invalidate = (fileId: string) => fileCache.invalidate(fileId);
-  const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate);
+  const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate, journal);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const batchRepository = new BatchRepository(database.db);
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;

@@ -7,6 +7,8 @@
  *   endpoint and returns a complete key file whose `token_uri` is this emulator's `/token`.
  * - api bases: `gcs_api_base` = `emulator.gcsBaseUrl` (= url); `token_uri` = `emulator.tokenUrl`;
  *   Vertex `api_base` = `emulator.vertexApiBase` (= url; paths start with /v1 or /v1beta1).
+ * - Application Default Credentials: the metadata server's token and project-id routes
+ *   (google-metadata.ts), so `GCE_METADATA_HOST` may name this emulator's host:port.
  * - `reset()` clears calls, faults, objects and upload sessions; service accounts and issued
  *   tokens survive it (they are configuration a running gateway already holds).
  */
@@ -18,6 +20,7 @@ import { handleVertexChat } from './chat-gemini.ts';
 import { handleGcs, type GcsRouteContext } from './google-gcs.ts';
 import { ResumableSessions } from './google-gcs-resumable.ts';
 import { GcsObjects, gcsError } from './google-gcs-store.ts';
+import { handleMetadata } from './google-metadata.ts';
 import { GoogleOAuth } from './google-oauth.ts';
 
 /** A stored object as tests see it. */
@@ -117,6 +120,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
   if (exchange.path === '/token') return context.oauth.handleToken(exchange);
+  if (await handleMetadata(exchange, context.oauth)) return;
   const chat = {
     oauth: context.oauth,
     lookupObject: (bucket: string, name: string) => {

@@ -79,6 +79,13 @@ export class GoogleOAuth {
     return token && token.expiresAt > Date.now() ? 'ok' : 'invalid';
   }
 
+  /** A fresh access token for `email` (the metadata server's way of handing one out). */
+  issueToken(email: string): { access_token: string; expires_in: number; token_type: 'Bearer' } {
+    const accessToken = `ya29.emu-${randomBytes(24).toString('base64url')}`;
+    this.#tokens.set(accessToken, { email, expiresAt: Date.now() + this.#lifetimeSeconds * 1000 });
+    return { access_token: accessToken, expires_in: this.#lifetimeSeconds, token_type: 'Bearer' };
+  }
+
   /** Every token issued so far stops working (simulates revocation or expiry). */
   revokeTokens(): void {
     this.#tokens.clear();

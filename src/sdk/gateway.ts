@@ -47,7 +47,7 @@ export class GatewaySession {
 
   async createFile(options: ManagedCreateOptions): Promise<FileObject> {
     const source = typeof options.file === 'string' ? createReadStream(options.file) : Buffer.isBuffer(options.file) ? Readable.from([options.file]) : options.file;
-    const spooled = await SpooledFile.from(source);
+    const spooled = await SpooledFile.from(source, { root: this.runtime.spoolDirectory });
     try {
       const filename = options.filename ?? (typeof options.file === 'string' ? basename(options.file) : 'unknown_file');
       return await this.runtime.managedFiles.create(

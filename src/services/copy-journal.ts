@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GatewayError, UpstreamError } from '../core/errors.ts';
+import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import type { FileObject } from '../core/openai-types.ts';
 import type { CopyJournalRepository, JournalEntry, JournalRow } from '../persistence/copy-journal-repository.ts';
 import type { CallContext, ProviderAdapter, ProviderKind } from '../providers/provider-adapter.ts';
@@ -49,7 +49,12 @@ export class CopyJournal {
    * failure or timeout the copy may exist, so the row stays for the sweeper.
    */
   async track(entry: JournalEntry, run: (reserveId: (providerFileId: string) => Promise<void>) => Promise<FileObject>): Promise<JournaledUpload> {
-    const journalId = await this.repository.begin(entry, this.instanceId, this.leaseSeconds);
+    let journalId: string;
+    try {
+      journalId = await this.repository.begin(entry, this.instanceId, this.leaseSeconds);
+    } catch (error) {
+      throw errors.databaseUnavailable(error); // nothing was sent: no intent, no upload
+    }
     let file: FileObject;
     try {
       file = await run((providerFileId) => this.repository.setProviderFileId(journalId, providerFileId));

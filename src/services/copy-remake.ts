@@ -9,6 +9,7 @@ import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../p
 import type { CallContext, ContentStream, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, reportedCopy } from './copy-state.ts';
+import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
 export interface FoundFile {
@@ -23,6 +24,8 @@ export class CopyRemaker {
     private readonly deletion: ManagedFileDeletion,
     /** Called when a file's copies changed (drops cached lookups). */
     private readonly onChange: (fileId: string) => void,
+    /** Intent rows around the new upload, so a crash mid-re-make orphans nothing (copy-journal.ts). */
+    private readonly journal?: CopyJournal,
   ) {}
 
   /** Returns the copy as the database now holds it (ours, or another request's re-make). */
@@ -35,8 +38,9 @@ export class CopyRemaker {
     const source = await this.openSource(found, copy, upstream);
     if (!source) throw errors.fileCopyExpired(found.file.id, where);
     let stream: ContentStream['body'] | undefined = source.body;
-    const made = await target.files
-      .upload(
+    const files = target.files;
+    const send = (reserveId?: (providerFileId: string) => Promise<void>) =>
+      files.upload(
         {
           body: {
             open: () => {
@@ -50,18 +54,27 @@ export class CopyRemaker {
           filename: found.file.filename,
           mimeType: found.file.mimeType,
           purpose: found.file.purpose,
+          ...(reserveId ? { reserveId } : {}),
         },
         upstream,
-      )
-      .finally(() => source.body.destroy());
+      );
+    const entry = { deploymentId: copy.deploymentId, provider: copy.provider, filename: found.file.filename, bytes: found.file.bytes };
+    const tracked = await (this.journal ? this.journal.track(entry, send) : send().then((file) => ({ file, journalId: undefined }))).finally(() =>
+      source.body.destroy(),
+    );
+    const made = tracked.file;
+    // The new copy is recorded or taken back below; either way its journal row is done then.
+    const finishJournal = () => (tracked.journalId ? this.journal!.finish([tracked.journalId], upstream) : Promise.resolve());
     const state = reportedCopy(made, found.file.expiresAt);
     let replaced: boolean;
     try {
       replaced = await this.files.replaceCopy({ fileId: found.file.id, deploymentId: copy.deploymentId, previousProviderFileId: copy.providerFileId, providerFileId: made.id, ...state });
     } catch (error) {
       await this.deletion.compensate([{ deploymentId: copy.deploymentId, providerFileId: made.id }], upstream);
+      await finishJournal();
       throw errors.databaseUnavailable(error);
     }
+    await finishJournal();
     this.onChange(found.file.id);
     if (!replaced) {
       // Another request re-made it first: keep theirs, take ours back.

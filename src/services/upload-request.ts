@@ -3,6 +3,7 @@
  * gateway's own fields, which are never forwarded upstream.
  */
 import { errors } from '../core/errors.ts';
+import { unsafeTextReason } from '../core/text-safety.ts';
 import { UPLOAD_PURPOSES, type ExpiresAfter } from '../core/openai-types.ts';
 
 export interface UploadRequest {
@@ -23,14 +24,14 @@ export function parseModelNames(values: readonly string[]): string[] {
 }
 
 /**
- * Form text (field names, values, filenames) must be well-formed Unicode without NUL: a NUL or
- * a lone surrogate cannot be stored in Postgres text or sent on upstream, and U+FFFD means the
- * client's bytes were not valid UTF-8 (SPEC §7: 400, never a 5xx).
+ * Form text (field names, values, filenames) goes through the same check as every other input
+ * (core/text-safety.ts: no NUL, no lone surrogate); in a multipart form U+FFFD also means the
+ * client's bytes were not valid UTF-8 (busboy decodes with replacement), so it is refused too
+ * (SPEC §7: 400, never a 5xx).
  */
 export function checkFormText(value: string, param: string): void {
-  if (value.includes('\u0000') || !isWellFormed(value) || value.includes('\ufffd')) {
-    throw errors.invalidValue(param, `The ${param === 'filename' || param === 'field name' ? param : `form field '${param}'`} contains a NUL byte or text that is not valid UTF-8.`);
-  }
+  const reason = unsafeTextReason(value) ?? (value.includes('\ufffd') ? 'is not valid UTF-8' : undefined);
+  if (reason) throw errors.invalidValue(param, `Invalid ${param === 'filename' || param === 'field name' ? param : `form field '${param}'`}: it ${reason}.`);
 }
 
 export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]>): UploadRequest {
@@ -66,6 +67,3 @@ export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]
     customLlmProvider: first('custom_llm_provider'),
   };
 }
-
-// String.prototype.isWellFormed exists from Node 20 but is typed only in lib es2024.
-const isWellFormed = (value: string): boolean => (value as unknown as { isWellFormed(): boolean }).isWellFormed();

@@ -54,6 +54,8 @@ export async function startHarness(
     database?: TestDatabase;
     /** The provider list to configure with (default: the gateway's own). */
     providers?: readonly ProviderDefinition[];
+    /** Environment variables the config sees (default none). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<Harness> {
   const emulators = options.emulators ?? (await startAllEmulators());
@@ -69,7 +71,7 @@ export async function startHarness(
         ...options.general,
       },
     },
-    {},
+    options.env ?? {},
     options.providers ? { providers: options.providers } : {},
   );
   const runtime = await createRuntime(config);

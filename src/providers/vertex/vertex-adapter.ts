@@ -1,10 +1,11 @@
 /**
  * Vertex AI adapter: files live in Cloud Storage, chat is Gemini generateContent. One connection
- * pool and one token source per deployment, shared by its storage, chat and token calls.
+ * pool and one token source per deployment (key file or metadata server), shared by its storage,
+ * chat and token calls.
  */
 import { GeminiChat } from '../google/gemini-chat.ts';
 import { googleErrorParser } from '../google/google-errors.ts';
-import { GoogleTokenProvider } from '../google/service-account-tokens.ts';
+import { googleTokenSource } from '../google/google-credentials.ts';
 import { ServiceAccountError } from '../google/service-account.ts';
 import type { ProviderAdapter } from '../provider-adapter.ts';
 import { transportSettings, type ProviderSettings } from '../provider-settings.ts';
@@ -15,11 +16,16 @@ import { VertexFiles } from './vertex-files.ts';
 
 export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter {
   const { instance } = settings;
-  if (!settings.vertexCredentials) throw new ServiceAccountError(`Deployment ${instance}: Vertex AI needs vertex_credentials.`);
   const transport = transportSettings(settings);
   const agent = createUpstreamAgent(transport.timeouts);
   try {
-    const tokens = new GoogleTokenProvider({ instance, credentials: settings.vertexCredentials, dispatcher: agent, maxRetries: transport.maxRetries });
+    const tokens = googleTokenSource({
+      instance,
+      credentials: settings.vertexCredentials,
+      metadataBaseUrl: settings.options?.metadataBaseUrl as string | undefined,
+      dispatcher: agent,
+      maxRetries: transport.maxRetries,
+    });
     // Without a bucket the files capability is absent and the service answers 400 "not supported"
     // (LiteLLM answers 500 here).
     const files = settings.bucketName
@@ -29,7 +35,7 @@ export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter
     let chat: GeminiChat | undefined;
     if (settings.model) {
       const project = settings.vertexProject ?? tokens.projectId;
-      if (!project) throw new ServiceAccountError(`Deployment ${instance}: set vertex_project (the service account has no project_id).`);
+      if (!project) throw new ServiceAccountError(`Deployment ${instance}: set vertex_project (the credentials name no project).`);
       const location = settings.vertexLocation ?? DEFAULT_VERTEX_LOCATION;
       const client = new UpstreamClient({
         provider: 'vertex_ai',
