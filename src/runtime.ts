@@ -7,6 +7,7 @@ import { processSpoolDirectory, removeStaleSpools } from './core/spooled-file.ts
 import type { GatewayConfig } from './config/load-config.ts';
 import { openDatabase, type Database } from './persistence/database.ts';
 import { rekeyDeployments, type RekeyResult } from './persistence/deployment-rekey.ts';
+import { InvalidationBus } from './persistence/invalidation-bus.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
 import { FineTuningJobRepository } from './persistence/fine-tuning-job-repository.ts';
@@ -72,22 +73,28 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     providers: config.providers,
     unsupportedModels: config.unsupportedModels,
   });
-  const keys = new KeyService(new KeyRepository(database.db), config.masterKey);
+  // Deleted keys and files leave every instance's caches within milliseconds (LISTEN/NOTIFY).
+  const bus = await InvalidationBus.start(database);
+  const keys = new KeyService(new KeyRepository(database.db), config.masterKey, bus);
   const providerFiles = new ProviderFileRepository(database.db);
   const upstreamTimeouts = new Map([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings].map((settings) => [settings.instance, settings.timeoutMs]));
   const journal = new CopyJournal(new CopyJournalRepository(database.db), registry, config.journalLeaseSeconds, (id) => upstreamTimeouts.get(id));
   const files = new FilesService(registry, providerFiles, journal);
   const managedRepository = new ManagedFileRepository(database.db);
   const fileCache = new ManagedFileCache(managedRepository);
-  const deletion = new ManagedFileDeletion(registry, managedRepository, (fileId) => fileCache.invalidate(fileId), config.journalLeaseSeconds);
-  const invalidate = (fileId: string) => fileCache.invalidate(fileId);
+  bus.subscribe((event) => {
+    if (event.kind === 'file') fileCache.invalidate(event.id);
+    else if (event.kind === 'all') fileCache.clear();
+  });
+  const invalidate = (fileId: string) => void bus.publish('file', fileId);
+  const deletion = new ManagedFileDeletion(registry, managedRepository, invalidate, config.journalLeaseSeconds);
   const remaker = new CopyRemaker(registry, managedRepository, deletion, invalidate, journal);
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const batchRepository = new BatchRepository(database.db);
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
   const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
   const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId) => batches.assertNotInUse(fileId));
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const fineTuningJobs = new FineTuningJobRepository(database.db);
   const tunedModels = new FineTunedModels(registry, fineTuningJobs);
@@ -137,6 +144,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await tunedModels.close();
       await registry.close();
+      await bus.close();
       await database.close();
     },
   };

@@ -60,6 +60,17 @@ test('two instances retrieving one finished batch concurrently: the same object,
   assert.equal((await outputLines(clients[1]!, answers[0]!.output_file_id!)).length, 200);
 });
 
+test('deleting the input of a batch that ended upstream (nobody looked yet) goes through', async () => {
+  const owner = await first.newUser({ user_id: 'late-deleter' });
+  const client = first.client(owner.key);
+  const file = await uploadBatchFile(client, batchLines(5, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  await waitFor(async () => (await providerBatchStatus(created.id)) === 'completed', 'the provider to finish');
+  assert.equal((await client.files.delete(file.id)).deleted, true);
+  const [row] = await rows(first, sql`SELECT status FROM batches WHERE id = ${created.id}`);
+  assert.equal(row!.status, 'completed', 'the delete refreshed the batch it would have blocked on');
+});
+
 test('the background refresher finishes a batch nobody polls, shared between instances', async () => {
   const owner = await first.newUser({ user_id: 'unpolled-owner' });
   const client = first.client(owner.key);

@@ -18,7 +18,7 @@ import type { FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
 import { recordBytesUploaded } from '../core/metrics.ts';
 import { SpooledFile } from '../core/spooled-file.ts';
-import { checkFormText } from '../services/upload-request.ts';
+import { checkFormText, checkPartType } from '../services/upload-request.ts';
 import { formErrors, MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
 
 export { MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
@@ -155,6 +155,7 @@ class FormReader<T> {
     }
     try {
       if (filename !== undefined) checkFormText(filename, 'filename');
+      checkPartType(mimeType);
     } catch (error) {
       stream.resume();
       return this.fail(error as GatewayError);

@@ -18,7 +18,17 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on `channel` (a plain identifier). `onGap` is called whenever notifications may have
+   * been missed (the listening connection dropped; again once it is back). Returns a stop function.
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface ListenHandlers {
+  onMessage(payload: string): void;
+  onGap(): void;
 }
 
 export interface DatabaseOptions {
@@ -48,6 +58,7 @@ async function openPostgres(url: string): Promise<Database> {
     ping: async () => {
       await pool.query('SELECT 1');
     },
+    listen: (channel, handlers) => listenPostgres(url, channel, handlers),
     close: () => pool.end(),
   };
 }
@@ -67,7 +78,52 @@ async function openPglite(dataDir: string): Promise<Database> {
     ping: async () => {
       await client.query('SELECT 1');
     },
+    // One process owns a PGlite database: its own notifications are all there is to hear.
+    listen: async (channel, handlers) => {
+      const stop = await client.listen(channel, (payload) => handlers.onMessage(payload));
+      return async () => {
+        if (!client.closed) await stop();
+      };
+    },
     close: () => client.close(),
+  };
+}
+
+/** A dedicated connection (LISTEN needs one), reconnected after a drop with a gap reported both times. */
+async function listenPostgres(url: string, channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url });
+    next.on('notification', (message) => {
+      if (message.channel === channel && message.payload !== undefined) handlers.onMessage(message.payload);
+    });
+    const lost = () => {
+      if (stopped || client !== next) return;
+      client = undefined;
+      handlers.onGap();
+      next.end().catch(() => undefined);
+      retry = setTimeout(() => void connect().catch(() => undefined), 1000);
+      retry.unref();
+    };
+    next.on('error', lost);
+    next.on('end', lost);
+    client = next;
+    try {
+      await next.connect();
+      await next.query(`LISTEN "${channel}"`);
+    } catch (error) {
+      lost();
+      throw error;
+    }
+    handlers.onGap(); // whatever happened while no one listened
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
   };
 }
 

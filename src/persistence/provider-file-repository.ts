@@ -1,5 +1,5 @@
 /** Ownership records of raw provider files uploaded through the gateway (SPEC §2, last rule). */
-import { and, desc, eq, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, or, type SQL } from 'drizzle-orm';
 import type { FileObject } from '../core/openai-types.ts';
 import type { OwnedResource, Principal } from '../core/access-policy.ts';
 import type { Db } from './database.ts';
@@ -29,6 +29,16 @@ export class ProviderFileRepository {
       .select()
       .from(providerFiles)
       .where(and(eq(providerFiles.provider, provider), eq(providerFiles.providerFileId, providerFileId)))
+      .limit(1);
+    return rows[0];
+  }
+
+  /** The record of a model-routed upload of this id, on whichever provider it went to. */
+  async findRouted(providerFileId: string): Promise<ProviderFileRecord | undefined> {
+    const rows = await this.db
+      .select()
+      .from(providerFiles)
+      .where(and(eq(providerFiles.providerFileId, providerFileId), isNotNull(providerFiles.deploymentId)))
       .limit(1);
     return rows[0];
   }

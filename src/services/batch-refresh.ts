@@ -14,6 +14,9 @@ import type { BatchRepository, BatchRow } from '../persistence/batch-repository.
 import type { AdapterLogger, BatchesCapability, CallContext, ProviderBatch } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 
+/** Batches leased per round; a full round is followed at once by the next. */
+const REFRESH_PAGE = 100;
+
 export interface BatchRefreshOptions {
   /** How long after a refresh an unfinished batch is looked at again by the background loop. */
   intervalMs: number;
@@ -116,17 +119,15 @@ export class BatchRefresher {
     return made;
   }
 
-  /** One background round: lease due batches, refresh each, release. Answers how many were refreshed. */
-  async refreshDue(logger: AdapterLogger, limit = 100): Promise<number> {
+  /** One background round: lease up to `limit` due batches, refresh each, release. Answers how many it leased. */
+  async refreshDue(logger: AdapterLogger, limit = REFRESH_PAGE): Promise<number> {
     const leaseMs = Math.max(60_000, this.options.intervalMs * 4);
     const rows = await this.batches.claimDue(this.instanceId, limit, leaseMs);
     const context: CallContext = { requestId: `batch-refresh-${randomUUID()}`, logger };
-    let done = 0;
     await Promise.all(
       rows.map(async (row) => {
         try {
           await this.refresh(row, context);
-          done += 1;
         } catch (error) {
           logger.warn({ batchId: row.id, ...upstreamLogFields(error), error: (error as Error).message }, 'background batch refresh failed');
           await this.batches.refreshFailed(row.id, (error as Error).message).catch(() => undefined);
@@ -135,7 +136,7 @@ export class BatchRefresher {
         }
       }),
     );
-    return done;
+    return rows.length;
   }
 }
 
@@ -148,9 +149,13 @@ export function startBatchRefresher(refresher: BatchRefresher, options: { interv
     if (stopped) return;
     running = refresher
       .refreshDue(options.logger)
-      .catch((error: unknown) => options.logger.warn({ error: (error as Error).message }, 'batch refresher round failed'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+      .catch((error: unknown) => {
+        options.logger.warn({ error: (error as Error).message }, 'batch refresher round failed');
+        return 0;
+      })
+      .then((leased) => {
+        // A full round means more batches are due: go on at once, else wait for the next interval.
+        if (!stopped) timer = setTimeout(tick, leased >= REFRESH_PAGE ? 0 : options.intervalMs);
       });
   };
   timer = setTimeout(tick, Math.min(options.intervalMs, 1000));

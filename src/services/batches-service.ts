@@ -98,9 +98,19 @@ export class BatchesService {
     return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
   }
 
-  /** Refuses deleting a managed file an unfinished batch reads (409 naming the batch). */
-  async assertNotInUse(fileId: string): Promise<void> {
-    const batchId = await this.batches.unfinishedReading(fileId);
-    if (batchId) throw errors.fileInUse(fileId, batchId);
+  /**
+   * Refuses deleting a managed file an unfinished batch reads (409 naming the batch). A batch
+   * the database still thinks unfinished is asked about first: it may have ended since.
+   */
+  async assertNotInUse(fileId: string, context: CallContext): Promise<void> {
+    for (let checked = new Set<string>(); ; ) {
+      const batchId = await this.batches.unfinishedReading(fileId);
+      if (!batchId) return;
+      const row = checked.has(batchId) ? undefined : await this.batches.find(batchId);
+      if (!row) throw errors.fileInUse(fileId, batchId);
+      checked.add(batchId);
+      const object = await this.refresher.refresh(row, context).catch(() => row.batchObject);
+      if (!isTerminalBatchStatus(object.status)) throw errors.fileInUse(fileId, batchId);
+    }
   }
 }

@@ -4,9 +4,12 @@
  */
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
-import { canAccess, type Principal } from '../core/access-policy.ts';
+import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
+
+/** The provider list query, as routes parse it. */
+export type { ListQuery } from '../providers/provider-adapter.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';
@@ -33,9 +36,35 @@ export class FilesService {
     return adapter.files;
   }
 
-  async upload(principal: Principal, provider: ProviderKind, input: UploadInput, context: CallContext): Promise<FileObject> {
-    const files = this.files(provider, 'upload files');
-    const instance = this.registry.filesAdapter(provider)!.instance;
+  /**
+   * LiteLLM model-based routing (`x-litellm-model` / `model`): the deployment of that model a
+   * plain upload goes to. Unknown → 400 naming it; not allowed for the key → 403.
+   */
+  routeModel(principal: Principal, model: string): { provider: ProviderKind; deploymentId: string } {
+    const deployments = this.registry.deploymentsOf(model);
+    if (deployments.length === 0) throw errors.invalidValue('model', `Unknown model '${model}' in x-litellm-model / model. Check model_list in the config.`);
+    if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
+    const withFiles = deployments.find((deployment) => this.registry.deployment(deployment.id)?.adapter.files);
+    if (!withFiles) throw errors.unsupportedOperation(deployments[0]!.settings.provider, `files (model ${model})`);
+    return { provider: withFiles.settings.provider, deploymentId: withFiles.id };
+  }
+
+  /** The provider a model-routed raw id was uploaded to, when the caller names none. */
+  async routedProviderOf(fileId: string): Promise<ProviderKind | undefined> {
+    return (await this.records.findRouted(fileId))?.provider;
+  }
+
+  /** The files capability for an id: the deployment it was routed to, else the provider's files adapter. */
+  private async filesFor(provider: ProviderKind, fileId: string, operation: string): Promise<FilesCapability> {
+    const record = await this.records.find(provider, fileId);
+    const routed = record?.deploymentId ? this.registry.adapterByInstance(record.deploymentId)?.files : undefined;
+    return routed ?? this.files(provider, operation);
+  }
+
+  async upload(principal: Principal, provider: ProviderKind, input: UploadInput, context: CallContext, deploymentId?: string): Promise<FileObject> {
+    const routedAdapter = deploymentId ? this.registry.adapterByInstance(deploymentId) : undefined;
+    const files = routedAdapter?.files ?? this.files(provider, 'upload files');
+    const instance = routedAdapter?.instance ?? this.registry.filesAdapter(provider)!.instance;
     // A journal row covers the window in which the provider holds a copy the database does not
     // know yet (a crash there would orphan it): see copy-journal.ts.
     const { file, journalId } = await this.journal.track(
@@ -50,6 +79,7 @@ export class FilesService {
         teamId: principal.teamId,
         purpose: file.purpose,
         fileObject: file,
+        deploymentId: routedAdapter ? instance : null,
       });
     } catch (error) {
       // Without its owner record nobody but an admin could reach the file: take it back.
@@ -70,9 +100,10 @@ export class FilesService {
    * Takes back an upload that will not be kept (its form failed after the file went upstream):
    * the provider copy and its owner record. An upstream 404 means it is already gone.
    */
-  async takeBack(provider: ProviderKind, fileId: string, context: CallContext): Promise<void> {
+  async takeBack(provider: ProviderKind, fileId: string, context: CallContext, deploymentId?: string): Promise<void> {
     try {
-      await this.files(provider, 'delete files').delete(fileId, context);
+      const routed = deploymentId ? this.registry.adapterByInstance(deploymentId)?.files : undefined;
+      await (routed ?? this.files(provider, 'delete files')).delete(fileId, context);
     } catch (error) {
       if (!(error instanceof GatewayError && error.status === 404)) {
         context.logger.error({ provider, fileId, error: String(error) }, 'could not take back an upload');
@@ -97,14 +128,14 @@ export class FilesService {
   }
 
   async retrieve(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileObject> {
-    const files = this.files(provider, 'retrieve files');
     await this.checkOwner(principal, provider, fileId);
+    const files = await this.filesFor(provider, fileId, 'retrieve files');
     return notFoundAs(fileId, files.retrieve(fileId, context));
   }
 
   async delete(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<FileDeleted> {
-    const files = this.files(provider, 'delete files');
     await this.checkOwner(principal, provider, fileId);
+    const files = await this.filesFor(provider, fileId, 'delete files');
     const deleted = await notFoundAs(fileId, files.delete(fileId, context));
     await this.records.remove(provider, fileId);
     return deleted;
@@ -112,8 +143,8 @@ export class FilesService {
 
   /** The bytes, and the filename for Content-Disposition: from the owner record, else the provider's object. */
   async content(principal: Principal, provider: ProviderKind, fileId: string, context: CallContext): Promise<ContentStream & { filename: string }> {
-    const files = this.files(provider, 'download file content');
     await this.checkOwner(principal, provider, fileId);
+    const files = await this.filesFor(provider, fileId, 'download file content');
     const record = await this.records.find(provider, fileId);
     const filename = record
       ? Promise.resolve(record.fileObject.filename)

@@ -5,6 +5,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors } from '../core/errors.ts';
 import { ADMIN_OWNER_ID, adminPrincipal, isReservedOwnerId, KEY_OWNER_PREFIX, type Principal } from '../core/access-policy.ts';
+import type { InvalidationBus } from '../persistence/invalidation-bus.ts';
 import type { KeyRepository, KeyRow, UserRow } from '../persistence/key-repository.ts';
 
 export const USER_ROLES = ['proxy_admin', 'internal_user'] as const;
@@ -27,8 +28,9 @@ export interface NewUserRequest {
   duration?: string | null;
 }
 
-// Authentication results are cached briefly so hot paths do not hit the database per request;
-// a deleted key stops working on other instances within this time.
+// Authentication results are cached briefly so hot paths do not hit the database per request,
+// never past the key's expiry. A deleted key is dropped from every instance's cache through the
+// invalidation bus (LISTEN/NOTIFY); this lifetime only bounds a missed notification.
 const AUTH_CACHE_MS = 5_000;
 
 export function hashKey(key: string): string {
@@ -53,9 +55,21 @@ export function parseDuration(duration: string): number {
 export class KeyService {
   private readonly masterKeyHash: Buffer | null;
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Bumped on every invalidation: a lookup that raced with one is not cached. */
+  private epoch = 0;
 
-  constructor(private readonly keys: KeyRepository, masterKey: string | undefined) {
+  constructor(
+    private readonly keys: KeyRepository,
+    masterKey: string | undefined,
+    private readonly bus?: InvalidationBus,
+  ) {
     this.masterKeyHash = masterKey ? createHash('sha256').update(masterKey).digest() : null;
+    bus?.subscribe((event) => {
+      if (event.kind === 'file') return;
+      this.epoch += 1;
+      if (event.kind === 'key') this.cache.delete(event.id);
+      else this.cache.clear();
+    });
   }
 
   get open(): boolean {
@@ -72,11 +86,13 @@ export class KeyService {
     const tokenHash = digest.toString('hex');
     const cached = this.cache.get(tokenHash);
     if (cached && cached.until > Date.now()) return cached.principal;
+    const epoch = this.epoch;
     const found = await this.keys.findKey(tokenHash);
     if (!found || (found.key.expiresAt && found.key.expiresAt.getTime() <= Date.now())) throw errors.invalidKey();
     const principal = principalFor(found.key, found.user);
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(tokenHash, { principal, until: Date.now() + AUTH_CACHE_MS });
+    const expires = found.key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (epoch === this.epoch) this.cache.set(tokenHash, { principal, until: Math.min(Date.now() + AUTH_CACHE_MS, expires) });
     return principal;
   }
 
@@ -126,7 +142,10 @@ export class KeyService {
     const hashes = keys.map(hashKey);
     if (!caller.isAdmin && hashes.some((hash) => hash !== caller.keyHash)) throw errors.adminOnly();
     const deleted = await this.keys.deleteKeys(hashes);
-    for (const hash of deleted) this.cache.delete(hash);
+    for (const hash of deleted) {
+      this.cache.delete(hash);
+      await this.bus?.publish('key', hash);
+    }
     return { deleted_keys: keys.filter((_, index) => deleted.includes(hashes[index]!)) };
   }
 

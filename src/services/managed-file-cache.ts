@@ -1,8 +1,8 @@
 /**
- * A short-lived cache of managed-file lookups for the chat hot path. Mappings never change
- * after creation; they only disappear, so an entry is dropped at once on a local delete and
- * lives at most TTL_MS on other instances sharing the database (SPEC §1: short-lived caches
- * are fine). Expiry is checked on every use, not only at load.
+ * A short-lived cache of managed-file lookups for the chat hot path. An entry is dropped at once
+ * when the file is deleted or its copies change, here and — through the invalidation bus
+ * (LISTEN/NOTIFY) — on every other instance sharing the database; TTL_MS only bounds a missed
+ * notification (SPEC §1). Expiry is checked on every use, not only at load.
  */
 import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
 
@@ -42,5 +42,10 @@ export class ManagedFileCache {
 
   invalidate(id: string): void {
     this.entries.delete(id);
+  }
+
+  /** Drops everything (notifications from other instances may have been missed). */
+  clear(): void {
+    this.entries.clear();
   }
 }

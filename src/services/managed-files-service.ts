@@ -53,7 +53,7 @@ export class ManagedFilesService {
     /** Intent rows around each provider upload, so a crash mid-fan-out leaves nothing behind. */
     private readonly journal: CopyJournal,
     /** Refuses deleting a file something still needs (an unfinished batch reading it → 409). */
-    private readonly deleteGuard: (fileId: string) => Promise<void> = async () => undefined,
+    private readonly deleteGuard: (fileId: string, context: CallContext) => Promise<void> = async () => undefined,
   ) {}
 
   /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
@@ -203,7 +203,7 @@ export class ManagedFilesService {
   async delete(principal: Principal, id: string, context: CallContext): Promise<FileDeleted> {
     const found = await this.files.findDeletable(id);
     if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(id);
-    await this.deleteGuard(found.file.id);
+    await this.deleteGuard(found.file.id, context);
     await this.deletion.deleteFile(found.file.id, found.copies, context);
     return { id, object: 'file', deleted: true };
   }

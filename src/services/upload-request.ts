@@ -12,6 +12,8 @@ export interface UploadRequest {
   /** Present (non-empty) → managed file. */
   targetModelNames: string[];
   customLlmProvider: string | undefined;
+  /** LiteLLM model-based routing: the form field `model` picks that model's deployment. */
+  model: string | undefined;
 }
 
 const MIN_EXPIRY = 3600;
@@ -32,6 +34,17 @@ export function parseModelNames(values: readonly string[]): string[] {
 export function checkFormText(value: string, param: string): void {
   const reason = unsafeTextReason(value) ?? (value.includes('\ufffd') ? 'is not valid UTF-8' : undefined);
   if (reason) throw errors.invalidValue(param, `Invalid ${param === 'filename' || param === 'field name' ? param : `form field '${param}'`}: it ${reason}.`);
+}
+
+/**
+ * The file part's own Content-Type travels upstream as a header and into the database: control
+ * characters (NUL included) or characters outside Latin-1 cannot be either (RFC 9110 §5.5 field
+ * values), so they are refused here rather than failing later as a 502 or a 503.
+ */
+export function checkPartType(value: string): void {
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/.test(value)) {
+    throw errors.invalidValue('file', "The file part's Content-Type contains control characters or characters outside Latin-1.");
+  }
 }
 
 export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]>): UploadRequest {
@@ -65,5 +78,6 @@ export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]
     expiresAfter,
     targetModelNames: parseModelNames([...(fields.get('target_model_names') ?? []), ...(fields.get('target_model_names[]') ?? [])]),
     customLlmProvider: first('custom_llm_provider'),
+    model: first('model') || undefined,
   };
 }

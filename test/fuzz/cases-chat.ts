@@ -116,7 +116,7 @@ const validChat: ChatClass = (random) => {
   const stream = random.chance(0.3);
   const text = random.pick(['hello', 'Summarise this.', oddString(random)]);
   return clientCase(
-    { klass: `chat.valid${stream ? '.stream' : ''}`, route: ROUTE, actor, detail: `${model} text ${JSON.stringify(text).slice(0, 40)}`, owed: 'answer', ...(['admin', 'alice', 'bob', 'carol'].includes(actor) && text.length < 10_000 && !/[\ud800-\udfff\u0000]/.test(text) ? { expect: 'success' as const } : {}) },
+    { klass: `chat.valid${stream ? '.stream' : ''}`, route: ROUTE, actor, detail: `${model} text ${JSON.stringify(text).slice(0, 40)}`, owed: 'answer', ...(['admin', 'alice', 'bob', 'carol'].includes(actor) && text.trim() !== '' && text.length < 10_000 && !/[\ud800-\udfff\u0000]/.test(text) ? { expect: 'success' as const } : {}) },
     async (client) =>
       stream
         ? client.chat.completions.create({ model, messages: [{ role: 'user', content: text }], stream: true })

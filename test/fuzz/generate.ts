@@ -1,5 +1,6 @@
 /** Case `index` of run `seed`: an area, a class within it, then the class draws the rest. */
 import { ADMIN_CLASSES } from './cases-admin.ts';
+import { BATCH_CLASSES } from './cases-batches.ts';
 import { CHAT_CLASSES } from './cases-chat.ts';
 import { EDGE_CLASSES, type Operation } from './cases-edge.ts';
 import { FILES_CLASSES } from './cases-files.ts';
@@ -15,6 +16,7 @@ const AREAS: ReadonlyArray<readonly [number, ReadonlyArray<readonly [number, Mak
   [15, CHAT_CLASSES],
   [10, ADMIN_CLASSES],
   [17, EDGE_CLASSES],
+  [4, BATCH_CLASSES],
 ];
 
 export function generateCase(seed: number, index: number, operations: readonly Operation[]): FuzzCase {

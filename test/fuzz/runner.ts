@@ -63,9 +63,26 @@ function count<K>(map: Map<K, number>, key: K): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
+/** Routes SPEC §6 names, fuzzed even while the OpenAPI document does not list them. */
+const SPEC_OPERATIONS: readonly Operation[] = [
+  { method: 'POST', path: '/v1/batches' },
+  { method: 'GET', path: '/v1/batches' },
+  { method: 'GET', path: '/v1/batches/{batch_id}' },
+  { method: 'POST', path: '/v1/batches/{batch_id}/cancel' },
+  { method: 'POST', path: '/v1/fine_tuning/jobs' },
+  { method: 'GET', path: '/v1/fine_tuning/jobs' },
+  { method: 'GET', path: '/v1/fine_tuning/jobs/{fine_tuning_job_id}' },
+  { method: 'POST', path: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel' },
+  { method: 'GET', path: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/events' },
+];
+
+/** Every operation of the gateway's OpenAPI document, plus the SPEC's, in a stable order. */
 async function operationsOf(url: string): Promise<Operation[]> {
   const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-  return Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+  const listed = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+  const key = (operation: Operation) => `${operation.method} ${operation.path.replace(/\{[^}]+\}/g, '{}')}`;
+  const seen = new Set(listed.map(key));
+  return [...listed, ...SPEC_OPERATIONS.filter((operation) => !seen.has(key(operation)))];
 }
 
 export function isExcluded(klass: string, excluded: readonly string[]): boolean {

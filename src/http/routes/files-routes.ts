@@ -8,9 +8,8 @@ import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
 import type { FileObject } from '../../core/openai-types.ts';
 import { oneShotBody } from '../../core/spooled-file.ts';
-import type { ListQuery } from '../../providers/provider-adapter.ts';
 import type { Runtime } from '../../runtime.ts';
-import type { FilesService } from '../../services/files-service.ts';
+import type { FilesService, ListQuery } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { setDownloadHeaders } from '../content-headers.ts';
@@ -31,6 +30,20 @@ function providerOf(files: FilesService, request: FilesRequest, formValue?: stri
   const explicit =
     request.params.provider ?? single(request.headers['custom-llm-provider']) ?? one(request.query, 'custom_llm_provider') ?? formValue;
   return explicit === undefined || explicit === '' ? undefined : files.parseProvider(explicit);
+}
+
+/** LiteLLM model-based routing: header `x-litellm-model`, else query `model`, else the form field. */
+function routedModel(request: FilesRequest, formValue?: string): string | undefined {
+  const header = single(request.headers['x-litellm-model']);
+  const value = header ?? one(request.query, 'model') ?? formValue;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The provider of a raw id: named by the caller, else where a model-routed upload of it went, else openai. */
+async function idProviderOf(files: FilesService, request: FilesRequest, fileId: string): Promise<string> {
+  const model = routedModel(request);
+  if (model) return files.routeModel(request.principal, model).provider;
+  return providerOf(files, request) ?? (await files.routedProviderOf(fileId)) ?? 'openai';
 }
 
 export function parseListQuery(query: Record<string, string | string[] | undefined>): ListQuery {
@@ -81,14 +94,16 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       if (!fields.has('purpose')) return undefined;
       const upload = parseUploadRequest(fields);
       if (upload.targetModelNames.length > 0) return undefined;
-      const provider = providerOf(files, request, upload.customLlmProvider) ?? 'openai';
+      const model = routedModel(request, upload.model);
+      const routed = model ? files.routeModel(principal, model) : undefined;
+      const provider = routed?.provider ?? providerOf(files, request, upload.customLlmProvider) ?? 'openai';
       return {
         run: async ({ stream, filename, partType }) => {
           const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
           const input = { body: oneShotBody(stream), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
-          return { file: await files.upload(principal, provider, input, upstream), provider, upload };
+          return { file: await files.upload(principal, provider, input, upstream, routed?.deploymentId), provider, upload };
         },
-        undo: (result) => files.takeBack(provider, result.file.id, upstream),
+        undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),
       };
     };
     const form = await readUploadForm(request, {
@@ -127,8 +142,10 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       if (upload.targetModelNames.length > 0) {
         return await managedFiles.create(request.principal, { ...common, targetModelNames: upload.targetModelNames }, context);
       }
-      const provider = providerOf(files, request, upload.customLlmProvider) ?? 'openai';
-      return await files.upload(request.principal, provider, common, upstream);
+      const model = routedModel(request, upload.model);
+      const routed = model ? files.routeModel(request.principal, model) : undefined;
+      const provider = routed?.provider ?? providerOf(files, request, upload.customLlmProvider) ?? 'openai';
+      return await files.upload(request.principal, provider, common, upstream, routed?.deploymentId);
     } finally {
       await form.file?.spooled.remove();
     }
@@ -152,14 +169,14 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
   app.get('/files/:fileId', async (request: FilesRequest, reply) => {
     const id = request.params.fileId!;
     if (isUnifiedId('file', id)) return managedFiles.retrieve(request.principal, id);
-    return files.retrieve(request.principal, providerOf(files, request) ?? 'openai', id, callContext(request, reply));
+    return files.retrieve(request.principal, await idProviderOf(files, request, id), id, callContext(request, reply));
   });
 
   const remove = async (request: FilesRequest, reply: FastifyReply) => {
     const id = request.params.fileId!;
     const context = callContext(request, reply);
     if (isUnifiedId('file', id)) return managedFiles.delete(request.principal, id, context);
-    return files.delete(request.principal, providerOf(files, request) ?? 'openai', id, context);
+    return files.delete(request.principal, await idProviderOf(files, request, id), id, context);
   };
   app.delete('/files/:fileId', remove);
   app.post('/files/:fileId/delete', remove);
@@ -169,7 +186,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     const context = callContext(request, reply);
     const content = isUnifiedId('file', id)
       ? await managedFiles.content(request.principal, id, context)
-      : await files.content(request.principal, providerOf(files, request) ?? 'openai', id, context);
+      : await files.content(request.principal, await idProviderOf(files, request, id), id, context);
     // A provider that answers octet-stream still gets the type its filename says.
     const contentType = resolveMimeType({ partType: content.contentType, filename: content.filename, head: Buffer.alloc(0) });
     setDownloadHeaders(reply, { ...content, contentType });

@@ -4,7 +4,7 @@
  * so content is a 400 "not supported". Files expire on their own after 48 hours; FileObject
  * `expires_at` says when, and `status` is `uploaded` while Gemini is still PROCESSING.
  */
-import { errors, UpstreamError } from '../../core/errors.ts';
+import { errors } from '../../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../../core/openai-types.ts';
 import type { CallContext, ContentStream, FilesCapability, ListQuery, UploadInput } from '../provider-adapter.ts';
 import { pageLocally } from '../shared/normalize-file.ts';
@@ -62,7 +62,7 @@ export class GeminiFiles implements FilesCapability {
       throw reclassify(error, fileId);
     }
     if (!resource || typeof resource.name !== 'string' || typeof resource.uri !== 'string' || typeof resource.mimeType !== 'string') {
-      throw new UpstreamError({ provider: PROVIDER, deployment: this.client.options.instance, upstreamStatus: 502, message: 'answered with something that is not a File', retryable: false });
+      throw this.client.malformed('answered with something that is not a File');
     }
     return resource as GeminiFileResource & { uri: string; mimeType: string };
   }
