@@ -55,7 +55,8 @@ test('upload on /gemini/v1/files: resumable upload with the files_settings key, 
   assert.equal(start.headers['x-goog-upload-protocol'], 'resumable');
   assert.equal(start.headers['x-goog-upload-header-content-length'], String(data.length));
   assert.equal(start.headers['x-goog-upload-header-content-type'], 'application/pdf');
-  assert.deepEqual(start.json, { file: { display_name: 'report.pdf' } });
+  // The gateway names the file itself, so it can journal the id before sending any byte.
+  assert.deepEqual(start.json, { file: { display_name: 'report.pdf', name: `files/${file.id.slice('file-gemini-'.length)}` } });
   const stored = harness.emulators.gemini.files().find((item) => `file-gemini-${item.name.slice(6)}` === file.id)!;
   assert.equal(stored.sha256, sha256(data));
   assert.equal(stored.apiKey, FILES_KEY);

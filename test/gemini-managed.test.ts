@@ -73,6 +73,9 @@ test('one upload: a Gemini copy and an OpenAI copy, per-copy state recorded, cha
   const lifetime = new Date(gemini.upstream_expires_at).getTime() - Date.now();
   assert.ok(lifetime > 47 * 3600_000 && lifetime <= 48 * 3600_000, 'Gemini deletes the copy after 48 h');
   assert.equal((await copyOf(file.id, 'oai-1')).upstream_expires_at, null);
+  // The gateway names the file itself (journalled before any byte is sent).
+  const start = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').at(-1)!;
+  assert.deepEqual(start.json, { file: { display_name: 'report.pdf', name: geminiName(gemini.provider_file_id) } });
 
   const answer = await harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(file.id) });
   const call = generateCalls().at(-1)!;
@@ -164,6 +167,21 @@ test('an expired Gemini copy is re-made from the OpenAI copy: same id, new fileU
   const uploads = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length;
   await harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(file.id) });
   assert.equal(harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length, uploads);
+});
+
+test('two chats needing the same expired copy at once: both answer, one re-made copy is kept', async () => {
+  const data = pdf();
+  const file = await upload(data, 'gemini-flash, gpt-4o-mini-openai');
+  harness.emulators.gemini.expireFile(geminiName((await copyOf(file.id, 'gemini-1')).provider_file_id));
+  const chat = () => harness.client(ownerKey).chat.completions.create({ model: 'gemini-flash', messages: ask(file.id) });
+  const startsBefore = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length;
+  const answers = await Promise.all([chat(), chat(), chat()]);
+  const remakes = harness.emulators.gemini.calls.filter((call) => call.headers['x-goog-upload-command'] === 'start').length - startsBefore;
+  assert.ok(remakes >= 1, 'at least one re-make (usually all three race)');
+  for (const answer of answers) assert.match(answer.choices[0]!.message.content!, /\[files: /);
+  const kept = await copyOf(file.id, 'gemini-1');
+  const live = harness.emulators.gemini.files().filter((item) => item.sha256 === sha256(data));
+  assert.deepEqual(live.map((item) => item.name), [geminiName(kept.provider_file_id)], 'the losers took their copies back');
 });
 
 test('an expired copy with no other copy to re-make it from is a clear 409', async () => {

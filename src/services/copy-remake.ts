@@ -6,7 +6,7 @@
  */
 import { errors, GatewayError } from '../core/errors.ts';
 import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
-import type { CallContext, ContentStream, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, reportedCopy } from './copy-state.ts';
 import type { CopyJournal } from './copy-journal.ts';
@@ -39,25 +39,20 @@ export class CopyRemaker {
     if (!source) throw errors.fileCopyExpired(found.file.id, where);
     let stream: ContentStream['body'] | undefined = source.body;
     const files = target.files;
+    const original: UploadBody = {
+      open: () => {
+        if (!stream) throw new Error('a re-made copy streams its source once');
+        const opened = stream;
+        stream = undefined;
+        return opened;
+      },
+      bytes: found.file.bytes,
+    };
+    const { filename, mimeType, purpose } = found.file;
+    // The deployment gets its bytes shaped as at the first upload (e.g. batch JSONL model names).
+    const body = files.shapeUpload?.({ body: original, purpose, filename, mimeType }) ?? original;
     const send = (reserveId?: (providerFileId: string) => Promise<void>) =>
-      files.upload(
-        {
-          body: {
-            open: () => {
-              if (!stream) throw new Error('a re-made copy streams its source once');
-              const opened = stream;
-              stream = undefined;
-              return opened;
-            },
-            bytes: found.file.bytes,
-          },
-          filename: found.file.filename,
-          mimeType: found.file.mimeType,
-          purpose: found.file.purpose,
-          ...(reserveId ? { reserveId } : {}),
-        },
-        upstream,
-      );
+      files.upload({ body, filename, mimeType, purpose, ...(reserveId ? { reserveId } : {}) }, upstream);
     const entry = { deploymentId: copy.deploymentId, provider: copy.provider, filename: found.file.filename, bytes: found.file.bytes };
     const tracked = await (this.journal ? this.journal.track(entry, send) : send().then((file) => ({ file, journalId: undefined }))).finally(() =>
       source.body.destroy(),

@@ -8,11 +8,12 @@
  *   so memory holds at most one chunk.
  * A session that is never finalised never becomes a file, so a failure leaves nothing upstream.
  */
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { UpstreamError } from '../../core/errors.ts';
 import type { CallContext, UploadInput } from '../provider-adapter.ts';
 import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
-import type { GeminiFileResource } from './gemini-wire.ts';
+import { openAIFileId, type GeminiFileResource } from './gemini-wire.ts';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
@@ -21,22 +22,27 @@ export async function uploadResumable(client: UpstreamClient, input: UploadInput
     'content-type': 'application/json',
     'x-goog-upload-protocol': 'resumable',
     'x-goog-upload-command': 'start',
-    'x-goog-upload-header-content-type': input.mimeType,
+    // A MIME type goes into a header: anything that is not type/subtype[; params] is sent as bytes.
+    'x-goog-upload-header-content-type': /^[\w.+-]+\/[\w.+-]+(\s*;[\x20-\x7e]*)?$/.test(input.mimeType) ? input.mimeType : 'application/octet-stream',
   };
   if (input.body.bytes !== undefined) headers['x-goog-upload-header-content-length'] = String(input.body.bytes);
+  // A caller that journals its uploads gets the id before any byte goes out: the Files API takes
+  // a chosen `files/<id>` name (lowercase letters and digits, ai.google.dev/api/files).
+  const name = input.reserveId ? `files/${randomName()}` : undefined;
   const start = await client.send(
     {
       operation: 'files.upload.start',
       method: 'POST',
       path: '/upload/v1beta/files',
       headers,
-      body: JSON.stringify({ file: { display_name: input.filename } }),
+      body: JSON.stringify({ file: { display_name: input.filename, ...(name ? { name } : {}) } }),
       idempotent: true, // opening a session creates nothing until it is finalised
     },
     context,
   );
   await start.body.text();
   const session = sessionPath(client, headerValue(start.headers['x-goog-upload-url']));
+  if (name) await input.reserveId!(openAIFileId(name));
 
   const stream = input.body.open();
   try {
@@ -111,6 +117,11 @@ async function sendPart(input: Part): Promise<GeminiFileResource | void> {
   }
   if (status !== 'final' || !body?.file || typeof body.file.name !== 'string') throw malformed(client, 'finished the upload without a File');
   return body.file;
+}
+
+function randomName(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(16)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 /** The session URL must stay on the configured host: our bytes (and key) go nowhere else. */
