@@ -11,27 +11,31 @@ import { assertSafeJson } from '../core/text-safety.ts';
 
 export const MAX_JSON_DEPTH = 64;
 
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+const STRUCTURE = /["[\]{}]/g;
+const STRING_END = /["\\]/g;
 
-/** The deepest nesting in JSON text, stopping as soon as it passes `limit` (one linear pass, no parse). */
+/**
+ * Whether JSON text nests deeper than `limit`, stopping as soon as it does: one pass that jumps
+ * between structural characters with native regex scans (string contents are skipped whole).
+ */
 export function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (inString) {
-      if (code === BACKSLASH) index++;
-      else if (code === QUOTE) inString = false;
-    } else if (code === QUOTE) {
-      inString = true;
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+  STRUCTURE.lastIndex = 0;
+  for (let match = STRUCTURE.exec(text); match; match = STRUCTURE.exec(text)) {
+    const char = match[0];
+    if (char === '"') {
+      // Skip to the closing quote, stepping over escapes.
+      STRING_END.lastIndex = STRUCTURE.lastIndex;
+      let end = STRING_END.exec(text);
+      while (end && end[0] === '\\') {
+        STRING_END.lastIndex = end.index + 2;
+        end = STRING_END.exec(text);
+      }
+      if (!end) return false;
+      STRUCTURE.lastIndex = end.index + 1;
+    } else if (char === '{' || char === '[') {
       if (++depth > limit) return true;
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+    } else {
       depth--;
     }
   }
@@ -57,6 +61,8 @@ function assertNoPoisoning(value: unknown): void {
   }
 }
 
+const SUSPECT_ESCAPE = /\\u(0000|d[89a-f])/i;
+
 /** Parses JSON request text under the gateway's rules; `undefined` for an empty body. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -70,8 +76,9 @@ export function parseJsonBody(text: string): unknown {
     throw errors.invalidRequest('The request body is not valid JSON.');
   }
   if (text.includes('__proto__') || text.includes('constructor')) assertNoPoisoning(value);
-  // NUL and lone surrogates can only arrive as \u escapes (raw control characters are invalid JSON).
-  if (text.includes('\\u')) assertSafeJson(value);
+  // NUL and lone surrogates can only arrive as \u0000 / \uD800–\uDFFF escapes (raw control
+  // characters are invalid JSON, invalid UTF-8 decodes to U+FFFD).
+  if (SUSPECT_ESCAPE.test(text)) assertSafeJson(value);
   return value;
 }
 

@@ -10,7 +10,7 @@ import { managedFileCopies, managedFiles, pendingProviderDeletes, type CopyState
 
 export type ManagedFileRow = typeof managedFiles.$inferSelect;
 export type ManagedCopyRow = typeof managedFileCopies.$inferSelect;
-export type NewManagedFile = Omit<typeof managedFiles.$inferInsert, 'status' | 'createdAt'>;
+export type NewManagedFile = Omit<typeof managedFiles.$inferInsert, 'status'>;
 export type NewManagedCopy = Omit<typeof managedFileCopies.$inferInsert, 'fileId' | 'status'>;
 
 export interface ManagedListQuery {

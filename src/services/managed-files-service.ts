@@ -122,7 +122,9 @@ export class ManagedFilesService {
       throw errors.clientClosed();
     }
     const id = mintId('file');
-    const requestedExpiry = upload.expiresAfter ? new Date(Date.now() + upload.expiresAfter.seconds * 1000) : null;
+    // One clock reading for both: OpenAI anchors expires_at at created_at (whole seconds apart).
+    const createdAt = new Date();
+    const requestedExpiry = upload.expiresAfter ? new Date(createdAt.getTime() + upload.expiresAfter.seconds * 1000) : null;
     const copies: NewManagedCopy[] = made.map(({ target, file, transformed }) => ({
       deploymentId: target.deployment.id,
       modelName: target.modelName,
@@ -136,6 +138,7 @@ export class ManagedFilesService {
       row = await this.files.insert(
         {
           id,
+          createdAt,
           ownerId: principal.ownerId,
           teamId: principal.teamId,
           purpose: upload.purpose,
