@@ -8,6 +8,7 @@ import { registerBatchesRoutes } from './http/routes/batches-routes.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerFilesRoutes } from './http/routes/files-routes.ts';
+import { registerFineTuningRoutes } from './http/routes/fine-tuning-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
 import { serializeRequest } from './http/log-redaction.ts';
@@ -80,6 +81,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         registerFilesRoutes(scope, runtime);
         registerModelsRoutes(scope, runtime);
         registerChatRoutes(scope, runtime);
+        registerFineTuningRoutes(scope, runtime);
         registerBatchesRoutes(scope, runtime);
       },
       { prefix },
@@ -93,6 +95,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
         if (!runtime.registry.kinds().includes(provider)) throw errors.routeNotFound(request.method, request.url.split('?')[0]!);
       });
       registerFilesRoutes(scope, runtime);
+      registerFineTuningRoutes(scope, runtime);
       registerBatchesRoutes(scope, runtime);
     },
     { prefix: '/:provider/v1' },

@@ -10,6 +10,7 @@ import { rekeyDeployments, type RekeyResult } from './persistence/deployment-rek
 import { InvalidationBus } from './persistence/invalidation-bus.ts';
 import { KeyRepository } from './persistence/key-repository.ts';
 import { ProviderFileRepository } from './persistence/provider-file-repository.ts';
+import { FineTuningJobRepository } from './persistence/fine-tuning-job-repository.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { ManagedFileRepository } from './persistence/managed-file-repository.ts';
 import type { AdapterLogger } from './providers/provider-adapter.ts';
@@ -22,6 +23,9 @@ import { CopyReadiness } from './services/copy-readiness.ts';
 import { CopyRemaker } from './services/copy-remake.ts';
 import { ManagedFileCache } from './services/managed-file-cache.ts';
 import { FilesService } from './services/files-service.ts';
+import { FineTunedModels } from './services/fine-tuned-models.ts';
+import { FineTuningPlacement } from './services/fine-tuning-placement.ts';
+import { FineTuningService } from './services/fine-tuning-service.ts';
 import { ManagedFileDeletion } from './services/managed-file-deletion.ts';
 import { startSweeper } from './services/sweeper.ts';
 import { CopyJournal } from './services/copy-journal.ts';
@@ -39,6 +43,8 @@ export interface Runtime {
   files: FilesService;
   managedFiles: ManagedFilesService;
   chat: ChatService;
+  /** Fine-tuning jobs (SPEC §6). */
+  fineTuning: FineTuningService;
   batches: BatchesService;
   /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
   batchRefresher: BatchRefresher;
@@ -90,7 +96,12 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
   const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context));
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints });
+  const fineTuningJobs = new FineTuningJobRepository(database.db);
+  const tunedModels = new FineTunedModels(registry, fineTuningJobs);
+  const fineTuning = new FineTuningService(registry, fineTuningJobs, new FineTuningPlacement(registry, managedRepository, providerFiles, readiness), (name) =>
+    tunedModels.forget(name),
+  );
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
   let stopBatchRefresher: (() => Promise<void>) | undefined;
   // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
@@ -105,6 +116,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     files,
     managedFiles,
     chat,
+    fineTuning,
     batches,
     batchRefresher,
     deletion,
@@ -130,6 +142,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
       await stopSweeper?.();
       await stopBatchRefresher?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
+      await tunedModels.close();
       await registry.close();
       await bus.close();
       await database.close();

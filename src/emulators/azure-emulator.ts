@@ -14,6 +14,7 @@ import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
+import { EmulatedFineTuning } from './fine-tuning-jobs.ts';
 import {
   contentDisposition,
   pageFiles,
@@ -31,6 +32,8 @@ export interface AzureEmulator extends EmulatorServer {
   /** The batches this emulator runs (its clock can be changed with setClock). */
   batches: BatchEngine;
   apiKey: string;
+  /** Fine-tuning jobs (fine-tuning-jobs.ts); set `stepMs` to pace jobs created afterwards. */
+  fineTuning: EmulatedFineTuning;
 }
 
 export interface AzureEmulatorOptions {
@@ -43,6 +46,8 @@ export interface AzureEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat deployments that exist (others get 404 DeploymentNotFound); default: any name. */
   deployments?: readonly string[];
+  /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
+  fineTuningStepMs?: number;
   /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
   batchStepMs?: number;
   batchLinesPerStep?: number;
@@ -78,6 +83,7 @@ interface RouteContext {
   endpoint: string;
   chatChunkDelayMs: number;
   deployments: readonly string[] | undefined;
+  fineTuning: EmulatedFineTuning;
 }
 
 export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
@@ -90,11 +96,23 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     internalErrorBody: () => ({ error: { code: 'internalFailure', message: 'The server had an error while processing your request.' } }),
     onReset: () => {
       context?.store.clear();
+      context?.fineTuning.clear();
       context?.engine.batches.clear();
     },
     handler: (exchange) => route(exchange, context!),
   });
   const store: FilesStore = new FileStore(server.tempDir);
+  const pendingPolls = options.pendingPolls ?? 1;
+  const fineTuning = new EmulatedFineTuning({
+    flavour: 'azure',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.fineTuningStepMs ?? 200,
+    ...(options.deployments ? { models: options.deployments } : {}),
+    // Azure refuses files it has not processed yet (providers.md §2.2).
+    fileReady: (file) => fileStatus(file, pendingPolls) === 'processed',
+    newFileId: () => `file-${randomHex(32)}`,
+  });
   const engine = new BatchEngine({
     provider: 'azure',
     store,
@@ -107,17 +125,19 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   });
   context = {
     apiKey,
-    pendingPolls: options.pendingPolls ?? 1,
+    pendingPolls,
     store,
     engine,
     endpoint: server.url,
     chatChunkDelayMs: options.chatChunkDelayMs ?? 0,
     deployments: options.deployments,
+    fineTuning,
   };
   const close = server.close.bind(server);
   return Object.assign(server, {
     apiKey,
     batches: engine,
+    fineTuning,
     close: async () => {
       engine.close();
       await close();
@@ -132,6 +152,8 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   }
   const chat = /^\/openai(?:\/deployments\/([^/]+)|(\/v1))\/chat\/completions$/.exec(exchange.path);
   if (chat) return routeChat(exchange, context, { deployment: chat[1] === undefined ? undefined : decodeSegment(chat[1]), v1: chat[2] !== undefined });
+  const tuning = /^\/openai(\/v1)?\/fine_tuning\/jobs(\/.*)?$/.exec(exchange.path);
+  if (tuning) return routeFineTuning(exchange, context, { surface: tuning[1] ? 'v1' : 'classic', rest: tuning[2] ?? '' });
   const batches = /^\/openai(\/v1)?\/batches(\/.*)?$/.exec(exchange.path);
   if (batches) return routeBatches(exchange, context, { v1: batches[1] !== undefined, rest: batches[2] ?? '' });
   const match = /^\/openai(\/v1)?\/files(?:\/([^/]+)(\/content)?)?$/.exec(exchange.path);
@@ -171,6 +193,14 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
 }
 
+/** §2.1 fine-tuning: classic needs a dated api-version, v1 takes none, v1 or preview. */
+async function routeFineTuning(exchange: EmulatorExchange, context: RouteContext, target: { surface: Surface; rest: string }): Promise<void> {
+  const version = exchange.query.get('api-version');
+  const versionOk = target.surface === 'v1' ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
+  if (!versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  await context.fineTuning.handle(exchange, target.rest, (status, problem) => sendError(exchange, target.surface, status, { ...problem, code: problem.code ?? 'invalidPayload' }));
+}
+
 async function routeBatches(exchange: EmulatorExchange, context: RouteContext, target: { v1: boolean; rest: string }): Promise<void> {
   const version = exchange.query.get('api-version');
   const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
@@ -193,6 +223,7 @@ async function routeChat(exchange: EmulatorExchange, context: RouteContext, targ
   const version = exchange.query.get('api-version');
   const versionOk = target.v1 ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
   if (exchange.method !== 'POST' || !versionOk) return exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
+  await context.fineTuning.advance();
   await handleOpenAIChat(exchange, {
     provider: 'azure',
     ...(target.deployment !== undefined ? { pathDeployment: target.deployment } : {}),
@@ -201,7 +232,9 @@ async function routeChat(exchange: EmulatorExchange, context: RouteContext, targ
       return file ? { filename: file.meta.filename, bytes: file.bytes } : undefined;
     },
     chunkDelayMs: context.chatChunkDelayMs,
-    ...(context.deployments ? { models: context.deployments } : {}),
+    ...(context.deployments ? { models: [...context.deployments, ...context.fineTuning.tunedModels()] } : {}),
+    // A fine-tuned model answers once its job succeeded (under its own name as the deployment).
+    refusesModel: (model) => context.fineTuning.refusesModel(model),
   });
 }
 

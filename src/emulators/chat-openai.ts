@@ -20,6 +20,8 @@ export interface OpenAIChatRoute {
   chunkDelayMs: number;
   /** Models (OpenAI) or deployments (Azure) that exist; undefined = any name. */
   models?: readonly string[];
+  /** A name this emulator knows not to exist (e.g. a fine-tuned model no job produced). */
+  refusesModel?: (model: string) => Promise<boolean>;
 }
 
 type Json = Record<string, unknown>;
@@ -43,6 +45,7 @@ export async function handleOpenAIChat(exchange: EmulatorExchange, route: OpenAI
   if (!parsed.ok) return sendError(exchange, 400, parsed.problem);
   const model = route.pathDeployment ?? parsed.value.model!;
   if (route.models && !route.models.includes(model)) return sendUnknownModel(exchange, route, model);
+  if (await route.refusesModel?.(model)) return sendUnknownModel(exchange, route, model);
 
   const answer = echoAnswer({ ...parsed.value.echo, label: `${route.provider}:${model}` });
   const completion = { id: `chatcmpl-${randomBase62(29)}`, created: Math.floor(Date.now() / 1000), model };

@@ -10,6 +10,7 @@ import { handleOpenAIChat } from './chat-openai.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-kit.ts';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import { FileStore } from './emulator-files-store.ts';
+import { EmulatedFineTuning } from './fine-tuning-jobs.ts';
 import {
   contentDisposition,
   pageFiles,
@@ -28,6 +29,8 @@ export interface OpenAIEmulator extends EmulatorServer {
   /** `url + '/v1'`: the base URL for the openai client and the gateway's api_base. */
   apiBase: string;
   apiKey: string;
+  /** Fine-tuning jobs (fine-tuning-jobs.ts); set `stepMs` to pace jobs created afterwards. */
+  fineTuning: EmulatedFineTuning;
 }
 
 export interface OpenAIEmulatorOptions {
@@ -38,6 +41,8 @@ export interface OpenAIEmulatorOptions {
   chatChunkDelayMs?: number;
   /** Chat models that exist (others get 404 model_not_found); default: any name. */
   models?: readonly string[];
+  /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
+  fineTuningStepMs?: number;
   /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
   batchStepMs?: number;
   batchLinesPerStep?: number;
@@ -57,6 +62,7 @@ const UPLOAD_RULES: UploadRules = {
 export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
   const apiKey = options.apiKey ?? 'sk-emulator-openai';
   let store: FilesStore | undefined;
+  let fineTuning: EmulatedFineTuning | undefined;
   let engine: BatchEngine | undefined;
   const server = await startEmulatorServer({
     name: 'openai',
@@ -66,9 +72,10 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     onReset: () => {
       store?.clear();
       engine?.batches.clear();
+      fineTuning?.clear();
     },
     handler: (exchange) =>
-      route(exchange, { apiKey, store: store!, engine: engine!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models }),
+      route(exchange, { apiKey, store: store!, engine: engine!, chatChunkDelayMs: options.chatChunkDelayMs ?? 0, models: options.models, fineTuning: fineTuning! }),
   });
   store = new FileStore(server.tempDir);
   engine = new BatchEngine({
@@ -81,11 +88,20 @@ export async function startOpenAIEmulator(options: OpenAIEmulatorOptions = {}): 
     newId: () => `batch_${randomBase62(32)}`,
     newFileId: UPLOAD_RULES.newId,
   });
+  fineTuning = new EmulatedFineTuning({
+    flavour: 'openai',
+    store,
+    tempDir: server.tempDir,
+    stepMs: options.fineTuningStepMs ?? 200,
+    ...(options.models ? { models: options.models } : {}),
+    newFileId: UPLOAD_RULES.newId,
+  });
   const close = server.close.bind(server);
   return Object.assign(server, {
     apiBase: `${server.url}/v1`,
     apiKey,
     batches: engine!,
+    fineTuning,
     close: async () => {
       engine?.close();
       await close();
@@ -99,6 +115,7 @@ interface RouteContext {
   engine: BatchEngine;
   chatChunkDelayMs: number;
   models: readonly string[] | undefined;
+  fineTuning: EmulatedFineTuning;
 }
 
 async function route(exchange: EmulatorExchange, context: RouteContext): Promise<void> {
@@ -106,13 +123,17 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   if (authProblem) return void (await exchange.sendJson(401, envelope(authProblem)));
   const { method, path } = exchange;
   if (path === '/v1/chat/completions' && method === 'POST') {
+    await context.fineTuning.advance();
     return handleOpenAIChat(exchange, {
       provider: 'openai',
       lookupFile: (id) => lookupFile(context.store, id),
       chunkDelayMs: context.chatChunkDelayMs,
-      ...(context.models ? { models: context.models } : {}),
+      ...(context.models ? { models: [...context.models, ...context.fineTuning.tunedModels()] } : {}),
+      refusesModel: (model) => context.fineTuning.refusesModel(model),
     });
   }
+  const fineTuning = /^\/v1\/fine_tuning\/jobs(\/.*)?$/.exec(path);
+  if (fineTuning) return context.fineTuning.handle(exchange, fineTuning[1] ?? '', (status, problem) => exchange.sendJson(status, envelope(problem)));
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) {
     return handleBatches(exchange, path.slice('/v1/batches'.length), {
       engine: context.engine,

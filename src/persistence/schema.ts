@@ -1,4 +1,5 @@
 /** Drizzle table definitions; migrations/*.sql is the source of truth for the DDL. */
+import type { FineTuningJob } from '../core/fine-tuning-types.ts';
 import type { BatchObject } from '../core/batch-types.ts';
 import type { FileObject } from '../core/openai-types.ts';
 import { sql } from 'drizzle-orm';
@@ -89,6 +90,36 @@ export const pendingProviderDeletes = pgTable(
     lastError: text('last_error'),
   },
   (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
+);
+
+/** Fine-tuning jobs (SPEC §6), migrations/0006_fine_tuning_jobs.sql. */
+export const fineTuningJobs = pgTable('fine_tuning_jobs', {
+  id: text('id').primaryKey(),
+  ownerId: text('owner_id').notNull(),
+  teamId: text('team_id'),
+  provider: text('provider').notNull(),
+  deploymentId: text('deployment_id').notNull(),
+  plain: boolean('plain').notNull().default(false),
+  runsOn: text('runs_on'),
+  modelName: text('model_name').notNull(),
+  providerJobId: text('provider_job_id').notNull(),
+  trainingFile: text('training_file').notNull(),
+  validationFile: text('validation_file'),
+  status: text('status').notNull(),
+  fineTunedModel: text('fine_tuned_model'),
+  jobObject: jsonb('job_object').$type<FineTuningJob>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+});
+
+export const fineTuningResultFiles = pgTable(
+  'fine_tuning_result_files',
+  {
+    jobId: text('job_id').notNull(),
+    providerFileId: text('provider_file_id').notNull(),
+    fileId: text('file_id').notNull(),
+    position: integer('position').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.jobId, table.providerFileId] })],
 );
 
 /** One row per unified batch id (migrations/0004_batches.sql). */

@@ -4,6 +4,7 @@
  * Capabilities are optional; a missing one makes the service answer 400 "not supported".
  */
 import type { Readable } from 'node:stream';
+import type { FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
 import type { BatchErrors, BatchRequestCounts, BatchStatus, BatchTimestamps } from '../core/batch-types.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
@@ -89,6 +90,8 @@ export interface ProviderAdapter {
   readonly files?: FilesCapability;
   /** Chat completions. */
   readonly chat?: ChatCapability;
+  /** Fine-tuning jobs (OpenAI, Azure OpenAI), when the provider trains models. */
+  readonly fineTuning?: FineTuningCapability;
   /** Batch jobs (SPEC §6): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
   readonly batches?: BatchesCapability;
   /** Releases connection pools. */
@@ -124,6 +127,48 @@ export interface ChatCapability {
    * chat.completion.chunk objects; the caller writes the SSE framing and `[DONE]`.
    */
   stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>>;
+}
+
+/** What a fine-tuning job is created with, in this provider's own ids and names. */
+export interface FineTuningCreateInput {
+  /** The provider's base model (OpenAI model id, Azure deployment name of the deployment). */
+  model: string;
+  /** The provider's id of the training file (purpose fine-tune, JSONL). */
+  trainingFile: string;
+  /** The provider's id of the validation file, when one is given. */
+  validationFile?: string;
+  /** OpenAI's (deprecated but accepted) `hyperparameters`, passed through as given. */
+  hyperparameters?: Record<string, unknown>;
+  /** Up to 64 characters added to the fine-tuned model name. */
+  suffix?: string;
+  /** Reproducibility seed, passed through. */
+  seed?: number;
+  /** `{type, supervised|dpo|reinforcement: {hyperparameters}}`, passed through. */
+  method?: Record<string, unknown>;
+  /** Up to 16 string pairs kept with the job. */
+  metadata?: Record<string, string>;
+}
+
+/** A cursor page request: `after` = the last id of the previous page. */
+export interface FineTuningPageQuery {
+  /** Id of the last item already seen (provider id). */
+  after?: string;
+  /** Page size (OpenAI default 20). */
+  limit?: number;
+}
+
+/** Fine-tuning jobs of one provider account (providers.md §1.11, Azure §2.1 `…/fine_tuning/jobs`). */
+export interface FineTuningCapability {
+  /** Creates a job; resolves with the provider's job object normalised to OpenAI's shape. */
+  create(input: FineTuningCreateInput, context: CallContext): Promise<FineTuningJob>;
+  /** The job as the provider now reports it. */
+  retrieve(jobId: string, context: CallContext): Promise<FineTuningJob>;
+  /** One page of the provider's jobs, newest first. */
+  list(query: FineTuningPageQuery, context: CallContext): Promise<FineTuningPage<FineTuningJob>>;
+  /** Asks the provider to cancel; resolves with the job as it answered. */
+  cancel(jobId: string, context: CallContext): Promise<FineTuningJob>;
+  /** One page of the job's events, newest first. */
+  events(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningPage<FineTuningEvent>>;
 }
 
 /**

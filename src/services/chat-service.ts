@@ -11,6 +11,7 @@ import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import type { CopyReadiness } from './copy-readiness.ts';
 import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
+import type { TunedModelLookup } from './fine-tuned-models.ts';
 import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
@@ -53,17 +54,27 @@ export class ChatService {
     private readonly readiness: CopyReadiness,
     /** Where references count as stored data (see stored-references.ts). */
     private readonly scan: ReferenceScanOptions = { providerOrigins: new Map() },
+    /** Fine-tuned models, looked up when a name is not one of the config's (SPEC §6). */
+    private readonly tunedModels?: TunedModelLookup,
   ) {}
 
   /** Checks the model and the files, and returns the eligible deployments in balanced order. */
   async plan(principal: Principal, parsed: ParsedChatBody): Promise<Plan> {
     const { model } = parsed;
-    const deployments = this.registry.deploymentsOf(model);
+    let deployments = this.registry.deploymentsOf(model);
+    let adapterOf = (deployment: Deployment) => this.registry.deployment(deployment.id)!.adapter;
+    /** The model name managed files must have been uploaded for. */
+    let filesModel = model;
     if (deployments.length === 0) {
       const reason = this.registry.unsupportedReason(model);
-      throw reason ? errors.modelNotSupported(model, reason, 'model') : errors.notFound('model', model, 'model');
-    }
-    if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
+      if (reason) throw errors.modelNotSupported(model, reason, 'model');
+      // Not the caller's fine-tuned model either: the same answer as any unknown name.
+      const tuned = await this.tunedModels?.find(principal, model);
+      if (!tuned) throw errors.notFound('model', model, 'model');
+      deployments = [tuned.deployment];
+      adapterOf = () => tuned.adapter;
+      filesModel = tuned.baseModelName;
+    } else if (!isModelAllowed(principal, model)) throw errors.modelsNotAllowed([model]);
 
     const fileReferences: Record<string, FileReferenceTargets> = {};
     const managed = new Map<string, FoundFile>();
@@ -78,10 +89,10 @@ export class ChatService {
       if (Object.hasOwn(fileReferences, fileId)) continue;
       const found = await this.managedFiles.findVisible(fileId);
       if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(fileId);
-      if (!found.file.targetModelNames.includes(model)) {
+      if (!found.file.targetModelNames.includes(filesModel)) {
         throw errors.invalidValue(
           'messages',
-          `File ${fileId} is not available for model '${model}'. It was uploaded for: ${found.file.targetModelNames.join(', ')}.`,
+          `File ${fileId} is not available for model '${filesModel}'. It was uploaded for: ${found.file.targetModelNames.join(', ')}.`,
         );
       }
       managed.set(fileId, found);
@@ -92,7 +103,7 @@ export class ChatService {
     const holdsAll = (deployment: Deployment) => Object.values(fileReferences).every((targets) => deployment.id in targets);
     const candidates = deployments
       .filter(holdsAll)
-      .map((deployment) => ({ deployment, adapter: this.registry.deployment(deployment.id)!.adapter }))
+      .map((deployment) => ({ deployment, adapter: adapterOf(deployment) }))
       .filter((candidate) => candidate.adapter.chat);
     if (candidates.length === 0) {
       const provider = deployments[0]!.settings.provider;

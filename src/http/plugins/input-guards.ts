@@ -9,7 +9,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { assertSafeText } from '../../core/text-safety.ts';
 
 /** Route parameter names as the API documents them. */
-const PARAM_NAMES: Record<string, string> = { fileId: 'file_id' };
+const PARAM_NAMES: Record<string, string> = { fileId: 'file_id', jobId: 'fine_tuning_job_id' };
 
 /** Only the upload route reads a multipart body; anywhere else it must not pass for "no body". */
 function acceptsMultipart(method: string, url: string | undefined): boolean {

@@ -7,6 +7,7 @@ import { transportSettings, type ProviderSettings } from '../provider-settings.t
 import { OpenAIChat } from '../openai/openai-chat.ts';
 import { OpenAIShapedBatches } from '../openai/openai-batches.ts';
 import { OpenAIShapedFiles } from '../openai/openai-files.ts';
+import { OpenAIShapedFineTuning } from '../openai/openai-fine-tuning.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 
 /** Latest GA data-plane version (providers.md §2.1), used when the config names none. */
@@ -51,6 +52,9 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
       instance: settings.instance,
       path: classic ? `/deployments/${encodeURIComponent(settings.model)}/chat/completions` : '/chat/completions',
     }),
+    // Fine-tuning is resource-level like files: `…/openai/fine_tuning/jobs` with the api-version
+    // (classic) or `…/openai/v1/fine_tuning/jobs` (providers.md §2.1).
+    fineTuning: new OpenAIShapedFineTuning({ client }),
     close: () => client.close(),
   };
 }

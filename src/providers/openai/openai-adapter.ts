@@ -5,6 +5,7 @@ import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts
 import { OpenAIChat } from './openai-chat.ts';
 import { OpenAIShapedBatches } from './openai-batches.ts';
 import { OpenAIShapedFiles } from './openai-files.ts';
+import { OpenAIShapedFineTuning } from './openai-fine-tuning.ts';
 
 export const OPENAI_DEFAULT_BASE = 'https://api.openai.com/v1';
 
@@ -27,6 +28,7 @@ export function createOpenAIAdapter(settings: ProviderSettings): ProviderAdapter
     files,
     batches: new OpenAIShapedBatches({ client, files }),
     chat: new OpenAIChat({ client, instance: settings.instance, path: '/chat/completions' }),
+    fineTuning: new OpenAIShapedFineTuning({ client }),
     close: () => client.close(),
   };
 }
