@@ -112,7 +112,7 @@ export class VertexFiles implements FilesCapability {
     const after = query.after === undefined ? undefined : this.objectName(query.after);
     const head = this.location.prefix === '' ? '' : `${this.location.prefix}/`;
     // One more than asked for: the page after `after` starts with `after` itself (inclusive offset).
-    const { objects, more } = await this.client.list(
+    const { objects, more } = await this.gcs.list(
       { bucket: this.location.bucket, prefix: `${head}${GATEWAY_FOLDER}/`, maxResults: limit + 1, ...(after ? { startOffset: after } : {}) },
       context,
     );
