@@ -1,4 +1,5 @@
 /** The OpenAPI description of every route, served at /openapi.json and behind the Swagger UI at /docs. */
+import { fineTuningPaths } from './fine-tuning-openapi.ts';
 
 const error = { $ref: '#/components/schemas/Error' };
 const fileObject = { $ref: '#/components/schemas/FileObject' };
@@ -102,6 +103,7 @@ export const openApiDocument = {
   security: [{ bearer: [] }],
   paths: {
     ...filesPaths,
+    ...fineTuningPaths,
     '/v1/chat/completions': {
       post: {
         summary: 'Chat completion on OpenAI, Azure or Vertex Gemini; file parts may carry unified file ids; stream:true gives SSE',
