@@ -129,3 +129,22 @@ test('batch request validation: 400 naming the parameter, nothing sent upstream'
   await assert.rejects(client.batches.create({ input_file_id: chatFile.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), (error: never) => bad(error, 'input_file_id'));
   assert.equal(first.emulators.openai.calls.filter((call) => call.path.includes('/batches')).length, callsBefore);
 });
+
+test('the batch routes also answer without /v1 and under /{provider}/v1', async () => {
+  const owner = await first.newUser({ user_id: 'route-owner' });
+  const client = first.client(owner.key);
+  const raw = await client.files.create({ file: await toFile(Buffer.from(batchLines(2, 'gpt-4o-mini')), 'r.jsonl'), purpose: 'batch' });
+  const prefixed = first.client(owner.key, { baseURL: `${first.url}/openai/v1` });
+  const created = await prefixed.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const bare = await first.fetch(`/batches/${created.id}`, { key: owner.key });
+  assert.equal(bare.status, 200);
+  assert.equal(((await bare.json()) as { id: string }).id, created.id);
+  const listed = await first.fetch('/batches?limit=1', { key: owner.key });
+  assert.deepEqual(((await listed.json()) as { data: Array<{ id: string }> }).data.map((batch) => batch.id), [created.id]);
+  await pollUntil(prefixed, created.id, ['completed']);
+  // The prefix fixes the provider: the raw OpenAI id is not recorded on Azure → 404, nothing sent.
+  const onAzure = first.client(owner.key, { baseURL: `${first.url}/azure/v1` });
+  await assert.rejects(onAzure.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), notFound);
+  const cancelled = await first.fetch(`/batches/${created.id}/cancel`, { method: 'POST', key: owner.key });
+  assert.equal(((await cancelled.json()) as { status: string }).status, 'completed', 'cancelling a finished batch answers it');
+});

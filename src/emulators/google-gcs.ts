@@ -1,7 +1,7 @@
 /**
  * The GCS JSON API routes (providers.md §3.2, §7 item 7): uploads (`media`, `multipart`,
  * `resumable`), object metadata, `alt=media` download, delete (204) and list with
- * prefix/delimiter/maxResults/pageToken. Every call except a resumable session PUT needs a
+ * prefix/delimiter/maxResults/pageToken/startOffset. Every call except a resumable session PUT needs a
  * Bearer token issued by the emulator's token endpoint; errors use the GCS envelope.
  */
 import { randomUUID } from 'node:crypto';
@@ -138,12 +138,14 @@ async function listObjects(exchange: EmulatorExchange, context: GcsRouteContext,
   const maxResults = Math.min(1000, Math.max(1, Number(exchange.query.get('maxResults') ?? 1000) || 1000));
   const token = exchange.query.get('pageToken');
   const after = token ? Buffer.from(token, 'base64url').toString('utf8') : undefined;
+  const startOffset = exchange.query.get('startOffset') ?? '';
   // Entries are objects or, with a delimiter, the "directories" they roll up into, in name order.
   const entries: Array<{ key: string; prefix?: string; blob?: ReturnType<GcsObjects['list']>[number] }> = [];
   const seenPrefixes = new Set<string>();
   for (const blob of context.objects.list(bucket)) {
     const name = blob.meta.name;
     if (!name.startsWith(prefix)) continue;
+    if (startOffset !== '' && Buffer.compare(Buffer.from(name), Buffer.from(startOffset)) < 0) continue;
     const cut = delimiter === '' ? -1 : name.indexOf(delimiter, prefix.length);
     if (cut >= 0) {
       const rolled = name.slice(0, cut + delimiter.length);

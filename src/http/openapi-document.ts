@@ -62,6 +62,49 @@ const filesPaths = {
   },
 };
 
+const batch = { type: 'object', description: 'OpenAI Batch object; id is a unified batch_uf_… id (SPEC §6)' };
+const batchId = { name: 'batch_id', in: 'path', required: true, schema: { type: 'string' } };
+
+const batchesPaths = {
+  '/v1/batches': {
+    post: {
+      summary: "Create a batch from the caller's managed purpose=batch file (or a raw provider file recorded as theirs)",
+      parameters: [providerHeader, { name: 'x-litellm-model', in: 'header', required: false, schema: { type: 'string' } }],
+      requestBody: {
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['input_file_id', 'endpoint', 'completion_window'],
+              properties: {
+                input_file_id: { type: 'string' },
+                endpoint: { type: 'string', enum: ['/v1/responses', '/v1/chat/completions', '/v1/embeddings', '/v1/completions', '/v1/moderations', '/v1/images/generations', '/v1/images/edits', '/v1/videos'] },
+                completion_window: { type: 'string', enum: ['24h'] },
+                metadata: { type: 'object', additionalProperties: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+      responses: { 200: json(batch), ...errors },
+    },
+    get: {
+      summary: "The caller's batches, newest first",
+      parameters: [
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+        { name: 'after', in: 'query', schema: { type: 'string' } },
+      ],
+      responses: { 200: json({ type: 'object', properties: { object: { type: 'string' }, data: { type: 'array', items: batch }, first_id: { type: 'string', nullable: true }, last_id: { type: 'string', nullable: true }, has_more: { type: 'boolean' } } }), ...errors },
+    },
+  },
+  '/v1/batches/{batch_id}': {
+    get: { summary: 'Retrieve a batch (refreshed from its provider until terminal)', parameters: [batchId], responses: { 200: json(batch), ...errors } },
+  },
+  '/v1/batches/{batch_id}/cancel': {
+    post: { summary: 'Cancel a batch (idempotent; partial output stays readable)', parameters: [batchId], responses: { 200: json(batch), ...errors } },
+  },
+};
+
 const adminBody = (properties: Record<string, unknown>) => ({ content: { 'application/json': { schema: { type: 'object', properties } } } });
 const strings = { type: 'array', items: { type: 'string' } };
 
@@ -104,6 +147,7 @@ export const openApiDocument = {
   paths: {
     ...filesPaths,
     ...fineTuningPaths,
+    ...batchesPaths,
     '/v1/chat/completions': {
       post: {
         summary: 'Chat completion on OpenAI, Azure or Vertex Gemini; file parts may carry unified file ids; stream:true gives SSE',

@@ -161,11 +161,30 @@ describe('vertex files adapter', () => {
     assert.equal(gcsCalls(), before);
   });
 
-  test('list is unsupported (400)', async () => {
-    await rejectsWith(adapter().list({}, context()), (error) => {
-      assert.equal(error.status, 400);
-      assert.equal(error.code, 'unsupported_operation');
-    });
+  test('list pages through the objects the gateway wrote under its prefix, in name order', async () => {
+    const files = adapter({ bucketName: 'unit-bucket/listing' });
+    const made = [];
+    for (let index = 0; index < 5; index += 1) {
+      made.push(await files.upload({ body: body(Buffer.from(`n${index}`)), filename: `l${index}.txt`, mimeType: 'text/plain', purpose: index === 0 ? 'batch' : 'user_data' }, context()));
+    }
+    // Objects outside the gateway's folder (or the prefix) are not listed.
+    await adapter({ bucketName: 'unit-bucket/elsewhere' }).upload({ body: body(Buffer.from('x')), filename: 'x.txt', mimeType: 'text/plain', purpose: 'user_data' }, context());
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const result = await files.list({ limit: 2, ...(after ? { after } : {}) }, context());
+      assert.ok(result.data.length <= 2);
+      seen.push(...result.data.map((file) => file.id));
+      assert.equal(result.first_id, result.data[0]?.id ?? null);
+      assert.equal(result.last_id, result.data.at(-1)?.id ?? null);
+      if (!result.has_more) break;
+      after = result.last_id!;
+    }
+    assert.deepEqual(seen, made.map((file) => file.id).sort(), 'every object once, in name order');
+    const batch = await files.list({ purpose: 'batch' }, context());
+    assert.deepEqual(batch.data.map((file) => [file.id, file.filename, file.bytes]), [[made[0]!.id, 'l0.txt', 2]]);
+    assert.equal(batch.has_more, false);
+    await rejectsWith(files.list({ after: 'gs://other-bucket/x' }, context()), (error) => assert.equal(error.status, 404));
   });
 
   test('one token serves many calls, also concurrent ones; credentials from a path or JSON text', async () => {

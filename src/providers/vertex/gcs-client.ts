@@ -63,6 +63,35 @@ export class GcsClient {
     await response.body.dump();
   }
 
+  /**
+   * One page of objects under `prefix`, in name order, starting at `startOffset` (inclusive), as
+   * the JSON API's objects.list does (cloud.google.com/storage/docs/json_api/v1/objects/list).
+   */
+  async list(
+    input: { bucket: string; prefix: string; maxResults: number; startOffset?: string },
+    context: CallContext,
+  ): Promise<{ objects: GcsObject[]; more: boolean }> {
+    const query = new URLSearchParams({ prefix: input.prefix, maxResults: String(input.maxResults) });
+    if (input.startOffset !== undefined) query.set('startOffset', input.startOffset);
+    const url = `${this.options.apiBase}/storage/v1/b/${encodeURIComponent(input.bucket)}/o?${query.toString()}`;
+    const response = await this.send({ operation: 'files.list', method: 'GET', url, expect: [200] }, context);
+    let value: unknown;
+    try {
+      value = await response.body.json();
+    } catch (error) {
+      if (context.signal?.aborted) throw this.options.client.streamFailure(error, context);
+      value = undefined;
+    }
+    const page = value as { items?: unknown; nextPageToken?: unknown } | null | undefined;
+    if (!page || typeof page !== 'object' || (page.items !== undefined && !Array.isArray(page.items))) {
+      throw this.malformed('Cloud Storage answered without an object list');
+    }
+    const objects = ((page.items as Array<Partial<GcsObject>> | undefined) ?? []).flatMap((item) =>
+      item && typeof item.name === 'string' && (typeof item.size === 'string' || typeof item.size === 'number') ? [{ ...item, size: String(item.size) } as GcsObject] : [],
+    );
+    return { objects, more: typeof page.nextPageToken === 'string' && page.nextPageToken !== '' };
+  }
+
   send(call: GcsCall, context: CallContext): Promise<UpstreamResponse> {
     return this.options.client.send(call, context);
   }

@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { errors } from '../../core/errors.ts';
-import type { FileDeleted, FileList, FileObject, FileStatus } from '../../core/openai-types.ts';
+import { listPage, type FileDeleted, type FileList, type FileObject, type FileStatus } from '../../core/openai-types.ts';
 import { googleErrorParser } from '../google/google-errors.ts';
 import { GoogleTokenProvider } from '../google/service-account-tokens.ts';
 import type { ServiceAccountInput } from '../google/service-account.ts';
@@ -15,7 +15,7 @@ import type { ContentStream, FilesCapability, ListQuery, ProviderAdapter, Upload
 import { bearerAuth, type TokenSource } from '../shared/upstream-auth.ts';
 import { createUpstreamAgent, UpstreamClient, type UpstreamTimeouts } from '../shared/upstream-client.ts';
 import { GcsClient, type GcsObject } from './gcs-client.ts';
-import { buildObjectName, fileIdFor, objectNameFromFileId, parseBucketName, type BucketLocation } from './gcs-object-names.ts';
+import { buildObjectName, fileIdFor, GATEWAY_FOLDER, objectNameFromFileId, parseBucketName, type BucketLocation } from './gcs-object-names.ts';
 import { uploadMultipart, uploadResumable, type ObjectUpload } from './gcs-uploads.ts';
 
 const PROVIDER = 'vertex_ai';
@@ -43,6 +43,8 @@ export interface VertexFilesOptions {
 }
 
 const CHUNK_GRANULE = 256 * 1024;
+/** GCS returns at most 1,000 objects per page. */
+const MAX_LIST_PAGE = 999;
 
 export class VertexFiles implements FilesCapability {
   readonly instance: string;
@@ -99,9 +101,24 @@ export class VertexFiles implements FilesCapability {
     return this.toFileObject(object, 'uploaded');
   }
 
-  /** GCS object listing is not a Files API (no purpose, no OpenAI paging), as in LiteLLM §8.1. */
-  async list(_query: ListQuery, _context: CallContext): Promise<FileList> {
-    throw errors.unsupportedOperation(PROVIDER, 'list files');
+  /**
+   * The objects the gateway wrote under this deployment's bucket/prefix, as FileObjects. GCS lists
+   * in object-name order, so pages follow that order (`order` cannot be honoured without reading
+   * the whole folder); `after` is a file id of the previous page and becomes GCS's `startOffset`.
+   */
+  async list(query: ListQuery, context: CallContext): Promise<FileList> {
+    const limit = Math.min(Math.max(query.limit ?? MAX_LIST_PAGE, 1), MAX_LIST_PAGE);
+    const after = query.after === undefined ? undefined : this.objectName(query.after);
+    const head = this.location.prefix === '' ? '' : `${this.location.prefix}/`;
+    // One more than asked for: the page after `after` starts with `after` itself (inclusive offset).
+    const { objects, more } = await this.client.list(
+      { bucket: this.location.bucket, prefix: `${head}${GATEWAY_FOLDER}/`, maxResults: limit + 1, ...(after ? { startOffset: after } : {}) },
+      context,
+    );
+    const rest = objects.filter((object) => object.name !== after);
+    const page = rest.slice(0, limit).map((object) => this.toFileObject(object, 'processed'));
+    const data = query.purpose === undefined ? page : page.filter((file) => file.purpose === query.purpose);
+    return listPage(data, rest.length > limit || more);
   }
 
   async retrieve(fileId: string, context: CallContext): Promise<FileObject> {
