@@ -1,4 +1,5 @@
 /** The OpenAPI description of every route, served at /openapi.json and behind the Swagger UI at /docs. */
+import { fineTuningPaths } from './fine-tuning-openapi.ts';
 
 const error = { $ref: '#/components/schemas/Error' };
 const fileObject = { $ref: '#/components/schemas/FileObject' };
@@ -145,6 +146,7 @@ export const openApiDocument = {
   security: [{ bearer: [] }],
   paths: {
     ...filesPaths,
+    ...fineTuningPaths,
     ...batchesPaths,
     '/v1/chat/completions': {
       post: {

@@ -32,7 +32,7 @@ export interface ProviderDefinition {
   /** Builds the adapter of one deployment or files_settings entry. */
   createAdapter(settings: ProviderSettings): ProviderAdapter;
   /** What the adapters of this provider can do (documentation and OpenAPI). */
-  readonly capabilities: { readonly files: boolean; readonly chat: boolean; readonly batches?: boolean };
+  readonly capabilities: { readonly files: boolean; readonly chat: boolean; readonly batches?: boolean; readonly fineTuning?: boolean };
   /**
    * Whether `reference` — a raw id or URI a client put in a chat message — may name a file this
    * provider stores, and under which provider file ids an upload of it would have been recorded.

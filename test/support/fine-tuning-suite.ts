@@ -236,6 +236,8 @@ export function fineTuningSuite(options: SuiteOptions): void {
       assert.deepEqual((await limited.fineTuning.jobs.list()).data, []);
       assert.equal(jobCalls().length, calls);
       for (const id of [ids[0]!, ids[2]!]) await client.fineTuning.jobs.cancel(id);
+      const document = (await (await harness.fetch('/openapi.json')).json()) as { paths: Record<string, unknown> };
+      assert.ok(document.paths['/v1/fine_tuning/jobs/{fine_tuning_job_id}/events'], 'the routes are documented');
     } finally {
       emulator.fineTuning.stepMs = 40;
     }

@@ -9,6 +9,6 @@ export const azureProvider: ProviderDefinition = {
   settings: (params) => ({ apiVersion: params.api_version as string | undefined }),
   check: (settings) => (settings.apiBase ? [] : [{ key: 'api_base', message: 'required for azure (the resource endpoint)' }]),
   createAdapter: createAzureAdapter,
-  capabilities: { files: true, chat: true, batches: true },
+  capabilities: { files: true, chat: true, batches: true, fineTuning: true },
   recordedIdsOf: (reference) => (isPlainFileId(reference) ? [reference] : []),
 };

@@ -9,6 +9,6 @@ export const openaiProvider: ProviderDefinition = {
   settings: (params) => ({ organization: params.organization as string | undefined }),
   check: () => [],
   createAdapter: createOpenAIAdapter,
-  capabilities: { files: true, chat: true, batches: true },
+  capabilities: { files: true, chat: true, batches: true, fineTuning: true },
   recordedIdsOf: (reference) => (isPlainFileId(reference) ? [reference] : []),
 };
