@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { ProviderAdapter } from './provider-adapter.ts';
 import type { ProviderSettings } from './provider-settings.ts';
 
-/** Environment variables, as src/config read them (providers never read process.env). */
+/** Environment variables, as src/config read them (providers never read the environment themselves). */
 export type ProviderEnvironment = Readonly<Record<string, string | undefined>>;
 
 /** One configuration problem of an entry: `key` relative to the entry (e.g. `api_base`). */
