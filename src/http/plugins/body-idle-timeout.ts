@@ -4,7 +4,7 @@
  * upload started upstream); this hook covers every other body (JSON), which fastify reads
  * before any handler runs.
  */
-import { PassThrough, pipeline } from 'node:stream';
+import { finished, PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -35,7 +35,13 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: num
     };
     payload.on('data', arm);
     watched.once('close', () => clearTimeout(timer));
-    pipeline(payload, watched, () => clearTimeout(timer));
+    // pipe + finished rather than pipeline(): pipeline aborts an internal AbortController when it
+    // settles, and the DOMException that creates showed as ~6 % of busy CPU in a chat profile.
+    payload.pipe(watched);
+    finished(payload, (error) => {
+      clearTimeout(timer);
+      if (error) watched.destroy(error);
+    });
     arm();
     return watched;
   });
