@@ -13,9 +13,11 @@ import { createInterface } from 'node:readline';
 import { answerChatBody, type OpenAIChatRoute } from './chat-openai.ts';
 import type { FilesStore } from './files-api-common.ts';
 import { randomBase62 } from './files-api-common.ts';
+import type { BatchTimestamps } from '../core/batch-types.ts';
 import { checkBatchLine, type LineProblem } from './batch-lines.ts';
 
-export interface EmulatedBatch {
+/** A batch as OpenAI answers it (the lifecycle timestamps are OpenAI's, shared with the gateway's types). */
+export interface EmulatedBatch extends BatchTimestamps {
   id: string;
   object: 'batch';
   endpoint: string;
@@ -25,15 +27,6 @@ export interface EmulatedBatch {
   status: string;
   output_file_id: string | null;
   error_file_id: string | null;
-  created_at: number;
-  in_progress_at: number | null;
-  expires_at: number | null;
-  finalizing_at: number | null;
-  completed_at: number | null;
-  failed_at: number | null;
-  expired_at: number | null;
-  cancelling_at: number | null;
-  cancelled_at: number | null;
   request_counts: { total: number; completed: number; failed: number };
   metadata: Record<string, string> | null;
   /** Creation order, for stable lists. */

@@ -79,19 +79,30 @@ export async function handleVertexChat(exchange: EmulatorExchange, route: Vertex
     await exchange.sendJson(400, googleError(400, unsigned));
     return true;
   }
-  const answer = echoAnswer({ ...parsed.echo, label: `vertex:${model}` });
   const meta = { modelVersion: model!, createTime: new Date().toISOString(), responseId: randomBytes(15).toString('base64url') };
-  if (method === 'generateContent') {
-    await exchange.sendJson(200, signFunctionCalls(model!, { candidates: answer.choices.map((choice, index) => candidate(choice, index, true)), usageMetadata: usage(answer), ...meta }));
-    return true;
+  await sendGeminiAnswer(exchange, { stream: method !== 'generateContent', model: model!, answer: echoAnswer({ ...parsed.echo, label: `vertex:${model}` }), meta, chunkDelayMs: route.chunkDelayMs });
+  return true;
+}
+
+/**
+ * The echo answer as Gemini shapes it, shared by the Vertex and Gemini API emulators: one
+ * GenerateContentResponse, or its stream as SSE (`alt=sse`) or as a JSON array of events.
+ */
+export async function sendGeminiAnswer(
+  exchange: EmulatorExchange,
+  input: { stream: boolean; model: string; answer: EchoResult; meta: Json; chunkDelayMs: number },
+): Promise<void> {
+  const { model, answer, meta } = input;
+  if (!input.stream) {
+    await exchange.sendJson(200, signFunctionCalls(model, { candidates: answer.choices.map((choice, index) => candidate(choice, index, true)), usageMetadata: usage(answer), ...meta }));
+    return;
   }
-  const events = streamEvents(answer, meta).map((event) => signFunctionCalls(model!, event));
+  const events = streamEvents(answer, meta).map((event) => signFunctionCalls(model, event));
   if (exchange.query.get('alt') === 'sse') {
-    await sendSse(exchange, { events: events.map((event) => JSON.stringify(event)), delayMs: route.chunkDelayMs, separator: '\r\n\r\n' });
+    await sendSse(exchange, { events: events.map((event) => JSON.stringify(event)), delayMs: input.chunkDelayMs, separator: '\r\n\r\n' });
   } else {
     await exchange.sendJson(200, events);
   }
-  return true;
 }
 
 /** One candidate; Vertex leaves `index` out when it is 0 (proto3 default), so do we. */

@@ -8,11 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { echoAnswer } from './chat-echo.ts';
-import { candidate, streamEvents, usage } from './chat-gemini.ts';
+import { sendGeminiAnswer } from './chat-gemini.ts';
 import { fieldOf, isRecord } from './chat-gemini-fields.ts';
 import { parseGeminiRequest } from './chat-gemini-validate.ts';
-import { enforcesThoughtSignatures, signFunctionCalls, thoughtSignatureProblem } from './gemini-thought-signatures.ts';
-import { sendSse } from './chat-sse.ts';
+import { enforcesThoughtSignatures, thoughtSignatureProblem } from './gemini-thought-signatures.ts';
 import { EmulatorBodyError, type EmulatorExchange } from './emulator-exchange.ts';
 import { geminiError, noSuchFile } from './gemini-errors.ts';
 import type { GeminiFiles } from './gemini-files-store.ts';
@@ -67,18 +66,8 @@ export async function handleGeminiChat(exchange: EmulatorExchange, route: Gemini
     await exchange.sendJson(400, geminiError(400, unsigned));
     return true;
   }
-  const answer = echoAnswer({ ...parsed.echo, label: `gemini:${model}` });
   const meta = { modelVersion: model!, responseId: randomBytes(15).toString('base64url') };
-  if (method === 'generateContent') {
-    await exchange.sendJson(200, signFunctionCalls(model!, { candidates: answer.choices.map((choice, index) => candidate(choice, index, true)), usageMetadata: usage(answer), ...meta }));
-    return true;
-  }
-  const events = streamEvents(answer, meta).map((event) => signFunctionCalls(model!, event));
-  if (exchange.query.get('alt') === 'sse') {
-    await sendSse(exchange, { events: events.map((event) => JSON.stringify(event)), delayMs: route.chunkDelayMs, separator: '\r\n\r\n' });
-  } else {
-    await exchange.sendJson(200, events);
-  }
+  await sendGeminiAnswer(exchange, { stream: method !== 'generateContent', model: model!, answer: echoAnswer({ ...parsed.echo, label: `gemini:${model}` }), meta, chunkDelayMs: route.chunkDelayMs });
   return true;
 }
 
