@@ -1,4 +1,7 @@
-/** `unifile --config FILE [--port N] [--host H]` and `unifile emulate [--port N]`. */
+/**
+ * `unifile --config FILE [--port N] [--host H]`, `unifile emulate [--port N]`, and the client
+ * commands `unifile files …` / `unifile keys …` (src/cli/, loaded only when asked for).
+ */
 import { parseArgs } from 'node:util';
 import { cliEnvironment, ConfigError } from './config/load-config.ts';
 import { runEmulators, runGateway } from './main.ts';
@@ -11,6 +14,8 @@ Usage:
   unifile emulate [--port 0]
       Start the bundled provider emulators (OpenAI, Azure OpenAI, Google GCS + OAuth)
       on loopback and print their base URLs. --port sets the first port; the others follow.
+  unifile files upload|list|download|delete …, unifile keys create …
+      Work with a running gateway (see \`unifile files --help\`).
   unifile --help
       Show this text.
 
@@ -22,7 +27,30 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The client commands' common options that may come before the command word. */
+const CLIENT_VALUE_OPTIONS = new Set(['--base-url', '--api-key']);
+
+/** Index of `files`/`keys` when the arguments are a client command, else -1. */
+function clientCommandIndex(args: string[]): number {
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (arg === 'files' || arg === 'keys') return index;
+    if (arg === '--json' || /^--(base-url|api-key)=/.test(arg)) continue;
+    if (CLIENT_VALUE_OPTIONS.has(arg)) {
+      index += 1;
+      continue;
+    }
+    return -1;
+  }
+  return -1;
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (clientCommandIndex(args) >= 0) {
+    const { runClientCli } = await import('./cli/client-cli.ts');
+    return runClientCli(args);
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,0 +1,84 @@
+/**
+ * Where the files/keys CLI talks to: the gateway's base URL, the key, and the official `openai`
+ * client on the right prefix; and one translation of every failure into a single line.
+ */
+import OpenAI from 'openai';
+import { CliError, usageError } from './cli-error.ts';
+
+export const DEFAULT_BASE_URL = 'http://localhost:4000';
+
+export interface Connection {
+  /** The gateway's origin (and path, if it is mounted under one), without a trailing slash. */
+  baseUrl: string;
+  apiKey: string;
+}
+
+export function connection(options: { baseUrl?: string; apiKey?: string }): Connection {
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw usageError(`invalid --base-url '${options.baseUrl}': expected e.g. ${DEFAULT_BASE_URL}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usageError(`invalid --base-url '${options.baseUrl}': use http:// or https://`);
+  if (!options.apiKey) throw usageError('no API key: pass --api-key or set UNIFILE_API_KEY');
+  return { baseUrl, apiKey: options.apiKey };
+}
+
+/**
+ * The files routes: `/v1/files…`, or `/{provider}/v1/files…` when a provider is named (README,
+ * "Provider of a plain files call").
+ */
+export function filesBaseUrl(target: Connection, provider: string | undefined): string {
+  return provider ? `${target.baseUrl}/${encodeURIComponent(provider)}/v1` : `${target.baseUrl}/v1`;
+}
+
+/**
+ * The official client on `baseURL`. No retries: a person at a terminal sees the gateway's answer
+ * at once. Organization and project are set to null so OPENAI_ORG_ID / OPENAI_PROJECT_ID from the
+ * environment are not sent to the gateway.
+ */
+export function openaiClient(target: Connection, baseURL: string): OpenAI {
+  return new OpenAI({ apiKey: target.apiKey, baseURL, maxRetries: 0, timeout: 30 * 60 * 1000, organization: null, project: null });
+}
+
+/** The first `code` along an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …). */
+function causeCode(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth += 1) {
+    if (typeof current.code === 'string') return current.code;
+  }
+  return undefined;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'EPIPE']);
+
+/** The gateway's message from an OpenAI error envelope `{"error":{"message",…}}`, if the body is one. */
+export function envelopeMessage(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: unknown } };
+    return typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An answer with an error status as a CliError carrying the gateway's own message. */
+export function gatewayRefusal(status: number, message: string | undefined): CliError {
+  return new CliError(`${message ?? 'the gateway answered without a message'} (HTTP ${status})`);
+}
+
+/** Any failure of a call to the gateway → one CliError line. */
+export function describeFailure(error: unknown, target: Connection): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new CliError(`the gateway at ${target.baseUrl} did not answer in time`);
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    const inner = error.error as { message?: unknown } | undefined;
+    return gatewayRefusal(error.status, typeof inner?.message === 'string' ? inner.message : undefined);
+  }
+  const code = causeCode(error);
+  if (error instanceof OpenAI.APIConnectionError || (code && CONNECT_CODES.has(code))) {
+    return new CliError(`cannot reach the gateway at ${target.baseUrl}${code ? ` (${code})` : ''}`);
+  }
+  return new CliError((error as Error)?.message ?? String(error));
+}
