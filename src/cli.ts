@@ -3,8 +3,6 @@
  * commands `unifile files …` / `unifile keys …` (src/cli/, loaded only when asked for).
  */
 import { parseArgs } from 'node:util';
-import { cliEnvironment, ConfigError } from './config/load-config.ts';
-import { runEmulators, runGateway } from './main.ts';
 
 const HELP = `Unifile — an OpenAI-compatible gateway for files across providers.
 
@@ -70,6 +68,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  // Loaded here, not at the top: the client commands and --help need none of the server.
+  const { cliEnvironment } = await import('./config/load-config.ts');
+  const { runEmulators, runGateway } = await import('./main.ts');
   const env = cliEnvironment();
   const portText = values.port ?? env.port;
   const port = portText === undefined ? undefined : Number(portText);
@@ -82,6 +83,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
   fail((error as Error).message ?? String(error));
 });

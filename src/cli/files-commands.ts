@@ -47,7 +47,7 @@ export async function uploadFile(
   if (!info.isFile()) throw usageError(`'${options.path}' is not a regular file`);
   const filename = basename(options.path);
   const progress = progressBar({ stream: process.stderr, total: info.size, label: `upload ${printable(filename)}`, enabled: context.output.progress });
-  const waitingNote = options.targetModels.length > 0 ? 'sent; the gateway is copying it to every deployment …' : 'sent; waiting for the gateway …';
+  const waitingNote = options.targetModels.length > 0 ? 'copying to providers…' : 'waiting for gateway…';
   const answer = await uploadMultipart({
     url: `${filesBaseUrl(context.target, context.provider)}/files`,
     apiKey: context.target.apiKey,

@@ -43,12 +43,15 @@ export function openaiClient(target: Connection, baseURL: string): OpenAI {
   return new OpenAI({ apiKey: target.apiKey, baseURL, maxRetries: 0, timeout: 30 * 60 * 1000, organization: null, project: null });
 }
 
-/** The first `code` along an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …). */
-function causeCode(error: unknown): string | undefined {
-  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth += 1) {
-    if (typeof current.code === 'string') return current.code;
+/** The first `code` along an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …), and the innermost message. */
+function rootCause(error: unknown): { code?: string; message?: string } {
+  let code: string | undefined;
+  let message: string | undefined;
+  for (let current = error as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth += 1) {
+    if (code === undefined && typeof current.code === 'string') code = current.code;
+    if (typeof current.message === 'string') message = current.message;
   }
-  return undefined;
+  return { code, message };
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'EPIPE']);
@@ -76,9 +79,10 @@ export function describeFailure(error: unknown, target: Connection): CliError {
     const inner = error.error as { message?: unknown } | undefined;
     return gatewayRefusal(error.status, typeof inner?.message === 'string' ? inner.message : undefined);
   }
-  const code = causeCode(error);
+  const { code, message } = rootCause(error);
   if (error instanceof OpenAI.APIConnectionError || (code && CONNECT_CODES.has(code))) {
-    return new CliError(`cannot reach the gateway at ${target.baseUrl}${code ? ` (${code})` : ''}`);
+    const detail = code ?? message;
+    return new CliError(`cannot reach the gateway at ${target.baseUrl}${detail ? ` (${detail})` : ''}`);
   }
   return new CliError((error as Error)?.message ?? String(error));
 }

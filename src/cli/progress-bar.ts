@@ -16,6 +16,8 @@ export interface Progress {
 const silent: Progress = { advance: () => {}, waiting: () => {}, finish: () => {} };
 const REDRAW_MS = 100;
 const RATE_WINDOW_MS = 3000;
+const LABEL_MAX = 20;
+const TAIL_WIDTH = 22;
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 export function formatBytes(bytes: number): string {
@@ -45,6 +47,8 @@ export function progressBar(options: { stream: NodeJS.WriteStream; total: number
   const started = Date.now();
   let done = 0;
   let note = '';
+  /** When the last byte moved (the waiting note began), for the average rate. */
+  let sentAt: number | undefined;
   let lastDraw = 0;
   // Samples of (time, bytes done) over the last RATE_WINDOW_MS: the rate follows the current speed.
   const samples: Array<[number, number]> = [[started, 0]];
@@ -59,15 +63,19 @@ export function progressBar(options: { stream: NodeJS.WriteStream; total: number
     lastDraw = now;
     const speed = rate(now);
     const columns = terminal.columns || 80;
-    const amount = total !== undefined ? `${formatBytes(done)} / ${formatBytes(total)}` : formatBytes(done);
+    const name = label.length > LABEL_MAX ? `${label.slice(0, LABEL_MAX - 1)}…` : label;
+    // Fixed-width fields keep the bar from changing length from one redraw to the next.
+    const amount = total !== undefined ? `${formatBytes(done).padStart(formatBytes(total).length)}/${formatBytes(total)}` : formatBytes(done).padStart(10);
     const eta = total !== undefined && speed > 0 ? `ETA ${formatDuration((total - done) / speed)}` : '';
-    const tail = note || [`${formatBytes(speed)}/s`, eta].filter(Boolean).join('  ');
+    const tail = (note || [`${formatBytes(speed)}/s`, eta].filter(Boolean).join(' ')).padEnd(TAIL_WIDTH);
     const percent = total ? `${String(Math.floor((done / total) * 100)).padStart(3)}%` : '';
-    const fixed = [label, percent, '[]', amount, tail].filter(Boolean).join('  ');
-    const width = Math.max(0, Math.min(30, columns - fixed.length - 1));
+    const rest = [name, percent, amount, tail].filter(Boolean).join(' ');
+    // The bar takes what the rest leaves of the line (up to 30 cells); below 8 it is left out.
+    const width = Math.min(30, columns - 1 - rest.length - 3);
     const filled = total ? Math.round((done / total) * width) : 0;
-    const bar = width > 0 && total !== undefined ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '';
-    const line = [label, percent, bar, amount, tail].filter(Boolean).join('  ');
+    const bar = total !== undefined && width >= 8 ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '';
+    const line = [name, percent, bar, amount, tail].filter(Boolean).join(' ');
+    // Cut at the terminal's width: a wrapped line could not be redrawn in place.
     stream.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
   };
 
@@ -83,13 +91,15 @@ export function progressBar(options: { stream: NodeJS.WriteStream; total: number
       if (now - lastDraw >= REDRAW_MS) draw(now);
     },
     waiting(text) {
+      sentAt ??= Date.now();
       note = text;
       draw(Date.now());
     },
     finish() {
       clearInterval(timer);
-      const seconds = (Date.now() - started) / 1000;
-      note = `${formatBytes(seconds > 0 ? done / seconds : done)}/s average, ${formatDuration(seconds)}`;
+      const now = Date.now();
+      const moving = ((sentAt ?? now) - started) / 1000;
+      note = `avg ${formatBytes(moving > 0 ? done / moving : done)}/s ${formatDuration((now - started) / 1000)}`;
       draw(Date.now());
       stream.write('\n');
     },
