@@ -196,6 +196,9 @@ test('errors: the gateway message on stderr, nothing on stdout, exit 1; another 
   const wrongKey = await cli('sk-not-a-key', ['files', 'list']);
   assert.equal(wrongKey.code, 1);
   assert.match(wrongKey.stderr, /^unifile: .+ \(HTTP 401\)\n$/);
+  // Refused before the body was read: the answer is reported, not the broken pipe that follows.
+  const wrongKeyUpload = await cli('sk-not-a-key', ['files', 'upload', writeRandomFile('refused.bin', 8 * 1024 * 1024).path]);
+  assert.deepEqual(wrongKeyUpload, { code: 1, stdout: '', stderr: wrongKey.stderr });
 });
 
 test('a missing key, an unreachable gateway and a bad command line are one clear line each, no stack', async () => {

@@ -9,7 +9,6 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type OpenAI from 'openai';
 import { CliError, usageError } from './cli-error.ts';
 import { envelopeMessage, filesBaseUrl, gatewayRefusal, openaiClient, type Connection } from './gateway-connection.ts';
-import { uploadMultipart } from './multipart-upload.ts';
 import { columns, formatTime, type Output } from './output.ts';
 import { formatBytes, progressBar } from './progress-bar.ts';
 
@@ -48,6 +47,8 @@ export async function uploadFile(
   const filename = basename(options.path);
   const progress = progressBar({ stream: process.stderr, total: info.size, label: `upload ${printable(filename)}`, enabled: context.output.progress });
   const waitingNote = options.targetModels.length > 0 ? 'copying to providers…' : 'waiting for gateway…';
+  // Loaded here: only an upload needs undici.
+  const { uploadMultipart } = await import('./multipart-upload.ts');
   const answer = await uploadMultipart({
     url: `${filesBaseUrl(context.target, context.provider)}/files`,
     apiKey: context.target.apiKey,
@@ -72,7 +73,7 @@ export async function listFiles(
   context: FilesCommandContext,
   options: { limit?: number; after?: string; purpose?: string; order?: 'asc' | 'desc'; all: boolean },
 ): Promise<void> {
-  const client = openaiClient(context.target, filesBaseUrl(context.target, context.provider));
+  const client = await openaiClient(context.target, filesBaseUrl(context.target, context.provider));
   const query = { limit: options.limit, after: options.after, purpose: options.purpose, order: options.order };
   const page = await client.files.list(query);
   const files: GatewayFile[] = [...page.data];
@@ -135,7 +136,7 @@ async function resolveDestination(requested: string | undefined, serverName: str
 }
 
 export async function downloadFile(context: FilesCommandContext, options: { fileId: string; output?: string; force: boolean }): Promise<void> {
-  const client = openaiClient(context.target, filesBaseUrl(context.target, context.provider));
+  const client = await openaiClient(context.target, filesBaseUrl(context.target, context.provider));
   const response = await client.files.content(options.fileId);
   if (!response.body) throw new CliError('the gateway answered without a body');
   const lengthHeader = response.headers.get('content-length');
@@ -176,7 +177,7 @@ function counting(onBytes: (bytes: number) => void) {
 }
 
 export async function deleteFile(context: FilesCommandContext, options: { fileId: string }): Promise<void> {
-  const client = openaiClient(context.target, filesBaseUrl(context.target, context.provider));
+  const client = await openaiClient(context.target, filesBaseUrl(context.target, context.provider));
   const deleted = await client.files.delete(options.fileId);
   context.output.result(deleted, () => `deleted ${deleted.id}`);
 }

@@ -2,8 +2,11 @@
  * Where the files/keys CLI talks to: the gateway's base URL, the key, and the official `openai`
  * client on the right prefix; and one translation of every failure into a single line.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { CliError, usageError } from './cli-error.ts';
+
+/** The `openai` module once a command has loaded it (an upload never does: ~10 MiB less resident). */
+let openaiModule: typeof import('openai') | undefined;
 
 export const DEFAULT_BASE_URL = 'http://localhost:4000';
 
@@ -39,8 +42,9 @@ export function filesBaseUrl(target: Connection, provider: string | undefined): 
  * at once. Organization and project are set to null so OPENAI_ORG_ID / OPENAI_PROJECT_ID from the
  * environment are not sent to the gateway.
  */
-export function openaiClient(target: Connection, baseURL: string): OpenAI {
-  return new OpenAI({ apiKey: target.apiKey, baseURL, maxRetries: 0, timeout: 30 * 60 * 1000, organization: null, project: null });
+export async function openaiClient(target: Connection, baseURL: string): Promise<OpenAI> {
+  openaiModule ??= await import('openai');
+  return new openaiModule.OpenAI({ apiKey: target.apiKey, baseURL, maxRetries: 0, timeout: 30 * 60 * 1000, organization: null, project: null });
 }
 
 /** The first `code` along an error's cause chain (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …), and the innermost message. */
@@ -74,13 +78,16 @@ export function gatewayRefusal(status: number, message: string | undefined): Cli
 /** Any failure of a call to the gateway → one CliError line. */
 export function describeFailure(error: unknown, target: Connection): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return new CliError(`the gateway at ${target.baseUrl} did not answer in time`);
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+  const client = openaiModule;
+  if (client && error instanceof client.APIConnectionTimeoutError) return new CliError(`the gateway at ${target.baseUrl} did not answer in time`);
+  if (client && error instanceof client.APIError && error.status !== undefined) {
     const inner = error.error as { message?: unknown } | undefined;
     return gatewayRefusal(error.status, typeof inner?.message === 'string' ? inner.message : undefined);
   }
   const { code, message } = rootCause(error);
-  if (error instanceof OpenAI.APIConnectionError || (code && CONNECT_CODES.has(code))) {
+  // Node's fetch fails with TypeError('fetch failed') and the reason as its cause.
+  const fetchFailed = error instanceof TypeError && error.message === 'fetch failed';
+  if ((client && error instanceof client.APIConnectionError) || fetchFailed || (code && CONNECT_CODES.has(code))) {
     const detail = code ?? message;
     return new CliError(`cannot reach the gateway at ${target.baseUrl}${detail ? ` (${detail})` : ''}`);
   }

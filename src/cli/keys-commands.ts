@@ -17,7 +17,7 @@ export async function createKey(
   options: { user?: string; models: string[]; duration?: string; alias?: string; team?: string },
 ): Promise<void> {
   // The key routes live at the root, not under /v1.
-  const client = openaiClient(context.target, context.target.baseUrl);
+  const client = await openaiClient(context.target, context.target.baseUrl);
   const body = {
     ...(options.user ? { user_id: options.user } : {}),
     ...(options.models.length > 0 ? { models: options.models } : {}),
