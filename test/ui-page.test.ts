@@ -127,9 +127,13 @@ test('GET /ui: the page and its assets from the package under a strict CSP; /ui/
 
   assert.equal((await fetch(`${gateway.base}/ui/session`)).status, 401);
   const session = await fetch(`${gateway.base}/ui/session`, { headers: { authorization: `Bearer ${keys.alice}` } });
-  assert.deepEqual(await session.json(), { user_id: 'alice', team_id: null, is_admin: false, models: [] });
+  assert.deepEqual(await session.json(), { user_id: 'alice', team_id: null, is_admin: false, master_key: false, models: [] });
   const master = await fetch(`${gateway.base}/ui/session`, { headers: { authorization: `Bearer ${MASTER}` } });
-  assert.equal(((await master.json()) as { is_admin: boolean }).is_admin, true);
+  assert.deepEqual(await master.json(), { user_id: 'default_user_id', team_id: null, is_admin: true, master_key: true, models: [] });
+});
+
+test('a missing Chromium fails the browser tests with how to install it (never a silent pass)', async () => {
+  await assert.rejects(launchChromium('/nonexistent/chromium'), /Chromium at \/nonexistent\/chromium.*apt-get install -y chromium/s);
 });
 
 let bigId = '';
@@ -259,6 +263,7 @@ test('an admin creates a user with a key limited to one model; that key then wor
   const watched = await openPage(browser, gateway.base);
   const { page } = watched;
   await signIn(page, MASTER);
+  await page.getByText('Signed in with the master key (admin)').waitFor();
   const keysSection = page.locator('#keys');
   await page.getByRole('heading', { name: 'Keys' }).waitFor();
   await keysSection.getByLabel('User ID').fill('dave');

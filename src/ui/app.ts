@@ -16,6 +16,7 @@ const signInSection = byId('sign-in');
 const keyInput = byId<HTMLInputElement>('api-key');
 
 function describe(session: Session): string {
+  if (session.master_key) return 'Signed in with the master key (admin)';
   const who = session.user_id ? `Signed in as ${session.user_id}` : 'Signed in with a key of no user';
   return session.is_admin ? `${who} (admin)` : who;
 }

@@ -23,6 +23,7 @@ export interface Session {
   user_id: string | null;
   team_id: string | null;
   is_admin: boolean;
+  master_key: boolean;
   models: string[];
 }
 

@@ -14,16 +14,16 @@ export const CHROMIUM = process.env.UNIFILE_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots of the main views (gitignored; kept as test artifacts). */
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'ui');
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `The web page tests need Chromium at ${CHROMIUM} and it is not there. ` +
+      `The web page tests need Chromium at ${executablePath} and it is not there. ` +
         'Install Debian\'s package: `sudo apt-get install -y chromium` (.ci/run does this as root), ' +
         'or point UNIFILE_CHROMIUM at a Chromium binary. Never download a browser for these tests.',
     );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
 }
 
 export interface WatchedPage {

@@ -90,6 +90,8 @@ export function registerUiRoutes(app: FastifyInstance): void {
       user_id: principal.userId,
       team_id: principal.teamId,
       is_admin: principal.isAdmin,
+      /** The master key (or a gateway running without one): no user of its own to show. */
+      master_key: principal.isAdmin && principal.keyHash === null,
       /** Empty: every model. */
       models: principal.allowedModels,
     };
