@@ -1,15 +1,18 @@
 /** The page's two live regions: the `alert` for errors and a polite `status` for what went well. */
 import { byId } from './dom.ts';
 
+let pending: ReturnType<typeof setTimeout> | undefined;
+
 export function showError(message: string): void {
   const alert = byId('alert');
-  // Emptied first so that the same message twice is announced twice.
-  alert.textContent = '';
-  requestAnimationFrame(() => (alert.textContent = message));
+  // Emptied first and filled a moment later, so that the same message twice is announced twice.
+  clearError();
   byId('status').textContent = '';
+  pending = setTimeout(() => (alert.textContent = message), 30);
 }
 
 export function clearError(): void {
+  clearTimeout(pending);
   byId('alert').textContent = '';
 }
 
