@@ -29,6 +29,9 @@ export interface OutputReference {
 }
 
 export class VertexBatchOutput {
+  /** Conversions in flight, by stored object: concurrent refreshes of one batch convert once per process. */
+  private readonly converting = new Map<string, Promise<BatchOutputDescription>>();
+
   constructor(
     private readonly gcs: GcsClient,
     private readonly location: BucketLocation,
@@ -37,7 +40,17 @@ export class VertexBatchOutput {
   ) {}
 
   /** Converts the shards once into the stored OpenAI object; answers its exact length. */
-  async describe(reference: OutputReference, context: CallContext): Promise<BatchOutputDescription> {
+  describe(reference: OutputReference, context: CallContext): Promise<BatchOutputDescription> {
+    const name = this.convertedName(reference);
+    let running = this.converting.get(name);
+    if (!running) {
+      running = this.store(reference, name, context).finally(() => this.converting.delete(name));
+      this.converting.set(name, running);
+    }
+    return running;
+  }
+
+  private async store(reference: OutputReference, name: string, context: CallContext): Promise<BatchOutputDescription> {
     let bytes = 0;
     const converted = (): AsyncGenerator<Buffer> => this.convert(reference, context);
     const open = (): Readable =>
@@ -52,7 +65,7 @@ export class VertexBatchOutput {
       );
     const stored = await uploadResumable(
       this.gcs,
-      { bucket: this.location.bucket, name: this.convertedName(reference), contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined } },
+      { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined } },
       context,
     );
     const size = Number(stored.size);
