@@ -119,6 +119,7 @@ test('a managed upload to two models, list, download and delete, each one JSON l
   assert.equal(file.bytes, content.length);
   assert.equal(file.filename, 'report.bin');
   assert.equal(file.purpose, 'user_data');
+  assert.deepEqual(file.target_model_names, ['gpt-a', 'gpt-b']);
   // One copy on each provider, with every byte.
   const during = await emulatorFiles();
   assert.equal(during.openai.filter((copy) => copy.bytes === content.length).length - before.openai.filter((copy) => copy.bytes === content.length).length, 1);
@@ -224,12 +225,12 @@ test('on a terminal: a progress bar with bytes, rate and ETA, then a readable re
   // Redrawn in place: `\r`, the line, erase to its end.
   assert.match(upload.output, /\rupload big\.bin +\d+% \[[#-]+\] +[\d.]+ MiB\/24\.0 MiB [\d.]+ [KMG]?i?B\/s ETA \d\d:\d\d *\x1b\[K/, upload.output);
   assert.match(upload.output, /\rupload big\.bin 100% \[#+\] 24\.0 MiB\/24\.0 MiB avg [\d.]+ [KMG]?i?B\/s \d\d:\d\d/);
-  const id = /uploaded (file-uf_\S+) +big\.bin +\(24\.0 MiB, user_data/.exec(upload.output)?.[1];
+  const id = /uploaded (file-uf_\S+) +big\.bin +\(24\.0 MiB, user_data, models gpt-a, gpt-b\)/.exec(upload.output)?.[1];
   assert.ok(id, upload.output);
 
   const list = await runCliOnTerminal(['--base-url', gateway.base, 'files', 'list'], { UNIFILE_API_KEY: alice });
-  assert.match(list.output, /^ID +FILENAME +SIZE +PURPOSE +CREATED \(UTC\) +EXPIRES \(UTC\)/m);
-  assert.match(list.output, new RegExp(`^${id} +big\\.bin +24\\.0 MiB +user_data`, 'm'));
+  assert.match(list.output, /^ID +FILENAME +SIZE +PURPOSE +CREATED \(UTC\) +EXPIRES \(UTC\) +MODELS/m);
+  assert.match(list.output, new RegExp(`^${id} +big\\.bin +24\\.0 MiB +user_data +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d +- +gpt-a, gpt-b\\r?$`, 'm'));
 
   const target = join(directory, 'copy.bin');
   const download = await runCliOnTerminal(['--base-url', gateway.base, 'files', 'download', id, '-o', target], { UNIFILE_API_KEY: alice });
