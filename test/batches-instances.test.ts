@@ -111,6 +111,41 @@ test('a raw provider file recorded as the caller\'s runs as a plain batch; a mal
   assert.equal(failed.error_file_id, null);
 });
 
+test('a plain batch\'s output and error files: its creator reads them under a key limited to some models, nobody else does', async () => {
+  // Tied to no model (the input was a raw provider file): the model limit of the creator's key
+  // has nothing to act on, so the files follow the batch's own rule — ownership (SPEC §2, §6).
+  const owner = await first.newUser({ user_id: 'plain-limited', models: ['gpt-4o-mini-openai'] });
+  const client = first.client(owner.key);
+  const bad = JSON.stringify({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: 'not a list' } });
+  const raw = await client.files.create({ file: await toFile(Buffer.from(`${batchLines(3, 'gpt-4o-mini')}\n${bad}\n`), 'plain.jsonl'), purpose: 'batch' });
+  const created = await client.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const done = await pollUntil(client, created.id, ['completed', 'failed']);
+  assert.equal(done.status, 'completed', JSON.stringify(done.errors));
+  assert.deepEqual(done.request_counts, { total: 4, completed: 3, failed: 1 });
+  const targets = await rows(first, sql`SELECT target_model_names FROM managed_files WHERE id IN (${done.output_file_id}, ${done.error_file_id})`);
+  assert.deepEqual(targets.map((row) => row.target_model_names), [[], []], 'recorded without target models');
+  const lines = await outputLines(client, done.output_file_id!);
+  assert.deepEqual(lines.map((line) => line.custom_id).sort(), ['req-0', 'req-1', 'req-2']);
+  const errorLines = await outputLines(client, done.error_file_id!);
+  assert.deepEqual(errorLines.map((line) => [line.custom_id, line.response.status_code]), [['broken', 400]]);
+  assert.equal((await client.files.retrieve(done.output_file_id!)).purpose, 'batch_output');
+  const listed = (await client.files.list({ purpose: 'batch_output' })).data.map((file) => file.id).sort();
+  assert.deepEqual(listed, [done.output_file_id, done.error_file_id].sort(), 'listed for the limited key');
+
+  // Another user limited the same way is a stranger: 404, no provider call. A second key of the
+  // creator, limited to another model, is the same owner: it reads them too.
+  const stranger = first.client((await first.newUser({ user_id: 'plain-limited-stranger', models: ['gpt-4o-mini-openai'] })).key);
+  const callsBefore = first.emulators.openai.calls.length;
+  await assert.rejects(stranger.files.content(done.output_file_id!), notFound);
+  await assert.rejects(stranger.files.retrieve(done.error_file_id!), notFound);
+  await assert.rejects(stranger.batches.retrieve(created.id), notFound);
+  assert.deepEqual((await stranger.files.list({ purpose: 'batch_output' })).data, []);
+  assert.equal(first.emulators.openai.calls.length, callsBefore, 'no provider call for a stranger');
+  const generated = await first.fetch('/key/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'plain-limited', models: ['azure-gpt'] }) });
+  const otherKey = first.client(((await generated.json()) as { key: string }).key);
+  assert.equal((await outputLines(otherKey, done.output_file_id!)).length, 3);
+});
+
 test('batch request validation: 400 naming the parameter, nothing sent upstream', async () => {
   const owner = await first.newUser({ user_id: 'validation-owner' });
   const client = first.client(owner.key);
