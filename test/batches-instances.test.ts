@@ -1,8 +1,9 @@
 /**
- * Batches across instances (SPEC §6): two gateways on one database retrieving the same batch
- * concurrently answer the same object and make the output mappings once; the background
- * refresher finishes a batch nobody polls; a raw provider file recorded as the caller's runs as
- * a plain batch, and the provider's line errors come back with their line number.
+ * Batches across instances and plain batches (SPEC §6): the background refresher, shared by two
+ * gateways on one database, finishes a batch nobody polls; a raw provider file recorded as the
+ * caller's runs as a plain batch, and the provider's line errors come back with their line
+ * number; a plain batch's outputs follow its ownership. (Two instances retrieving one batch
+ * concurrently: the per-provider suites in support/batch-suite.ts.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -40,25 +41,6 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-
-test('two instances retrieving one finished batch concurrently: the same object, one set of output files', async (t) => {
-  if (!first.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');
-  const owner = await first.newUser({ user_id: 'concurrent-owner' });
-  const clients = [first.client(owner.key), second.client(owner.key)];
-  const file = await uploadBatchFile(clients[0]!, batchLines(200, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
-  const created = await clients[0]!.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
-  // The provider finishes first; nobody has seen it yet, so every retrieve below races to record it.
-  await waitFor(async () => (await providerBatchStatus(created.id)) === 'completed', 'the provider to finish');
-  const answers = await Promise.all(Array.from({ length: 24 }, (_, index) => clients[index % 2]!.batches.retrieve(created.id)));
-  for (const answer of answers) assert.deepEqual(answer, answers[0]);
-  assert.equal(answers[0]!.status, 'completed');
-  const mappings = await rows(first, sql`SELECT kind, file_id FROM batch_output_files WHERE batch_id = ${created.id}`);
-  assert.equal(mappings.length, 1);
-  assert.equal(mappings[0]!.file_id, answers[0]!.output_file_id);
-  const outputs = await rows(first, sql`SELECT id FROM managed_files WHERE owner_id = 'concurrent-owner' AND purpose = 'batch_output'`);
-  assert.deepEqual(outputs.map((row) => row.id), [answers[0]!.output_file_id], 'no second managed file was made');
-  assert.equal((await outputLines(clients[1]!, answers[0]!.output_file_id!)).length, 200);
-});
 
 test('deleting the input of a batch that ended upstream (nobody looked yet) goes through', async () => {
   const owner = await first.newUser({ user_id: 'late-deleter' });
