@@ -46,6 +46,8 @@ export const generalSettingsSchema = z.strictObject({
   sweeper_interval_seconds: z.number().positive().optional(),
   /** How often unfinished batches are refreshed from their provider in the background, seconds (default 30). */
   batch_refresh_interval_seconds: z.number().positive().max(86_400).optional(),
+  /** How often unfinished fine-tuning jobs are refreshed from their provider in the background, seconds (default 60). */
+  fine_tuning_refresh_interval_seconds: z.number().positive().max(86_400).optional(),
   /** How long a chat waits for a managed file's copy the provider is still processing, seconds. */
   file_processing_timeout_seconds: z.number().positive().optional(),
   /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */

@@ -41,6 +41,7 @@ export interface GatewayConfig {
   sweeperIntervalSeconds: number;
   /** How often the background refresher looks at unfinished batches (SPEC §6), seconds. */
   batchRefreshIntervalSeconds: number;
+  fineTuningRefreshIntervalSeconds: number;
   /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
   fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
@@ -250,6 +251,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
     batchRefreshIntervalSeconds: general.batch_refresh_interval_seconds ?? 30,
+    fineTuningRefreshIntervalSeconds: general.fine_tuning_refresh_interval_seconds ?? 60,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,
