@@ -101,9 +101,15 @@ test('a job leased by an instance that stopped is finished by another one once t
   const owner = await first.newUser({ user_id: 'orphaned-tuner' });
   const client = first.client(owner.key);
   const training = await client.files.create({ file: await toFile(Buffer.from(TRAINING), 'train.jsonl'), purpose: 'fine-tune', target_model_names: 'tune-openai' } as never);
+  first.emulators.openai.fineTuning.stepMs = 300; // done upstream after ~0.9 s, well inside the lease below
   const created = await client.fineTuning.jobs.create({ model: 'tune-openai', training_file: training.id });
-  // As if an instance had claimed it and died: its lease runs on for a moment and blocks the others.
-  await rows(sql`UPDATE fine_tuning_jobs SET lease_owner = 'fine-tuning-refresher-gone', lease_until = now() + interval '1 second' WHERE id = ${created.id}`);
+  first.emulators.openai.fineTuning.stepMs = 40;
+  // As if an instance had claimed it and died: its lease runs on and blocks the others. (Taken
+  // when no live refresher holds the job, so none is mid-refresh when it starts.)
+  await waitFor(async () => {
+    const taken = await rows(sql`UPDATE fine_tuning_jobs SET lease_owner = 'fine-tuning-refresher-gone', lease_until = now() + interval '2 seconds' WHERE id = ${created.id} AND lease_owner IS NULL AND status <> 'succeeded' RETURNING id`);
+    return taken.length === 1 ? true : undefined;
+  }, 'the job to be free to lease');
   const [{ leasedUntil }] = (await rows(sql`SELECT lease_until AS "leasedUntil" FROM fine_tuning_jobs WHERE id = ${created.id}`)) as Array<{ leasedUntil: Date }>;
   const finishedAt = await waitFor(async () => {
     const [row] = await rows(sql`SELECT status FROM fine_tuning_jobs WHERE id = ${created.id}`);

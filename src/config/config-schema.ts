@@ -18,6 +18,8 @@ const commonParams = {
   timeout: z.number().positive().optional(),
   stream_timeout: z.number().positive().optional(),
   max_retries: z.number().int().min(0).optional(),
+  /** LiteLLM's base model of a deployment (also model_info.base_model): what Azure fine-tunes. */
+  base_model: optionalString,
   // LiteLLM routing settings: accepted so the same config starts; reported when not acted upon.
   rpm: z.number().int().positive().optional(),
   tpm: z.number().int().positive().optional(),
@@ -67,7 +69,7 @@ function buildSchemas(catalog: ProviderCatalog) {
     model_name: z.string().min(1),
     litellm_params: litellmParamsSchema.optional(),
     params: litellmParamsSchema.optional(),
-    model_info: z.looseObject({ id: z.string().min(1).optional() }).optional(),
+    model_info: z.looseObject({ id: z.string().min(1).optional(), base_model: z.string().min(1).optional() }).optional(),
   });
   const filesSettingsEntrySchema = z.strictObject({ ...commonFilesSettings, ...providerParams });
   return z.strictObject({
@@ -93,7 +95,7 @@ export function configFileSchema(catalog: ProviderCatalog): ReturnType<typeof bu
 /** Common keys, typed; provider keys are read by their definitions. */
 export type LitellmParams = { [K in keyof typeof commonParams]?: z.infer<(typeof commonParams)[K]> } & { model: string } & Record<string, unknown>;
 export type FilesSettingsEntry = { [K in keyof typeof commonFilesSettings]?: z.infer<(typeof commonFilesSettings)[K]> } & { custom_llm_provider: string } & Record<string, unknown>;
-export type ModelEntry = { model_name: string; litellm_params?: LitellmParams; params?: LitellmParams; model_info?: { id?: string } & Record<string, unknown> };
+export type ModelEntry = { model_name: string; litellm_params?: LitellmParams; params?: LitellmParams; model_info?: { id?: string; base_model?: string } & Record<string, unknown> };
 export type ConfigFile = {
   model_list?: ModelEntry[];
   files_settings?: FilesSettingsEntry[];

@@ -147,6 +147,8 @@ function settingsFrom(input: {
   model: string;
   params: LitellmParams | FilesSettingsEntry;
   env: Env;
+  /** model_info.base_model / litellm_params.base_model, as written. */
+  baseModel?: string;
 }): ProviderSettings {
   const { params } = input;
   const seconds = (value: unknown) => (typeof value === 'number' ? value * 1000 : undefined);
@@ -155,6 +157,7 @@ function settingsFrom(input: {
     provider: input.definition.kind,
     instance: input.instance,
     model: input.model,
+    ...(input.baseModel ? { baseModel: input.baseModel.replace(/^[a-z_]+\//, '') } : {}),
     apiKey: params.api_key,
     apiBase: params.api_base,
     timeoutMs: seconds(params.timeout),
@@ -218,7 +221,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     }
     if (seenIds.has(id)) return problems.push(`${path}.model_info.id: duplicate deployment id '${id}'`);
     seenIds.add(id);
-    const settings = settingsFrom({ definition, instance: id, model, params, env });
+    const baseModel = entry.model_info?.base_model ?? params.base_model;
+    const settings = settingsFrom({ definition, instance: id, model, params, env, ...(baseModel ? { baseModel } : {}) });
     problems.push(...definitionProblems(definition, settings, `${path}.litellm_params`));
     deployments.push({ id, previousIds, modelName: entry.model_name, settings, weight: params.weight ?? 1 });
   });

@@ -39,4 +39,10 @@ export interface ProviderDefinition {
    * Undefined (or an empty list) means it is not this provider's.
    */
   recordedIdsOf?(reference: string): string[];
+  /**
+   * The `model` a fine-tuning job on this deployment names upstream; undefined when the config
+   * does not say it (the job is then refused with a 400 naming what to set). Without this hook:
+   * the deployment's own model (OpenAI: `gpt-4o-mini`).
+   */
+  fineTuningModel?(settings: ProviderSettings): string | undefined;
 }

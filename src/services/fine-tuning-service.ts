@@ -37,7 +37,7 @@ export class FineTuningService {
     const upstream: CallContext = { ...context, signal: undefined };
     const job = await placed.fineTuning.create(
       {
-        model: deployment.settings.model,
+        model: placed.model,
         trainingFile: placed.trainingFile,
         ...(placed.validationFile !== undefined ? { validationFile: placed.validationFile } : {}),
         ...(request.hyperparameters ? { hyperparameters: request.hyperparameters } : {}),
