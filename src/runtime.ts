@@ -105,7 +105,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     tunedModels.forget(name),
   );
   const fineTuningRefresher = new FineTuningRefresher(fineTuning, fineTuningJobs, { intervalMs: config.fineTuningRefreshIntervalSeconds * 1000 });
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints, storageForms: (value) => registry.storedReferenceForms(value) }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
   let stopBatchRefresher: (() => Promise<void>) | undefined;
   let stopFineTuningRefresher: (() => Promise<void>) | undefined;
