@@ -24,7 +24,7 @@ export interface FilePumpOptions {
   failureOf(error: unknown): Error;
   /** At the end of the part: an error when it must not count as complete (truncated at the limit, a form failure). */
   endFailure(): Error | undefined;
-  /** Called once with the number of bytes that passed (metrics). */
+  /** Called with the size of every chunk as it passes (metrics). */
   counted(bytes: number): void;
 }
 
@@ -41,7 +41,6 @@ export class FilePump {
    * calls read() once and then waits for a push, so this is remembered, not recomputed.
    */
   private outputWants = true;
-  private bytes = 0;
   private readonly headChunks: Buffer[] = [];
   private headLength = 0;
   private headReady!: (head: Buffer) => void;
@@ -62,6 +61,7 @@ export class FilePump {
           this.resume();
         },
       });
+      this.output.on('error', () => undefined); // the consumer reads the error through iteration; never uncaught
       // The consumer gave up (e.g. the provider answered an error early): keep draining the source.
       this.output.once('close', () => {
         this.outputGone = true;
@@ -73,7 +73,6 @@ export class FilePump {
       const fail = (error: Error) => {
         if (this.failed) return;
         this.failed = true;
-        options.counted(this.bytes);
         this.output?.destroy(error);
         reject(error);
       };
@@ -86,7 +85,6 @@ export class FilePump {
         this.ended = true;
         const failure = options.endFailure();
         if (failure) return fail(failure);
-        options.counted(this.bytes);
         this.headReady(Buffer.concat(this.headChunks));
         if (!this.outputGone) this.output?.push(null);
         resolve();
@@ -96,7 +94,7 @@ export class FilePump {
   }
 
   private onChunk(chunk: Buffer): void {
-    this.bytes += chunk.length;
+    this.options.counted(chunk.length);
     if (this.headLength < HEAD_BYTES) {
       this.headChunks.push(chunk.subarray(0, HEAD_BYTES - this.headLength));
       this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength);

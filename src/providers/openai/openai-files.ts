@@ -62,6 +62,7 @@ export class OpenAIShapedFiles implements FilesCapability {
   /** The file part first, then purpose and expiry once known: the order the OpenAI SDKs send. */
   async uploadFieldsLast(input: LateUploadInput, context: CallContext): Promise<FileObject> {
     const late = input.fields.then((fields) => uploadFields({ ...fields, purpose: this.purposeFor(fields.purpose) }));
+    late.catch(() => undefined); // read by the body after the file's bytes; it fails the request there
     const file = { field: 'file', filename: input.filename, contentType: input.mimeType, body: input.body };
     return this.send(buildMultipart([], file, late), context);
   }
