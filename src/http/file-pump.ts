@@ -81,6 +81,8 @@ export class FilePump {
       source.once('close', () => {
         if (!this.ended) fail(options.failureOf(undefined));
       });
+      // Failed while the caller was still preparing (e.g. creating the spool): its events are gone.
+      if (source.destroyed) return fail(options.failureOf(source.errored));
       source.once('end', () => {
         this.ended = true;
         const failure = options.endFailure();
