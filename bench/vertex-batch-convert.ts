@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CustomIdIndex, CustomIdSpool } from '../src/providers/vertex/custom-id-index.ts';
 import { openAIBatchToVertex, ROW_LABEL, splitLines, vertexOutputToOpenAI } from '../src/providers/vertex/vertex-batch-convert.ts';
 
 const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 100 * 1024 * 1024);
@@ -29,9 +30,10 @@ async function* openaiLines(): AsyncGenerator<string> {
 await pipeline(Readable.from(openaiLines()), createWriteStream(paths.openai));
 const inputBytes = (await stat(paths.openai)).size;
 
-const customIds: string[] = [];
+const spool = await CustomIdSpool.create(dir);
 let started = performance.now();
-await pipeline(Readable.from(openAIBatchToVertex(createReadStream(paths.openai), { instance: 'bench', onRow: (_row, id) => customIds.push(id) })), createWriteStream(paths.vertex));
+await pipeline(Readable.from(openAIBatchToVertex(createReadStream(paths.openai), { instance: 'bench', onRow: (_row, id) => spool.append(id) })), createWriteStream(paths.vertex));
+await spool.finish();
 const toVertexMs = performance.now() - started;
 const rssAfterIn = process.resourceUsage().maxRSS / 1024;
 const vertexBytes = (await stat(paths.vertex)).size;
@@ -47,19 +49,22 @@ async function* predictions(): AsyncGenerator<string> {
 await pipeline(Readable.from(predictions()), createWriteStream(paths.predictions));
 const predictionBytes = (await stat(paths.predictions)).size;
 started = performance.now();
-await pipeline(Readable.from(vertexOutputToOpenAI(createReadStream(paths.predictions), { customIds, model: 'gemini-2.5-flash', seed: 'bench', keep: 'succeeded' })), createWriteStream(paths.output));
+const index = await CustomIdIndex.load(createReadStream(spool.path), dir);
+await pipeline(Readable.from(vertexOutputToOpenAI(createReadStream(paths.predictions), { customId: (row) => index.get(row), model: 'gemini-2.5-flash', seed: 'bench', keep: 'succeeded' })), createWriteStream(paths.output));
 const toOpenAIMs = performance.now() - started;
 const outputBytes = (await stat(paths.output)).size;
+const lineCount = index.rows;
+await index.close();
 const rssPeak = process.resourceUsage().maxRSS / 1024;
 await rm(dir, { recursive: true, force: true });
 
 console.log(`## Vertex batch conversion, ${mb(inputBytes).toFixed(0)} MB OpenAI batch file (converters only)
 
-\`node --import tsx bench/vertex-batch-convert.ts\` — ${customIds.length.toLocaleString('en')} lines, file to file on local disk, one process.
+\`node --import tsx bench/vertex-batch-convert.ts\` — ${lineCount.toLocaleString('en')} lines, file to file on local disk, one process.
 
 | direction | in | out | time | throughput |
 |---|---|---|---|---|
 | OpenAI JSONL → Vertex input | ${mb(inputBytes).toFixed(1)} MB | ${mb(vertexBytes).toFixed(1)} MB | ${(toVertexMs / 1000).toFixed(2)} s | ${(mb(inputBytes) / (toVertexMs / 1000)).toFixed(1)} MB/s |
 | Vertex predictions → OpenAI output | ${mb(predictionBytes).toFixed(1)} MB | ${mb(outputBytes).toFixed(1)} MB | ${(toOpenAIMs / 1000).toFixed(2)} s | ${(mb(predictionBytes) / (toOpenAIMs / 1000)).toFixed(1)} MB/s |
 
-Peak RSS: ${rssAfterIn.toFixed(0)} MB after the first direction, ${rssPeak.toFixed(0)} MB at the end (includes the bench's own generation of the files and the custom_id list kept for matching).`);
+Peak RSS: ${rssAfterIn.toFixed(0)} MB after the first direction, ${rssPeak.toFixed(0)} MB at the end (includes the bench's own generation of the files; custom_ids are spooled to and looked up on disk, as in the gateway).`);

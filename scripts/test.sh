@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p .
 npx tsc -p tsconfig.build.json   # the CLI runs the compiled build (bin/unifile.js)
+npx tsc -p tsconfig.ui.json      # the web page's script (dist/ui), served at /ui
 mapfile -t files < <(find test src -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files found" >&2

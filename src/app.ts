@@ -19,6 +19,7 @@ import { registerKeyRoutes } from './http/routes/key-routes.ts';
 import { registerDocs } from './http/routes/docs-routes.ts';
 import { registerMetrics } from './http/routes/metrics-routes.ts';
 import { registerModelsRoutes } from './http/routes/models-routes.ts';
+import { registerUiRoutes } from './http/routes/ui-routes.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface AppOptions {
@@ -101,5 +102,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     { prefix: '/:provider/v1' },
   );
   registerKeyRoutes(app, runtime);
+  registerUiRoutes(app);
   return app;
 }

@@ -1,7 +1,8 @@
-/** `unifile --config FILE [--port N] [--host H]` and `unifile emulate [--port N]`. */
+/**
+ * `unifile --config FILE [--port N] [--host H]`, `unifile emulate [--port N]`, and the client
+ * commands `unifile files …` / `unifile keys …` (src/cli/, loaded only when asked for).
+ */
 import { parseArgs } from 'node:util';
-import { cliEnvironment, ConfigError } from './config/load-config.ts';
-import { runEmulators, runGateway } from './main.ts';
 
 const HELP = `Unifile — an OpenAI-compatible gateway for files across providers.
 
@@ -11,6 +12,8 @@ Usage:
   unifile emulate [--port 0]
       Start the bundled provider emulators (OpenAI, Azure OpenAI, Google GCS + OAuth)
       on loopback and print their base URLs. --port sets the first port; the others follow.
+  unifile files upload|list|download|delete …, unifile keys create …
+      Work with a running gateway (see \`unifile files --help\`).
   unifile --help
       Show this text.
 
@@ -22,7 +25,30 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The client commands' common options that may come before the command word. */
+const CLIENT_VALUE_OPTIONS = new Set(['--base-url', '--api-key']);
+
+/** Index of `files`/`keys` when the arguments are a client command, else -1. */
+function clientCommandIndex(args: string[]): number {
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (arg === 'files' || arg === 'keys') return index;
+    if (arg === '--json' || /^--(base-url|api-key)=/.test(arg)) continue;
+    if (CLIENT_VALUE_OPTIONS.has(arg)) {
+      index += 1;
+      continue;
+    }
+    return -1;
+  }
+  return -1;
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (clientCommandIndex(args) >= 0) {
+    const { runClientCli } = await import('./cli/client-cli.ts');
+    return runClientCli(args);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -42,6 +68,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  // Loaded here, not at the top: the client commands and --help need none of the server.
+  const { cliEnvironment } = await import('./config/load-config.ts');
+  const { runEmulators, runGateway } = await import('./main.ts');
   const env = cliEnvironment();
   const portText = values.port ?? env.port;
   const port = portText === undefined ? undefined : Number(portText);
@@ -54,6 +83,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
   fail((error as Error).message ?? String(error));
 });

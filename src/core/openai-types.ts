@@ -27,6 +27,8 @@ export interface FileObject {
   status: FileStatus;
   expires_at: number | null;
   status_details: string | null;
+  /** Managed files only: the model names the file was uploaded for (a gateway extension; the OpenAI clients keep unknown fields). */
+  target_model_names?: string[];
 }
 
 export interface FileList {

@@ -3,14 +3,19 @@
  *   POST {v}/projects/{p}/locations/{l}/batchPredictionJobs          create (JOB_STATE_PENDING)
  *   GET  {v}/projects/{p}/locations/{l}/batchPredictionJobs[/{id}]   list / get
  *   POST {v}/projects/{p}/locations/{l}/batchPredictionJobs/{id}:cancel → {}
- * A job moves PENDING → QUEUED → RUNNING → SUCCEEDED one `stepMs` apart, judged when it is read.
- * On reaching SUCCEEDED it reads its GCS input, answers each `{"request": …}` line like the
+ * A job moves PENDING → QUEUED → RUNNING → SUCCEEDED one `stepMs` apart, judged when it is read;
+ * while RUNNING its `completionStats.successfulCount` grows with the time spent running. On
+ * reaching SUCCEEDED it reads its GCS input, answers each `{"request": …}` line like the
  * generateContent emulator (a bad request gets a non-empty `status`) and writes
- * `{outputUriPrefix}/prediction-model-{ts}/predictions.jsonl` in shuffled order. A missing input
- * makes it FAILED; cancel makes it CANCELLING, then CANCELLED a step later, without output.
+ * `{outputUriPrefix}/prediction-model-{ts}/predictions.jsonl` out of order (a bounded shuffle
+ * window, so a large job streams). A missing input, or a scripted failure (`failure`), makes it
+ * FAILED. Cancel makes it CANCELLING, then CANCELLED a step later; a job cancelled while RUNNING
+ * keeps the predictions of the lines it had reached (partial output), like Vertex. List pages
+ * with `pageSize` (default 100, at most 1000) and `pageToken`/`nextPageToken`.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { echoAnswer } from './chat-echo.ts';
@@ -30,12 +35,18 @@ export interface BatchJobsRoute {
   /** Time between states, in milliseconds. */
   stepMs: number;
   jobs: Map<string, EmulatedJob>;
+  /** When set, jobs that would succeed fail with this message instead (a scripted failure). */
+  failure?: string | undefined;
 }
 
 export interface EmulatedJob {
   resource: Json;
   createdMs: number;
   cancelledMs?: number;
+  /** Lines answered before the cancel (a fraction of the input, by time spent RUNNING). */
+  cancelledLines?: number;
+  /** Input line count, once read. */
+  lineCount?: number;
   /** The model segment, e.g. gemini-2.5-flash. */
   model: string;
   finishing?: Promise<void>;
@@ -59,9 +70,7 @@ export async function handleBatchJobs(exchange: EmulatorExchange, route: BatchJo
     return true;
   }
   if (!id && exchange.method === 'GET') {
-    const jobs = [...route.jobs.values()].filter((job) => String(job.resource.name).startsWith(`${parent}/`)).reverse();
-    for (const job of jobs) await advance(job, route);
-    await exchange.sendJson(200, { batchPredictionJobs: jobs.map((job) => job.resource) });
+    await list(exchange, route, parent);
     return true;
   }
   const job = id ? route.jobs.get(`${parent}/batchPredictionJobs/${id}`) : undefined;
@@ -71,8 +80,9 @@ export async function handleBatchJobs(exchange: EmulatorExchange, route: BatchJo
   }
   if (cancel && exchange.method === 'POST') {
     await advance(job, route);
-    if (!TERMINAL.has(String(job.resource.state))) {
-      job.cancelledMs ??= Date.now();
+    if (!TERMINAL.has(String(job.resource.state)) && job.cancelledMs === undefined) {
+      job.cancelledMs = Date.now();
+      job.cancelledLines = job.resource.state === 'JOB_STATE_RUNNING' ? await linesReached(job, route) : 0;
       job.resource.state = 'JOB_STATE_CANCELLING';
       job.resource.updateTime = new Date().toISOString();
     }
@@ -86,6 +96,20 @@ export async function handleBatchJobs(exchange: EmulatorExchange, route: BatchJo
   }
   await exchange.sendJson(400, googleError(400, `Method ${exchange.method} is not supported here.`));
   return true;
+}
+
+/** Newest first, `pageSize` per page (default 100, at most 1000); the token is an offset. */
+async function list(exchange: EmulatorExchange, route: BatchJobsRoute, parent: string): Promise<void> {
+  const size = Number(exchange.query.get('pageSize') ?? 100);
+  const offset = Number(exchange.query.get('pageToken') || 0);
+  if (!Number.isInteger(size) || size < 0 || !Number.isInteger(offset) || offset < 0) {
+    return exchange.sendJson(400, googleError(400, 'Invalid pageSize or pageToken.'));
+  }
+  const jobs = [...route.jobs.values()].filter((job) => String(job.resource.name).startsWith(`${parent}/`)).reverse();
+  const page = jobs.slice(offset, offset + Math.min(size || 100, 1000));
+  for (const job of page) await advance(job, route);
+  const next = offset + page.length;
+  await exchange.sendJson(200, { batchPredictionJobs: page.map((job) => job.resource), ...(next < jobs.length ? { nextPageToken: String(next) } : {}) });
 }
 
 async function create(exchange: EmulatorExchange, route: BatchJobsRoute, parent: string): Promise<void> {
@@ -126,9 +150,8 @@ async function advance(job: EmulatedJob, route: BatchJobsRoute): Promise<void> {
   const now = Date.now();
   if (job.cancelledMs !== undefined) {
     if (now - job.cancelledMs >= route.stepMs) {
-      resource.state = 'JOB_STATE_CANCELLED';
-      resource.endTime = resource.updateTime = new Date().toISOString();
-      resource.completionStats = { successfulCount: '0', failedCount: '0', incompleteCount: String(await countLines(job, route)) };
+      job.finishing ??= finish(job, route, job.cancelledLines ?? 0);
+      await job.finishing;
     }
     return;
   }
@@ -139,10 +162,19 @@ async function advance(job: EmulatedJob, route: BatchJobsRoute): Promise<void> {
       resource.updateTime = new Date().toISOString();
       if (step === 2) resource.startTime = resource.updateTime;
     }
+    if (step === 2) resource.completionStats = { successfulCount: String(await linesReached(job, route)), failedCount: '0', incompleteCount: '0' };
     return;
   }
   job.finishing ??= finish(job, route);
   await job.finishing;
+}
+
+/** How many input lines a RUNNING job has reached: its share of the input by time spent running. */
+async function linesReached(job: EmulatedJob, route: BatchJobsRoute): Promise<number> {
+  job.lineCount ??= await countLines(job, route);
+  const running = Date.now() - job.createdMs - 2 * Math.max(1, route.stepMs);
+  const share = Math.min(1, Math.max(0, running / Math.max(1, route.stepMs)));
+  return Math.max(0, Math.min(job.lineCount - 1, Math.floor(job.lineCount * share)));
 }
 
 function parseUri(uri: string): { bucket: string; name: string } | undefined {
@@ -170,36 +202,67 @@ async function countLines(job: EmulatedJob, route: BatchJobsRoute): Promise<numb
   return count;
 }
 
-async function finish(job: EmulatedJob, route: BatchJobsRoute): Promise<void> {
+/** Lines held back to shuffle the output: out of order, yet streaming with bounded memory. */
+const SHUFFLE_WINDOW = 512;
+
+/**
+ * Answers the input (only its first `limit` lines for a cancelled job) into a shuffled
+ * predictions.jsonl and ends the job SUCCEEDED, CANCELLED or FAILED.
+ */
+async function finish(job: EmulatedJob, route: BatchJobsRoute, limit?: number): Promise<void> {
   const resource = job.resource;
-  const answers: string[] = [];
-  let ok = 0;
-  let failed = 0;
-  try {
-    for await (const line of inputLines(job, route)) {
-      const answer = answerLine(line, job.model, route.lookupObject);
-      if (answer.ok) ok += 1;
-      else failed += 1;
-      // Output order is not input order (providers.md §3.5): insert at a random place.
-      answers.splice(randomInt(0, answers.length + 1), 0, answer.line);
-    }
-  } catch (error) {
-    resource.state = 'JOB_STATE_FAILED';
-    resource.error = { code: 3, message: (error as Error).message };
+  const cancelled = limit !== undefined;
+  const end = (state: string): void => {
+    resource.state = state;
     resource.endTime = resource.updateTime = new Date().toISOString();
-    return;
+  };
+  if (!cancelled && route.failure !== undefined) {
+    resource.error = { code: 13, message: route.failure };
+    return end('JOB_STATE_FAILED');
   }
   const prefix = parseUri(String(((resource.outputConfig as Json).gcsDestination as Json).outputUriPrefix).replace(/\/+$/, '') + '/x')!;
   const directory = `${prefix.name.slice(0, -2)}/prediction-model-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const file = new HashingFile(join(route.tempDir, `batch-output-${randomUUID()}`));
   await file.open();
-  for (const line of answers) await file.write(Buffer.from(`${line}\n`));
+  const window: string[] = [];
+  let ok = 0;
+  let failed = 0;
+  let total = 0;
+  try {
+    for await (const line of inputLines(job, route)) {
+      total += 1;
+      if (cancelled && total > limit) continue;
+      const answer = answerLine(line, job.model, route.lookupObject);
+      if (answer.ok) ok += 1;
+      else failed += 1;
+      // Output order is not input order (providers.md §3.5): a random held line goes out.
+      window.push(answer.line);
+      if (window.length >= SHUFFLE_WINDOW) await file.write(Buffer.from(`${takeRandom(window)}\n`));
+    }
+    while (window.length > 0) await file.write(Buffer.from(`${takeRandom(window)}\n`));
+  } catch (error) {
+    await file.close();
+    await rm(file.path, { force: true });
+    resource.error = { code: 3, message: (error as Error).message };
+    return end('JOB_STATE_FAILED');
+  }
   await file.close();
-  await route.objects.put({ bucket: prefix.bucket, name: `${directory}/predictions.jsonl`, contentType: 'application/jsonl', file });
-  resource.outputInfo = { gcsOutputDirectory: `gs://${prefix.bucket}/${directory}` };
-  resource.completionStats = { successfulCount: String(ok), failedCount: String(failed), incompleteCount: '0' };
-  resource.state = 'JOB_STATE_SUCCEEDED';
-  resource.endTime = resource.updateTime = new Date().toISOString();
+  if (ok + failed > 0) {
+    await route.objects.put({ bucket: prefix.bucket, name: `${directory}/predictions.jsonl`, contentType: 'application/jsonl', file });
+    resource.outputInfo = { gcsOutputDirectory: `gs://${prefix.bucket}/${directory}` };
+  } else {
+    await rm(file.path, { force: true });
+  }
+  resource.completionStats = { successfulCount: String(ok), failedCount: String(failed), incompleteCount: String(total - ok - failed) };
+  end(cancelled ? 'JOB_STATE_CANCELLED' : 'JOB_STATE_SUCCEEDED');
+}
+
+function takeRandom(lines: string[]): string {
+  const index = randomInt(0, lines.length);
+  const line = lines[index]!;
+  lines[index] = lines[lines.length - 1]!;
+  lines.pop();
+  return line;
 }
 
 function answerLine(line: string, model: string, lookup: GcsLookup): { ok: boolean; line: string } {

@@ -57,6 +57,8 @@ export interface GoogleEmulator extends EmulatorServer {
   setBatchStepMs(ms: number): void;
   /** The batch prediction job resources, oldest first. */
   batchJobs(): Array<Record<string, unknown>>;
+  /** While set, batch prediction jobs that would succeed end FAILED with this message (undefined: off). */
+  setBatchFailure(message: string | undefined): void;
 }
 
 export interface GoogleEmulatorOptions {
@@ -73,7 +75,7 @@ export interface GoogleEmulatorOptions {
   batchStepMs?: number;
 }
 
-type RouteContext = GcsRouteContext & { chatChunkDelayMs: number; models: readonly string[] | undefined; tempDir: string; batchStepMs: number; jobs: Map<string, EmulatedJob> };
+type RouteContext = GcsRouteContext & { chatChunkDelayMs: number; models: readonly string[] | undefined; tempDir: string; batchStepMs: number; jobs: Map<string, EmulatedJob>; batchFailure: string | undefined };
 
 export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
   let context: RouteContext | undefined;
@@ -85,6 +87,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
       context?.objects.clear();
       context?.sessions.clear();
       context?.jobs.clear();
+      if (context) context.batchFailure = undefined;
     },
     handler: (exchange) => route(exchange, context!),
   });
@@ -103,6 +106,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
     tempDir: server.tempDir,
     batchStepMs: options.batchStepMs ?? 200,
     jobs: new Map(),
+    batchFailure: undefined,
   };
 
   return Object.assign(server, {
@@ -130,6 +134,9 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
       context!.batchStepMs = ms;
     },
     batchJobs: () => [...context!.jobs.values()].map((job) => job.resource),
+    setBatchFailure: (message: string | undefined) => {
+      context!.batchFailure = message;
+    },
   });
 }
 
@@ -146,7 +153,7 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
     ...(context.models ? { models: context.models } : {}),
   };
   if (await handleVertexChat(exchange, chat)) return;
-  const jobs = { oauth: context.oauth, objects: context.objects, lookupObject: chat.lookupObject, tempDir: context.tempDir, stepMs: context.batchStepMs, jobs: context.jobs };
+  const jobs = { oauth: context.oauth, objects: context.objects, lookupObject: chat.lookupObject, tempDir: context.tempDir, stepMs: context.batchStepMs, jobs: context.jobs, failure: context.batchFailure };
   if (await handleBatchJobs(exchange, jobs)) return;
   if (await handleGcs(exchange, context)) return;
   await exchange.sendJson(404, gcsError(404, `Not Found: ${exchange.method} ${exchange.path}`, 'notFound'));

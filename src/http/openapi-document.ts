@@ -134,6 +134,7 @@ export const openApiDocument = {
           status: { type: 'string', enum: ['uploaded', 'processed', 'error'] },
           expires_at: { type: 'integer', nullable: true },
           status_details: { type: 'string', nullable: true },
+          target_model_names: { type: 'array', items: { type: 'string' }, description: 'Managed files only: the model names the file was uploaded for' },
         },
       },
       FileList: {

@@ -43,6 +43,7 @@ export function toFileObject(row: ManagedFileRow): FileObject {
     status: 'processed',
     expires_at: row.expiresAt ? Math.floor(row.expiresAt.getTime() / 1000) : null,
     status_details: null,
+    target_model_names: row.targetModelNames,
   };
 }
 

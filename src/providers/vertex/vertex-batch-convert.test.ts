@@ -1,6 +1,10 @@
 /** The Vertex batch converters on exact lines (providers.md §1.10, §3.5). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomIdIndex, CustomIdSpool } from './custom-id-index.ts';
 import { openAIBatchToVertex, splitLines, vertexOutputToOpenAI } from './vertex-batch-convert.ts';
 
 async function collect(source: AsyncIterable<Buffer>): Promise<string[]> {
@@ -52,7 +56,8 @@ const prediction = (row: number, text: string) =>
 test('predictions lines, out of order, come back as OpenAI batch output lines matched to their custom_ids', async () => {
   const failedLine = JSON.stringify({ request: { contents: [], labels: { unifile_row: '1' } }, status: 'Bad Request: {"error": {"code": 400, "message": "contents is empty"}}', processed_time: '2026-04-13T10:18:18Z' });
   const shard = [prediction(2, 'four'), failedLine, prediction(0, 'zero'), '{"torn'].join('\n');
-  const options = { customIds: ['first', 'second', 'third'], model: 'gemini-2.5-flash', seed: 'projects/1/locations/l/batchPredictionJobs/9' };
+  const ids = ['first', 'second', 'third'];
+  const options = { customId: (row: number) => ids[row], model: 'gemini-2.5-flash', seed: 'projects/1/locations/l/batchPredictionJobs/9' };
   const ok = (await collect(vertexOutputToOpenAI(chunked(shard, 7), { ...options, keep: 'succeeded' }))).map((item) => JSON.parse(item));
   assert.deepEqual(ok.map((item) => item.custom_id), ['third', 'first']);
   assert.match(ok[0].id, /^batch_req_[0-9a-f]{24}$/);
@@ -78,4 +83,25 @@ test('splitLines keeps multi-byte characters split across chunks and numbers lin
   const lines: Array<[number, string]> = [];
   for await (const { line: text, number } of splitLines(chunked('ä€😀\r\nb\n\nc', 1))) lines.push([number, text]);
   assert.deepEqual(lines, [[1, 'ä€😀'], [2, 'b'], [3, ''], [4, 'c']]);
+});
+
+test('custom_ids go through a disk spool and come back by row from a disk index, whatever their bytes', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'unifile-ids-test-'));
+  const ids = ['plain', 'Ünïcode — 😀', 'with\nnewline and "quotes"', '', 'x'.repeat(70_000), ...Array.from({ length: 5000 }, (_, index) => `req-${index}`)];
+  const spool = await CustomIdSpool.create(root);
+  for (const id of ids) await spool.append(id);
+  const bytes = await spool.finish();
+  const text = readFileSync(spool.path);
+  assert.equal(text.length, bytes);
+  assert.equal(spool.count, ids.length);
+  // Loaded back from the object's bytes in awkward chunks (lines straddle them).
+  const index = await CustomIdIndex.load(chunked(text.toString('utf8'), 4093), root);
+  assert.equal(index.rows, ids.length);
+  for (const row of [0, 1, 2, 3, 4, 5, 2500, ids.length - 1]) assert.equal(index.get(row), ids[row], `row ${row}`);
+  assert.equal(index.get(ids.length), undefined);
+  assert.equal(index.get(-1), undefined);
+  assert.equal(index.get(1.5), undefined);
+  await index.close();
+  await spool.remove();
+  assert.deepEqual(readdirSync(root), [], 'temp files removed');
 });

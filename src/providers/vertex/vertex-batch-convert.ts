@@ -1,7 +1,7 @@
 /**
  * Streaming converters between OpenAI batch JSONL (providers.md §1.10) and Vertex batch
- * prediction JSONL (§3.5), one line at a time: memory is bounded by one line (plus, on the way
- * back, the list of custom_ids).
+ * prediction JSONL (§3.5), one line at a time: memory is bounded by one line (the custom_ids go
+ * to and come from disk, custom-id-index.ts).
  *
  * custom_ids are arbitrary strings and GCP labels are not (lowercase, ≤ 63 characters), so a
  * custom_id never goes into a label: each Vertex request carries only its input row number in
@@ -74,15 +74,15 @@ export async function* openAIBatchToVertex(
       throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
     }
     gemini.labels = { ...((gemini.labels as Json | undefined) ?? {}), [ROW_LABEL]: String(row) };
-    options.onRow(row, request.custom_id);
+    await options.onRow(row, request.custom_id);
     row += 1;
     yield Buffer.from(`${JSON.stringify({ request: gemini })}\n`);
   }
 }
 
 export interface VertexOutputOptions {
-  /** custom_ids in input row order. */
-  customIds: readonly string[];
+  /** The custom_id of an input row (from 0); undefined for a row the input did not have. */
+  customId: (row: number) => string | undefined;
   /** The `model` of the chat.completion bodies (the deployment's model). */
   model: string;
   /** Stable seed for `batch_req_…`/request ids (the job id): the same output converts to the same bytes. */
@@ -97,7 +97,7 @@ function stableId(seed: string, row: number | string, salt: string): string {
 
 /** Vertex predictions lines → OpenAI batch output lines (`{"id","custom_id","response","error"}`). */
 export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | string>, options: VertexOutputOptions): AsyncGenerator<Buffer> {
-  for await (const { line, number } of splitLines(source)) {
+  for await (const { line } of splitLines(source)) {
     if (line.trim() === '') continue;
     let prediction: Json;
     try {
@@ -107,7 +107,7 @@ export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | strin
     }
     const labels = ((prediction.request as Json | undefined)?.labels ?? {}) as Json;
     const row = Number(labels[ROW_LABEL]);
-    const customId = Number.isInteger(row) ? options.customIds[row] : undefined;
+    const customId = Number.isInteger(row) ? options.customId(row) : undefined;
     if (customId === undefined) continue;
     const status = typeof prediction.status === 'string' ? prediction.status : '';
     const failed = status !== '' || !prediction.response;
@@ -128,7 +128,6 @@ export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | strin
       if (!(prediction.response as Json).responseId) body.id = `chatcmpl-${stableId(options.seed, row, 'completion')}`;
       out = { id, custom_id: customId, response: { status_code: 200, request_id: requestId, body }, error: null };
     }
-    void number;
     yield Buffer.from(`${JSON.stringify(out)}\n`);
   }
 }

@@ -1,14 +1,21 @@
 /**
- * Reads a Vertex batch job's output for the batches capability: loads the custom_ids in row
- * order, lists the `predictions*.jsonl` shards under the job's output directory (GCS list, name
- * order) and converts them one after the other into OpenAI batch output lines while streaming.
+ * A Vertex batch job's output for the batches capability (SPEC §6). When the gateway records the
+ * output (describe), the `predictions*.jsonl` shards under the job's output directory (GCS list,
+ * name order) are converted in one streaming pass into OpenAI batch output lines, matched back to
+ * their custom_ids through a disk index (custom-id-index.ts), and stored as one object beside the
+ * input (`openai-output.jsonl` / `openai-errors.jsonl`); its exact length becomes the file's
+ * bytes. Reading the output streams that object. Memory stays at a line and an upload chunk
+ * whatever the size of the output.
  */
+import { Readable } from 'node:stream';
 import type { CallContext } from '../../core/call-context.ts';
 import { errors } from '../../core/errors.ts';
 import type { BatchOutputDescription } from '../provider-adapter.ts';
+import { CustomIdIndex } from './custom-id-index.ts';
 import type { GcsClient } from './gcs-client.ts';
 import { objectNameFromFileId, type BucketLocation } from './gcs-object-names.ts';
-import { splitLines, vertexOutputToOpenAI } from './vertex-batch-convert.ts';
+import { uploadResumable } from './gcs-uploads.ts';
+import { vertexOutputToOpenAI } from './vertex-batch-convert.ts';
 
 export interface OutputReference {
   /** gs:// prediction directory (job.outputInfo.gcsOutputDirectory). */
@@ -22,31 +29,82 @@ export interface OutputReference {
 }
 
 export class VertexBatchOutput {
+  /** Conversions in flight, by stored object: concurrent refreshes of one batch convert once per process. */
+  private readonly converting = new Map<string, Promise<BatchOutputDescription>>();
+
   constructor(
     private readonly gcs: GcsClient,
     private readonly location: BucketLocation,
+    /** Where the custom_id index's temp files go. */
+    private readonly spoolDirectory: string,
   ) {}
 
-  async describe(reference: OutputReference, context: CallContext): Promise<BatchOutputDescription> {
-    // The exact byte length of the converted lines: count them once, without keeping them.
-    let bytes = 0;
-    for await (const chunk of this.lines(reference, context)) bytes += chunk.length;
-    return { bytes, filename: reference.keep === 'succeeded' ? 'batch_output.jsonl' : 'batch_errors.jsonl' };
+  /** Converts the shards once into the stored OpenAI object; answers its exact length. */
+  describe(reference: OutputReference, context: CallContext): Promise<BatchOutputDescription> {
+    const name = this.convertedName(reference);
+    let running = this.converting.get(name);
+    if (!running) {
+      running = this.store(reference, name, context).finally(() => this.converting.delete(name));
+      this.converting.set(name, running);
+    }
+    return running;
   }
 
+  private async store(reference: OutputReference, name: string, context: CallContext): Promise<BatchOutputDescription> {
+    let bytes = 0;
+    const converted = (): AsyncGenerator<Buffer> => this.convert(reference, context);
+    const open = (): Readable =>
+      Readable.from(
+        (async function* () {
+          bytes = 0;
+          for await (const chunk of converted()) {
+            bytes += chunk.length;
+            yield chunk;
+          }
+        })(),
+      );
+    const stored = await uploadResumable(
+      this.gcs,
+      { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined } },
+      context,
+    );
+    const size = Number(stored.size);
+    return { bytes: Number.isSafeInteger(size) ? size : bytes, filename: reference.keep === 'succeeded' ? 'batch_output.jsonl' : 'batch_errors.jsonl' };
+  }
+
+  /** The stored OpenAI lines; converted again from the shards if that object is gone. */
   async *lines(reference: OutputReference, context: CallContext): AsyncGenerator<Buffer> {
-    const customIds = await this.customIds(reference, context);
-    for (const shard of await this.shards(reference, context)) {
-      const response = await this.gcs.download(this.location.bucket, shard, context);
-      yield* vertexOutputToOpenAI(response.body, { customIds, model: reference.model, seed: reference.seed, keep: reference.keep });
+    let response;
+    try {
+      response = await this.gcs.download(this.location.bucket, this.convertedName(reference), context);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+      yield* this.convert(reference, context);
+      return;
     }
+    for await (const chunk of response.body) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
   }
 
   async delete(reference: OutputReference, context: CallContext): Promise<void> {
-    for (const shard of await this.shards(reference, context)) {
-      await this.gcs.delete(this.location.bucket, shard, context).catch((error: unknown) => {
+    const names = [this.convertedName(reference), ...(await this.shards(reference, context))];
+    for (const name of names) {
+      await this.gcs.delete(this.location.bucket, name, context).catch((error: unknown) => {
         if ((error as { status?: number }).status !== 404) throw error;
       });
+    }
+  }
+
+  /** The shards → OpenAI lines, in the shards' order; custom_ids looked up on disk. */
+  private async *convert(reference: OutputReference, context: CallContext): AsyncGenerator<Buffer> {
+    const ids = await this.gcs.download(this.location.bucket, this.name(reference.ids), context);
+    const index = await CustomIdIndex.load(ids.body, this.spoolDirectory);
+    try {
+      for (const shard of await this.shards(reference, context)) {
+        const response = await this.gcs.download(this.location.bucket, shard, context);
+        yield* vertexOutputToOpenAI(response.body, { customId: (row) => index.get(row), model: reference.model, seed: reference.seed, keep: reference.keep });
+      }
+    } finally {
+      await index.close();
     }
   }
 
@@ -56,11 +114,10 @@ export class VertexBatchOutput {
     return name;
   }
 
-  private async customIds(reference: OutputReference, context: CallContext): Promise<string[]> {
-    const response = await this.gcs.download(this.location.bucket, this.name(reference.ids), context);
-    const ids: string[] = [];
-    for await (const { line } of splitLines(response.body)) if (line !== '') ids.push(JSON.parse(line) as string);
-    return ids;
+  /** `openai-output.jsonl` / `openai-errors.jsonl` beside the job's input and custom_ids. */
+  private convertedName(reference: OutputReference): string {
+    const ids = this.name(reference.ids);
+    return `${ids.slice(0, ids.lastIndexOf('/') + 1)}${reference.keep === 'succeeded' ? 'openai-output.jsonl' : 'openai-errors.jsonl'}`;
   }
 
   /** Object names of the prediction shards, in name order (all pages of the GCS list). */

@@ -2,19 +2,23 @@
  * Batches on Vertex AI as batch prediction jobs (SPEC §6; providers.md §3.5; cloud.google.com/
  * vertex-ai/docs/reference/rest/v1/projects.locations.batchPredictionJobs). `create` converts the
  * OpenAI JSONL input (a `gs://` object of this deployment) line by line into Vertex input in a
- * fresh folder `…/unifile/batches/{uuid}/` next to the custom_ids in row order, then starts the
- * job. Output references are opaque JSON naming the prediction directory and that custom_id list;
- * outputContent converts the `predictions*.jsonl` shards back while streaming (vertex-batch-output.ts).
+ * fresh folder `…/unifile/batches/{uuid}/` next to the custom_ids in row order (spooled to disk on
+ * the way, custom-id-index.ts), then starts the job. Output references are opaque JSON naming the
+ * prediction directory and that custom_id list; describeOutput converts the `predictions*.jsonl`
+ * shards back once while streaming, outputContent reads the result (vertex-batch-output.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { BatchStatus } from '../../core/batch-types.ts';
 import { errors } from '../../core/errors.ts';
+import { defaultSpoolRoot, processSpoolDirectory } from '../../core/spooled-file.ts';
 import type { BatchCreateInput, BatchesCapability, BatchOutputDescription, CallContext, ContentStream, ProviderBatch } from '../provider-adapter.ts';
 import type { UpstreamClient } from '../shared/upstream-client.ts';
 import type { GcsClient } from './gcs-client.ts';
 import { GATEWAY_FOLDER, fileIdFor, objectNameFromFileId, type BucketLocation } from './gcs-object-names.ts';
 import { uploadMultipart, uploadResumable } from './gcs-uploads.ts';
+import { CustomIdSpool } from './custom-id-index.ts';
 import { openAIBatchToVertex } from './vertex-batch-convert.ts';
 import { VertexBatchOutput, type OutputReference } from './vertex-batch-output.ts';
 
@@ -30,6 +34,8 @@ export interface VertexBatchesOptions {
   region: string;
   /** The deployment's publisher model, e.g. gemini-2.5-flash. */
   model: string;
+  /** Where custom_ids are spooled while converting (default: this process's spool under the system temp dir). */
+  spoolDirectory?: string;
 }
 
 const STATE_MAP: Record<string, BatchStatus> = {
@@ -53,9 +59,11 @@ export const IDS_NAME = 'custom-ids.jsonl';
 
 export class VertexBatches implements BatchesCapability {
   private readonly output: VertexBatchOutput;
+  private readonly spoolDirectory: string;
 
   constructor(private readonly options: VertexBatchesOptions) {
-    this.output = new VertexBatchOutput(options.gcs, options.location);
+    this.spoolDirectory = options.spoolDirectory ?? processSpoolDirectory(defaultSpoolRoot());
+    this.output = new VertexBatchOutput(options.gcs, options.location, this.spoolDirectory);
   }
 
   async create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch> {
@@ -65,23 +73,24 @@ export class VertexBatches implements BatchesCapability {
     if (sourceName === undefined) throw errors.fileNotFound(input.inputReference, { param: 'input_file_id' });
     const head = location.prefix === '' ? '' : `${location.prefix}/`;
     const folder = `${head}${GATEWAY_FOLDER}/batches/${randomUUID()}`;
-    let customIds: string[] = [];
+    const spool = await CustomIdSpool.create(this.spoolDirectory);
     const instance = this.options.instance;
     const open = (): Readable =>
       Readable.from(
         (async function* () {
-          customIds = [];
+          spool.restart();
           const source = await gcs.download(location.bucket, sourceName, context);
-          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => customIds.push(id) });
+          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id) });
         })(),
       );
     const written: string[] = [];
     try {
       await uploadResumable(gcs, { bucket: location.bucket, name: `${folder}/${INPUT_NAME}`, contentType: 'application/jsonl', metadata: { purpose: 'batch_input' }, body: { open, bytes: undefined } }, context);
       written.push(`${folder}/${INPUT_NAME}`);
-      if (customIds.length === 0) throw errors.invalidValue('input_file_id', 'The batch input file has no requests.');
-      const ids = Buffer.from(customIds.map((id) => `${JSON.stringify(id)}\n`).join(''));
-      await uploadMultipart(gcs, { bucket: location.bucket, name: `${folder}/${IDS_NAME}`, contentType: 'application/jsonl', metadata: { purpose: 'batch_custom_ids' }, body: { open: () => Readable.from([ids]), bytes: ids.length } }, context);
+      const requests = spool.count;
+      if (requests === 0) throw errors.invalidValue('input_file_id', 'The batch input file has no requests.');
+      const idsBytes = await spool.finish();
+      await uploadMultipart(gcs, { bucket: location.bucket, name: `${folder}/${IDS_NAME}`, contentType: 'application/jsonl', metadata: { purpose: 'batch_custom_ids' }, body: { open: () => createReadStream(spool.path, { highWaterMark: 256 * 1024 }), bytes: idsBytes } }, context);
       written.push(`${folder}/${IDS_NAME}`);
       const body = {
         displayName: `unifile-${folder.slice(folder.lastIndexOf('/') + 1)}`,
@@ -89,7 +98,7 @@ export class VertexBatches implements BatchesCapability {
         inputConfig: { instancesFormat: 'jsonl', gcsSource: { uris: [fileIdFor(location.bucket, `${folder}/${INPUT_NAME}`)] } },
         outputConfig: { predictionsFormat: 'jsonl', gcsDestination: { outputUriPrefix: fileIdFor(location.bucket, `${folder}/output`) } },
         // Only a count: custom_ids never go into labels (SPEC §6).
-        labels: { unifile_requests: String(customIds.length) },
+        labels: { unifile_requests: String(requests) },
       };
       const job = await this.options.client.json<Json>(
         { operation: 'batches.create', method: 'POST', path: `/projects/${encodeURIComponent(this.options.project)}/locations/${encodeURIComponent(this.options.region)}/batchPredictionJobs`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
@@ -100,6 +109,8 @@ export class VertexBatches implements BatchesCapability {
       // Nothing half-made stays behind in the bucket.
       await Promise.all(written.map((name) => gcs.delete(location.bucket, name, context).catch(() => undefined)));
       throw error;
+    } finally {
+      await spool.remove();
     }
   }
 
