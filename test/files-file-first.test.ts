@@ -22,6 +22,9 @@ after(async () => harness.close());
 
 const storedFiles = async () => ((await (await harness.fetch('/openai/v1/files')).json()) as { data: Array<{ id: string }> }).data.length;
 const uploadCalls = () => harness.emulators.openai.calls.filter((call) => call.method === 'POST' && call.path === '/v1/files');
+/** The upload call that carried this filename (abandoned uploads of earlier tests may be recorded later). */
+const callFor = (filename: string) => uploadCalls().find((call) => call.form?.files[0]?.filename === filename)!;
+const lastSeq = () => harness.emulators.openai.calls.at(-1)?.seq ?? 0;
 
 /** Files left in the gateway's spool directory (none once a request is answered). */
 async function spooled(): Promise<number> {
@@ -45,7 +48,7 @@ test('the openai SDK on /openai/v1: the upload starts at the file part and purpo
   assert.equal(file.bytes, data.length);
   assert.match(file.id, /^file-/);
   assert.doesNotMatch(file.id, /uf_/, 'a plain upload answers with the provider id');
-  const call = uploadCalls().at(-1)!;
+  const call = callFor('sdk.bin');
   assert.equal(call.status, 200);
   assert.equal(call.headers['transfer-encoding'], 'chunked', 'started before the form was complete (length unknown)');
   assert.deepEqual(call.form!.fields.purpose, ['user_data']);
@@ -64,7 +67,7 @@ test('expires_after after the file reaches the provider after the file part too'
     { name: 'expires_after[seconds]', value: '3600' },
   ]);
   assert.equal(response.status, 200, response.text);
-  const call = uploadCalls().at(-1)!;
+  const call = callFor('late.jsonl');
   assert.deepEqual(call.form!.fields['expires_after[seconds]'], ['3600']);
   assert.deepEqual(call.form!.fields.purpose, ['batch']);
   const file = JSON.parse(response.text) as { expires_at: number; created_at: number };
@@ -73,7 +76,7 @@ test('expires_after after the file reaches the provider after the file part too'
 
 test('a late target_model_names makes it a managed upload: the started upload is abandoned, nothing extra stays upstream', async () => {
   const before = await storedFiles();
-  const calls = uploadCalls().length;
+  const seq = lastSeq();
   const data = randomBytes(300_000);
   const response = await post([
     { name: 'file', value: data, filename: 'managed.bin' },
@@ -83,13 +86,11 @@ test('a late target_model_names makes it a managed upload: the started upload is
   assert.equal(response.status, 200, response.text);
   const file = JSON.parse(response.text) as { id: string };
   assert.match(file.id, /^file-.*uf_/, 'a unified id');
-  const made = uploadCalls().slice(calls);
-  assert.deepEqual(
-    made.map((call) => call.status),
-    [0, 200],
-    'the provisional upload was cut before its end (no answer), then the managed copy was made',
-  );
-  assert.equal(made[1]!.form!.files[0]!.sha256, sha256(data));
+  // The provisional upload was cut before its end (no answer, no file), the managed copy made from the spool.
+  await harness.emulators.openai.waitForCall((call) => call.seq > seq && call.path === '/v1/files' && call.status === 0);
+  const made = uploadCalls().filter((call) => call.seq > seq);
+  assert.deepEqual(made.map((call) => call.status).sort(), [0, 200]);
+  assert.equal(callFor('managed.bin').form!.files[0]!.sha256, sha256(data));
   assert.equal(await storedFiles(), before + 1, 'only the managed copy is stored');
   assert.equal(await spooled(), 0);
 });
@@ -141,7 +142,7 @@ test('provider named by header: the same early start; a late custom_llm_provider
     { 'custom-llm-provider': 'openai' },
   );
   assert.equal(response.status, 200, response.text);
-  assert.equal(uploadCalls().at(-1)!.headers['transfer-encoding'], 'chunked');
+  assert.equal(callFor('h.txt').headers['transfer-encoding'], 'chunked');
   assert.equal(await storedFiles(), before + 1);
 });
 
@@ -154,7 +155,7 @@ test('without a destination in the request (/v1/files, no header or query) the f
     '/v1/files',
   );
   assert.equal(response.status, 200, response.text);
-  const call = uploadCalls().at(-1)!;
+  const call = callFor('s.txt');
   assert.notEqual(call.headers['transfer-encoding'], 'chunked', 'sent from the spool with its length');
   assert.ok(Number(call.headers['content-length']) > 0);
 });

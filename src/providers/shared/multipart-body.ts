@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { UploadBody } from '../provider-adapter.ts';
+import { framedBody } from './framed-body.ts';
 
 export interface MultipartFile {
   field: string;
@@ -18,7 +19,8 @@ export interface MultipartRequest {
   contentType: string;
   /** Total length when the file length is known. */
   length: number | undefined;
-  body: AsyncIterable<Uint8Array>;
+  /** Streams when the request starts sending; the file's chunks by reference (framed-body.ts). */
+  body: Readable;
 }
 
 function quote(value: string): string {
@@ -45,15 +47,6 @@ export function buildMultipart(fields: Array<[string, string]>, file: MultipartF
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const length = file.body.bytes === undefined || lateFields ? undefined : head.length + file.body.bytes + tail.length;
-  async function* stream(): AsyncIterable<Uint8Array> {
-    yield head;
-    const source: Readable = file.body.open();
-    yield* source;
-    if (lateFields) {
-      yield Buffer.from(`\r\n${encodeFields(boundary, await lateFields)}--${boundary}--\r\n`);
-      return;
-    }
-    yield tail;
-  }
-  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: stream() };
+  const end = lateFields ? async () => Buffer.from(`\r\n${encodeFields(boundary, await lateFields)}--${boundary}--\r\n`) : () => tail;
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: framedBody(head, () => file.body.open(), end) };
 }
