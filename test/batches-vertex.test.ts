@@ -207,6 +207,19 @@ test('a malformed line for Vertex: the managed upload answers 400 naming the lin
   assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM managed_files WHERE owner_id = ${owner.user_id}`))[0]!.n, 0);
 });
 
+test('a Vertex batch line pointing at stored data is refused at create, naming the line: no job, nothing left in the bucket', async () => {
+  const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-stored-ref' })).key);
+  // Another tenant's object in the same bucket: Vertex would read it with the gateway's credentials.
+  const stolen = { custom_id: 'steal', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `gs://${BUCKET}/gw/someone-else/secret.png` } }] }] } };
+  const file = await uploadBatchFile(client, `${vertexBatchLines(2)}\n${JSON.stringify(stolen)}`, MODEL);
+  const jobsBefore = harness.emulators.google.batchJobs().length;
+  const objectsBefore = harness.emulators.google.objects(BUCKET).map((object) => object.name);
+  await assert.rejects(create(client, file.id), (error: { status?: number; message: string }) => error.status === 400 && /Line 3 .*stored data/.test(error.message));
+  assert.equal(harness.emulators.google.batchJobs().length, jobsBefore, 'no job was created');
+  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), objectsBefore, 'no converted input or custom_ids left behind');
+  assert.deepEqual((await client.batches.list()).data, []);
+});
+
 test('a failed Vertex job: the batch is failed with its errors and no output files', async () => {
   const google = harness.emulators.google;
   google.setBatchStepMs(20);

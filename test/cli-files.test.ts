@@ -127,6 +127,10 @@ test('a managed upload to two models, list, download and delete, each one JSON l
 
   const listed = jsonLine(await cli(alice, ['files', 'list', '--limit', '10']));
   assert.ok((listed.data as Array<{ id: string }>).some((entry) => entry.id === file.id));
+  // --all follows the pages (here of one file each) to the end.
+  const paged = jsonLine(await cli(alice, ['files', 'list', '--limit', '1', '--all']));
+  assert.deepEqual(paged.data, listed.data);
+  assert.equal(paged.has_more, false);
   // bob sees nothing of alice's.
   assert.ok(!(jsonLine(await cli(bob, ['files', 'list'])).data as Array<{ id: string }>).some((entry) => entry.id === file.id));
 

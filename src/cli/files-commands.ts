@@ -47,7 +47,7 @@ export async function uploadFile(
   const filename = basename(options.path);
   const progress = progressBar({ stream: process.stderr, total: info.size, label: `upload ${printable(filename)}`, enabled: context.output.progress });
   const waitingNote = options.targetModels.length > 0 ? 'copying to providers…' : 'waiting for gateway…';
-  // Loaded here: only an upload needs undici.
+  // Loaded here: only an upload needs it (and an upload never loads the openai client).
   const { uploadMultipart } = await import('./multipart-upload.ts');
   const answer = await uploadMultipart({
     url: `${filesBaseUrl(context.target, context.provider)}/files`,
@@ -59,12 +59,8 @@ export async function uploadFile(
     filename,
     onBytes: (bytes) => progress.advance(bytes),
     onBodySent: () => progress.waiting(waitingNote),
-  });
-  if (answer.status >= 400) {
-    progress.finish();
-    throw gatewayRefusal(answer.status, envelopeMessage(answer.body));
-  }
-  progress.finish();
+  }).finally(() => progress.finish()); // ends the bar's line before any message
+  if (answer.status >= 400) throw gatewayRefusal(answer.status, envelopeMessage(answer.body));
   const file = JSON.parse(answer.body) as GatewayFile;
   context.output.result(file, () => `uploaded ${describeFile(file)}`);
 }

@@ -39,6 +39,8 @@ test('a bad input line is a 400 naming its line number', async () => {
     [`${line('a', 'x')}\nnot json`, /Line 2 .*not valid JSON/],
     [`${line('a', 'x')}\n{"method":"POST","body":{"messages":[]}}`, /Line 2 .*custom_id/],
     [`{"custom_id":"a","body":{}}`, /Line 1 .*messages/],
+    [`${line('a', 'x')}\n${JSON.stringify({ custom_id: 'b', body: { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'gs://someone-else/secret.png' } }] }] } })}`, /Line 2 .*stored data \(gs:\/\/someone-else\/secret\.png\)/],
+    [JSON.stringify({ custom_id: 'c', body: { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://storage.googleapis.com/other/x.png' } }] }] } }), /Line 1 .*stored data/],
   ];
   for (const [text, message] of cases) {
     await assert.rejects(collect(openAIBatchToVertex(chunked(text), { instance: 'v', onRow: () => {} })), (error: { status?: number; message: string }) => error.status === 400 && message.test(error.message));

@@ -73,11 +73,30 @@ export async function* openAIBatchToVertex(
     } catch (error) {
       throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
     }
+    const stored = storedDataUri(gemini);
+    if (stored !== undefined) {
+      // Vertex reads it with the gateway's credentials, and no ownership check runs inside a batch.
+      throw badLine(number, `refers to stored data (${stored.slice(0, 200)}); a Vertex AI batch line may only carry inline data or public https URLs`);
+    }
     gemini.labels = { ...((gemini.labels as Json | undefined) ?? {}), [ROW_LABEL]: String(row) };
     await options.onRow(row, request.custom_id);
     row += 1;
     yield Buffer.from(`${JSON.stringify({ request: gemini })}\n`);
   }
+}
+
+const STORAGE_HOSTS = /^https?:\/\/([a-z0-9.-]+\.)?(storage\.googleapis\.com|storage\.cloud\.google\.com|generativelanguage\.googleapis\.com)(:\d+)?\//i;
+
+/** The first `fileData.fileUri` naming a Cloud Storage object or Gemini file, if any. */
+function storedDataUri(gemini: Json): string | undefined {
+  const blocks = [...((gemini.contents as Json[] | undefined) ?? []), (gemini.systemInstruction as Json | undefined) ?? {}];
+  for (const block of blocks) {
+    for (const part of ((block as Json).parts as Json[] | undefined) ?? []) {
+      const uri = (part?.fileData as Json | undefined)?.fileUri;
+      if (typeof uri === 'string' && (/^\s*gs:\/\//i.test(uri) || STORAGE_HOSTS.test(uri.trim()))) return uri;
+    }
+  }
+  return undefined;
 }
 
 export interface VertexOutputOptions {
