@@ -10,6 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import type { SpoolWriter } from '../core/spooled-file.ts';
+import { streamedBytes } from '../core/stream-memory.ts';
 
 const HEAD_BYTES = 512;
 /** Bytes the output holds for a consumer that is slower than the client (or not started yet). */
@@ -97,6 +98,7 @@ export class FilePump {
 
   private onChunk(chunk: Buffer): void {
     this.options.counted(chunk.length);
+    streamedBytes(chunk.length);
     if (this.headLength < HEAD_BYTES) {
       this.headChunks.push(chunk.subarray(0, HEAD_BYTES - this.headLength));
       this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength);

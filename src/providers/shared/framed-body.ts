@@ -5,6 +5,7 @@
  * its stream path (a write per chunk, pausing the source while the socket is full).
  */
 import { Readable } from 'node:stream';
+import { streamedBytes } from '../../core/stream-memory.ts';
 
 /** Bytes the body holds ahead of the socket. */
 const BODY_BUFFER_BYTES = 256 * 1024;
@@ -22,6 +23,7 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
     source = file;
     let ended = false;
     file.on('data', (chunk: Buffer | string) => {
+      streamedBytes(chunk.length);
       if (!body.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) file.pause();
     });
     file.on('error', (error) => body.destroy(error));
