@@ -159,3 +159,13 @@ test('without a destination in the request (/v1/files, no header or query) the f
   assert.notEqual(call.headers['transfer-encoding'], 'chunked', 'sent from the spool with its length');
   assert.ok(Number(call.headers['content-length']) > 0);
 });
+
+test('Azure on /azure/v1: the same early start, with the purpose Azure stores', async () => {
+  const data = randomBytes(200_000);
+  const response = await post([{ name: 'file', value: data, filename: 'azure.bin' }, { name: 'purpose', value: 'user_data' }], '/azure/v1/files');
+  assert.equal(response.status, 200, response.text);
+  const call = harness.emulators.azure.calls.find((item) => item.method === 'POST' && item.form?.files[0]?.filename === 'azure.bin')!;
+  assert.equal(call.headers['transfer-encoding'], 'chunked');
+  assert.equal(call.form!.files[0]!.sha256, sha256(data));
+  assert.ok(call.form!.fields.purpose?.length === 1, 'one purpose, after the file');
+});
