@@ -11,6 +11,7 @@
  * A branch opened a second time (a re-send after a refreshed credential) reads the source on its own.
  */
 import { Readable } from 'node:stream';
+import { markCounted, streamedBytes } from './stream-memory.ts';
 
 export interface SharableBody {
   /** Opens a fresh stream over the whole body. */
@@ -61,13 +62,13 @@ class SharedRead {
     if (branch.settled) return this.body.open(); // a second open (or after release): on its own
     branch.settled = true;
     branch.active = true;
-    const stream = new Readable({
+    const stream = markCounted(new Readable({
       highWaterMark: BRANCH_BUFFER_BYTES,
       read: () => {
         branch.wants = true;
         this.resume();
       },
-    });
+    }));
     stream.on('error', () => undefined); // the consumer reads it through iteration
     stream.once('close', () => this.leave(branch));
     branch.stream = stream;
@@ -89,6 +90,7 @@ class SharedRead {
     const source = this.body.open();
     this.source = source;
     source.on('data', (chunk: Buffer) => {
+      streamedBytes(chunk.length); // once, not once per deployment
       let full = false;
       for (const branch of this.state) {
         if (!branch.active || branch.stream!.push(chunk)) continue;

@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import type { SpoolWriter } from '../core/spooled-file.ts';
-import { streamedBytes } from '../core/stream-memory.ts';
+import { markCounted, streamedBytes } from '../core/stream-memory.ts';
 
 const HEAD_BYTES = 512;
 /** Bytes the output holds for a consumer that is slower than the client (or not started yet). */
@@ -55,13 +55,13 @@ export class FilePump {
     this.spool = options.spool;
     this.head = new Promise((resolve) => (this.headReady = resolve));
     if (options.output) {
-      this.output = new Readable({
+      this.output = markCounted(new Readable({
         highWaterMark: OUTPUT_BUFFER_BYTES,
         read: () => {
           this.outputWants = true;
           this.resume();
         },
-      });
+      }));
       this.output.on('error', () => undefined); // the consumer reads the error through iteration; never uncaught
       // The consumer gave up (e.g. the provider answered an error early): keep draining the source.
       this.output.once('close', () => {

@@ -5,7 +5,7 @@
  * its stream path (a write per chunk, pausing the source while the socket is full).
  */
 import { Readable } from 'node:stream';
-import { streamedBytes } from '../../core/stream-memory.ts';
+import { isCounted, streamedBytes } from '../../core/stream-memory.ts';
 
 /** Bytes the body holds ahead of the socket. */
 const BODY_BUFFER_BYTES = 256 * 1024;
@@ -22,8 +22,9 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
     const file = open();
     source = file;
     let ended = false;
+    const count = !isCounted(file); // e.g. a spool read; not the bytes a form pump or a shared read counted
     file.on('data', (chunk: Buffer | string) => {
-      streamedBytes(chunk.length);
+      if (count) streamedBytes(chunk.length);
       if (!body.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) file.pause();
     });
     file.on('error', (error) => body.destroy(error));
