@@ -142,6 +142,16 @@ describe('vertex files adapter', () => {
     assert.deepEqual(await emulator.readObject('unit-bucket', created.id.slice('gs://unit-bucket/'.length)), data);
   });
 
+  test('string pieces (converter lines) are encoded into the chunks, multi-byte characters across a chunk border intact', async () => {
+    const files = adapter({ resumableChunkBytes: 256 * 1024 });
+    const lines = Array.from({ length: 8000 }, (_, index) => `{"row":${index},"text":"Ünïcode — 😀 ${'x'.repeat(index % 200)}"}\n`);
+    const expected = Buffer.from(lines.join(''));
+    const created = await files.upload({ body: { open: () => Readable.from(lines), bytes: undefined }, filename: 'lines.jsonl', mimeType: 'application/jsonl', purpose: 'batch' }, context());
+    assert.equal(created.bytes, expected.length);
+    assert.ok(expected.length > 2 * 256 * 1024, 'spans several chunks');
+    assert.deepEqual(await emulator.readObject('unit-bucket', created.id.slice('gs://unit-bucket/'.length)), expected);
+  });
+
   test('an empty file of unknown length still becomes an object', async () => {
     const files = adapter();
     const created = await files.upload({ body: body(Buffer.alloc(0), false), filename: 'empty.txt', mimeType: 'text/plain', purpose: 'user_data' }, context());

@@ -87,6 +87,11 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
   let offset = 0;
   try {
     for await (const chunk of stream) {
+      // A string that fits is encoded straight into the chunk (converters yield one per line).
+      if (typeof chunk === 'string' && filled < chunkBytes && Buffer.byteLength(chunk) <= chunkBytes - filled) {
+        filled += buffer.write(chunk, filled);
+        continue;
+      }
       let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
       while (data.length > 0) {
         // Send a full chunk only once more bytes follow: the last chunk must carry the total.
