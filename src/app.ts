@@ -12,6 +12,7 @@ import { registerFineTuningRoutes } from './http/routes/fine-tuning-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
 import { serializeRequest } from './http/log-redaction.ts';
+import { batchedStdout, lazyChildLogger, OneLineLogController } from './http/request-logging.ts';
 import { registerInputGuards } from './http/plugins/input-guards.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
@@ -48,8 +49,11 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       level: options.logLevel ?? runtime.config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { req: serializeRequest },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      stream: options.logStream ?? batchedStdout(),
     },
+    // One line per request, and no child logger unless something is logged (request-logging.ts).
+    logController: new OneLineLogController(),
+    childLoggerFactory: lazyChildLogger,
     // Accept the caller's x-request-id when it is a sane token, else mint one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

@@ -13,6 +13,7 @@ export type ProviderKind = string;
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
+import type { JsonAnswer } from '../core/raw-json.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
 export interface UploadBody {
@@ -119,14 +120,18 @@ export interface ChatRequest {
 }
 
 export interface ChatCapability {
-  /** A non-streaming completion, returned in OpenAI's chat.completion shape. */
-  complete(request: ChatRequest, context: CallContext): Promise<Record<string, unknown>>;
+  /**
+   * A non-streaming completion, in OpenAI's chat.completion shape: an object a converter built,
+   * or (OpenAI, Azure) the provider's own JSON text passed on unchanged (RawJson).
+   */
+  complete(request: ChatRequest, context: CallContext): Promise<JsonAnswer>;
   /**
    * A streaming completion. Resolves once the upstream answered with a success status (so a
    * failure before the first byte can still be retried elsewhere), then yields OpenAI
-   * chat.completion.chunk objects; the caller writes the SSE framing and `[DONE]`.
+   * chat.completion.chunk objects (or their JSON text, as for `complete`); the caller writes the
+   * SSE framing and `[DONE]`.
    */
-  stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>>;
+  stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>>;
 }
 
 /** What a fine-tuning job is created with, in this provider's own ids and names. */

@@ -5,6 +5,7 @@
 import { buildConfig, loadConfig } from '../config/load-config.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import { resolveMimeType } from '../core/mime-type.ts';
+import { jsonValue } from '../core/raw-json.ts';
 import { adminPrincipal, type Principal } from '../core/access-policy.ts';
 import type { AdapterLogger, CallContext, ContentStream } from '../providers/provider-adapter.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
@@ -84,8 +85,8 @@ export class GatewaySession {
   }
 
   /** A chat completion (non-streaming) with unified file ids rewritten per deployment. */
-  chatCompletion(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.runtime.chat.complete(this.principal, parseChatBody({ ...body, stream: false }), this.context());
+  async chatCompletion(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return jsonValue(await this.runtime.chat.complete(this.principal, parseChatBody({ ...body, stream: false }), this.context()));
   }
 }
 

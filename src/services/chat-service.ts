@@ -5,6 +5,7 @@
  */
 import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
 import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import type { JsonAnswer } from '../core/raw-json.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
@@ -53,7 +54,7 @@ export class ChatService {
     private readonly providerFiles: ProviderFileRepository,
     private readonly readiness: CopyReadiness,
     /** Where references count as stored data (see stored-references.ts). */
-    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map() },
+    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map(), storageForms: (value) => registry.storedReferenceForms(value) },
     /** Fine-tuned models, looked up when a name is not one of the config's (SPEC §6). */
     private readonly tunedModels?: TunedModelLookup,
   ) {}
@@ -144,13 +145,13 @@ export class ChatService {
     return { body: { ...parsed.body, model: candidate.deployment.settings.model }, fileReferences };
   }
 
-  async complete(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<Record<string, unknown>> {
+  async complete(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<JsonAnswer> {
     const plan = await this.plan(principal, parsed);
     return this.withFailover(plan.candidates, context, async (candidate) => candidate.adapter.chat!.complete(await this.requestFor(candidate, parsed, plan, context), context));
   }
 
   /** Resolves once a deployment accepted the stream; failover happens only before that. */
-  async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>> {
+  async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<JsonAnswer>> {
     const plan = await this.plan(principal, parsed);
     return this.withFailover(plan.candidates, context, async (candidate) => candidate.adapter.chat!.stream(await this.requestFor(candidate, parsed, plan, context), context));
   }

@@ -13,7 +13,7 @@ import { startOpenAIEmulator, type OpenAIEmulator } from '../../src/emulators/op
 import { createAzureAdapter } from '../../src/providers/azure/azure-adapter.ts';
 import { createOpenAIAdapter } from '../../src/providers/openai/openai-adapter.ts';
 import type { ChatCapability, ChatRequest, ProviderAdapter } from '../../src/providers/provider-adapter.ts';
-import { collect, recordingContext, rejection, streamedText } from './chat-support.ts';
+import { answerOf, collect, recordingContext, rejection, streamedText } from './chat-support.ts';
 
 const UNIFIED = 'bGl0ZWxsbV9wcm94eTp1bmlmaWVkLWlk';
 let openaiEmulator: OpenAIEmulator;
@@ -70,7 +70,7 @@ const lastFilePart = (json: unknown) => (json as { messages: Array<{ content: un
 describe('OpenAI chat adapter', () => {
   test('rewrites the unified id to this deployment\'s file id and logs one line without content', async () => {
     const context = recordingContext();
-    const answer = await chatOf(openaiAdapter).complete(chatRequest('gpt-4o-mini'), context);
+    const answer = await answerOf(chatOf(openaiAdapter).complete(chatRequest('gpt-4o-mini'), context));
     const call = openaiEmulator.calls.at(-1)!;
     assert.equal(call.path, '/v1/chat/completions');
     assert.equal(call.headers.authorization, `Bearer ${openaiEmulator.apiKey}`);
@@ -160,7 +160,7 @@ describe('OpenAI chat adapter', () => {
 
 describe('Azure chat adapter', () => {
   test('classic: deployment path, api-version, api-key and the Azure file id', async () => {
-    const answer = await chatOf(azureAdapter).complete(chatRequest('gpt-4o-eu'), recordingContext());
+    const answer = await answerOf(chatOf(azureAdapter).complete(chatRequest('gpt-4o-eu'), recordingContext()));
     const call = azureEmulator.calls.at(-1)!;
     assert.deepEqual([call.path, call.query['api-version'], call.headers['api-key'], call.headers.authorization], [
       '/openai/deployments/gpt-4o-eu/chat/completions',

@@ -1,4 +1,5 @@
 /** Shared helpers of the chat adapter tests: a recording call context and stream draining. */
+import { jsonValue, type JsonAnswer } from '../../src/core/raw-json.ts';
 import type { CallContext } from '../../src/providers/provider-adapter.ts';
 
 export type LogLine = Record<string, unknown>;
@@ -10,10 +11,15 @@ export function recordingContext(signal?: AbortSignal): CallContext & { lines: L
   return { requestId: 'req-chat-test', logger: { info: push, warn: push, error: push }, lines, ...(signal ? { signal } : {}) };
 }
 
-export async function collect(chunks: AsyncIterable<Record<string, unknown>>): Promise<Array<Record<string, any>>> {
+export async function collect(chunks: AsyncIterable<JsonAnswer>): Promise<Array<Record<string, any>>> {
   const out: Array<Record<string, any>> = [];
-  for await (const chunk of chunks) out.push(chunk);
+  for await (const chunk of chunks) out.push(jsonValue(chunk));
   return out;
+}
+
+/** A completion as an object (OpenAI and Azure pass the provider's JSON text on). */
+export async function answerOf(answer: Promise<JsonAnswer>): Promise<Record<string, any>> {
+  return jsonValue(await answer);
 }
 
 /** The concatenated delta.content of choice 0. */

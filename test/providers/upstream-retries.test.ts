@@ -14,7 +14,7 @@ import { createOpenAIAdapter } from '../../src/providers/openai/openai-adapter.t
 import type { ProviderAdapter } from '../../src/providers/provider-adapter.ts';
 import { backoffMs, retryAfterMs } from '../../src/providers/shared/retry-policy.ts';
 import { createVertexAdapter } from '../../src/providers/vertex/vertex-adapter.ts';
-import { recordingContext, rejection } from './chat-support.ts';
+import { answerOf, recordingContext, rejection } from './chat-support.ts';
 
 let openai: OpenAIEmulator;
 let google: GoogleEmulator;
@@ -80,7 +80,7 @@ describe('retry policy', () => {
   test('chat completions are retried (no effect upstream besides the answer)', async () => {
     const adapter = openaiAdapter(1);
     openai.faults.add({ method: 'POST', path: '/v1/chat/completions', action: { kind: 'status', status: 429, headers: { 'retry-after': '0' }, body: { error: { message: 'rate' } } } });
-    const answer = await adapter.chat!.complete({ body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, fileReferences: {} }, recordingContext());
+    const answer = await answerOf(adapter.chat!.complete({ body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, fileReferences: {} }, recordingContext()));
     assert.equal((answer as { object?: string }).object, 'chat.completion');
     assert.equal(calls('POST', '/v1/chat/completions'), 2);
   });

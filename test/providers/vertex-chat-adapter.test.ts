@@ -13,7 +13,7 @@ import { GoogleTokenProvider } from '../../src/providers/google/service-account-
 import type { ServiceAccountJson } from '../../src/providers/google/service-account.ts';
 import { createVertexAdapter } from '../../src/providers/vertex/vertex-adapter.ts';
 import { vertexApiBase } from '../../src/providers/vertex/vertex-chat.ts';
-import { collect, recordingContext, rejection, streamedText } from './chat-support.ts';
+import { answerOf, collect, recordingContext, rejection, streamedText } from './chat-support.ts';
 
 const UNIFIED = 'bGl0ZWxsbV9wcm94eTp2ZXJ0ZXg';
 const MODEL_PATH = '/v1/projects/proj-eu/locations/europe-west4/publishers/google/models/gemini-2.5-flash';
@@ -73,7 +73,7 @@ const ECHO = 'Echo from vertex:gemini-2.5-flash: Summarize [files: gs://eu-bucke
 describe('Vertex chat adapter', () => {
   test('posts the translated body to the regional generateContent URL with a Bearer token', async () => {
     const context = recordingContext();
-    const answer = await adapter.chat!.complete(request('Summarize', { temperature: 0.3, max_tokens: 50 }), context);
+    const answer = await answerOf(adapter.chat!.complete(request('Summarize', { temperature: 0.3, max_tokens: 50 }), context));
     const call = emulator.calls.at(-1)!;
     assert.equal(call.path, `${MODEL_PATH}:generateContent`);
     assert.match(call.headers.authorization!, /^Bearer ya29\.emu-/);
@@ -122,7 +122,7 @@ describe('Vertex chat adapter', () => {
   });
 
   test('tool calls go out as functionDeclarations and come back as tool_calls; results as functionResponse', async () => {
-    const first = await adapter.chat!.complete({ body: { model: 'gemini-2.5-flash', tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather in Paris?' }] }, fileReferences: {} }, recordingContext());
+    const first = await answerOf(adapter.chat!.complete({ body: { model: 'gemini-2.5-flash', tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather in Paris?' }] }, fileReferences: {} }, recordingContext()));
     assert.deepEqual((emulator.calls.at(-1)!.json as { tools: unknown }).tools, [
       { functionDeclarations: [{ name: 'get_weather', parameters: { type: 'object', properties: { location: { type: 'string' } } } }] },
     ]);
@@ -131,12 +131,14 @@ describe('Vertex chat adapter', () => {
     const call = choice.message.tool_calls[0];
     assert.match(call.id, /^call_[0-9a-f]{24}$/);
     assert.deepEqual(call.function, { name: 'get_weather', arguments: '{"location":"Paris"}' });
-    const second = await adapter.chat!.complete(
-      {
-        body: { model: 'gemini-2.5-flash', tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather in Paris?' }, choice.message, { role: 'tool', tool_call_id: call.id, content: '18 C' }] },
-        fileReferences: {},
-      },
-      recordingContext(),
+    const second = await answerOf(
+      adapter.chat!.complete(
+        {
+          body: { model: 'gemini-2.5-flash', tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'weather in Paris?' }, choice.message, { role: 'tool', tool_call_id: call.id, content: '18 C' }] },
+          fileReferences: {},
+        },
+        recordingContext(),
+      ),
     );
     assert.equal((second.choices as any)[0].message.content, 'Echo from vertex:gemini-2.5-flash: weather in Paris? [function response get_weather: {"content":"18 C"}]');
   });
@@ -164,7 +166,7 @@ describe('Vertex chat adapter', () => {
     emulator.reset();
     await putDocument();
     emulator.revokeTokens();
-    const answer = await adapter.chat!.complete(request('Summarize'), recordingContext());
+    const answer = await answerOf(adapter.chat!.complete(request('Summarize'), recordingContext()));
     assert.equal((answer.choices as any)[0].message.content, ECHO);
     // 401 with the revoked token, one token refresh, then the same call again.
     const kind = (path: string) => (path === '/token' ? 'token' : path.endsWith(':generateContent') ? 'generate' : 'other');

@@ -18,6 +18,12 @@ export function requestTimeoutError(idleTimeoutMs: number): GatewayError {
   });
 }
 
+const MULTIPART = /^multipart\//i;
+
+function isMultipart(contentType: string | undefined): boolean {
+  return contentType !== undefined && MULTIPART.test(contentType);
+}
+
 export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: number): void {
   // preParsing may hand fastify's body reader another stream: the body passes through a watcher
   // that fails it with 408 when no chunk arrived for the idle time (the error handler answers in
@@ -25,7 +31,9 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: num
   app.addHook('preParsing', async (request, _reply, payload) => {
     const headers = request.raw.headers;
     const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-    if (!hasBody || /^multipart\//i.test(headers['content-type'] ?? '')) return payload;
+    // `complete`: the whole body already arrived (typically in the packet with the headers),
+    // so it cannot go idle and needs no watcher.
+    if (!hasBody || request.raw.complete || isMultipart(headers['content-type'])) return payload;
     const watched = new PassThrough();
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {

@@ -1,17 +1,24 @@
 /** POST /chat/completions: JSON answers, or OpenAI SSE chunks ending with `data: [DONE]`. */
 import type { FastifyInstance } from 'fastify';
 import { GatewayError, errors, upstreamLogFields } from '../../core/errors.ts';
+import { jsonText, RawJson } from '../../core/raw-json.ts';
 import type { Runtime } from '../../runtime.ts';
 import { assertChatBodyShape } from '../../services/chat-body-shape.ts';
 import { parseChatBody } from '../../services/chat-service.ts';
 import { callContext } from '../call-context.ts';
+import { SseWriter } from '../sse-writer.ts';
 
 export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/chat/completions', async (request, reply) => {
     assertChatBodyShape(request.body);
     const parsed = parseChatBody(request.body);
     const context = callContext(request, reply);
-    if (!parsed.stream) return runtime.chat.complete(request.principal, parsed, context);
+    if (!parsed.stream) {
+      const answer = await runtime.chat.complete(request.principal, parsed, context);
+      if (!(answer instanceof RawJson)) return answer;
+      // The provider's JSON text, unchanged (the same header fastify sets for objects).
+      return reply.type('application/json; charset=utf-8').send(answer.text);
+    }
 
     const chunks = await runtime.chat.stream(request.principal, parsed, context);
     // From here on the status line is sent: failures become an error event, then the stream ends.
@@ -23,17 +30,19 @@ export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void
       connection: 'keep-alive',
       'x-request-id': request.id,
     });
+    const writer = new SseWriter(response);
     try {
       for await (const chunk of chunks) {
         if (response.destroyed) break;
-        response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        const full = writer.write(`data: ${jsonText(chunk)}\n\n`);
+        if (full) await full;
       }
-      if (!response.destroyed) response.end('data: [DONE]\n\n');
+      if (!response.destroyed) writer.end('data: [DONE]\n\n');
     } catch (error) {
       if (response.destroyed || context.signal?.aborted) return;
       const shaped = error instanceof GatewayError ? error : errors.internal(error);
       request.log.warn({ code: shaped.code, ...upstreamLogFields(error) }, `stream failed: ${shaped.message}`);
-      response.end(`data: ${JSON.stringify(shaped.toJSON())}\n\n`);
+      writer.end(`data: ${JSON.stringify(shaped.toJSON())}\n\n`);
     }
   });
 }

@@ -1,9 +1,11 @@
 /**
  * Chat completions for OpenAI and Azure OpenAI: the OpenAI body goes through unchanged except
  * for file parts naming a unified id, which get this deployment's provider file id
- * (SPEC §5, reference-system §5 step 3). Streams are read as SSE and yielded as chunk objects.
+ * (SPEC §5, reference-system §5 step 3). Answers and stream chunks are passed on as the
+ * provider's own JSON text (RawJson): nothing in them changes, so they are not re-serialized.
  */
 import type { UpstreamError } from '../../core/errors.ts';
+import { looksLikeJsonObject, RawJson, type JsonAnswer } from '../../core/raw-json.ts';
 import type { CallContext, ChatCapability, ChatRequest, FileReferenceTargets } from '../provider-adapter.ts';
 import { lookupFileReference } from '../shared/file-references.ts';
 import { upstreamSseData } from '../shared/sse.ts';
@@ -27,18 +29,22 @@ export class OpenAIChat implements ChatCapability {
     this.options = options;
   }
 
-  async complete(request: ChatRequest, context: CallContext): Promise<Record<string, unknown>> {
+  async complete(request: ChatRequest, context: CallContext): Promise<JsonAnswer> {
     const body = this.upstreamBody(request, false);
-    const answer = await this.options.client.json<Record<string, unknown> | undefined>(
+    const client = this.options.client;
+    const text = await client.text(
       // A chat completion has no effect upstream besides its answer: safe to send again.
       { operation: 'chat.complete', method: 'POST', path: this.options.path, headers: JSON_HEADERS, body: JSON.stringify(body), idempotent: true },
       context,
     );
+    if (looksLikeJsonObject(text)) return new RawJson(text);
+    // Anything that is not an object by its outline is parsed, to report what is wrong with it.
+    const answer = client.parseJson<unknown>(text);
     if (!answer || typeof answer !== 'object') throw this.malformed('answered with an empty or non-object body');
-    return answer;
+    return answer as Record<string, unknown>;
   }
 
-  async stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<Record<string, unknown>>> {
+  async stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>> {
     const body = this.upstreamBody(request, true);
     // send() resolves only on a 2xx status: errors before the first byte reject here, so the
     // service can still fail over to another deployment.
@@ -57,13 +63,18 @@ export class OpenAIChat implements ChatCapability {
     return this.chunks(upstreamSseData(response, this.options.client, context));
   }
 
-  private async *chunks(events: AsyncGenerator<string>): AsyncGenerator<Record<string, unknown>> {
+  private async *chunks(events: AsyncGenerator<string>): AsyncGenerator<JsonAnswer> {
     let done = false;
     for await (const data of events) {
       // Keep reading to the end of the body after [DONE] so the connection goes back to the pool.
       if (done) continue;
       if (data === '[DONE]') {
         done = true;
+        continue;
+      }
+      // An object by its outline that cannot be an `error` event passes on as the provider sent it.
+      if (looksLikeJsonObject(data) && !data.includes('"error"')) {
+        yield new RawJson(data);
         continue;
       }
       let chunk: unknown;

@@ -213,13 +213,21 @@ export class UpstreamClient {
 
   /** Sends the call and parses a JSON answer (an empty body gives undefined). */
   async json<T>(call: UpstreamCall, context: CallContext): Promise<T> {
+    return this.parseJson<T>(await this.text(call, context));
+  }
+
+  /** Sends the call and reads the whole answer as text. */
+  async text(call: UpstreamCall, context: CallContext): Promise<string> {
     const response = await this.send(call, context);
-    let text: string;
     try {
-      text = await response.body.text();
+      return await response.body.text();
     } catch (error) {
       throw this.streamFailure(error, context); // aborted or cut while reading the body
     }
+  }
+
+  /** JSON answer text parsed (an empty body gives undefined); anything else is a malformed answer. */
+  parseJson<T>(text: string): T {
     if (text.trim() === '') return undefined as T;
     try {
       return JSON.parse(text) as T;

@@ -1,0 +1,50 @@
+/**
+ * Writes an SSE answer to the client: the events of one upstream read go out in one write
+ * (the socket is corked until the current burst of events is written), and a client that reads
+ * slowly is waited for ('drain') instead of having the answer pile up in the gateway's memory —
+ * while we wait, the upstream body is not read, so TCP backpressure reaches the provider.
+ */
+import type { ServerResponse } from 'node:http';
+
+export class SseWriter {
+  private corked = false;
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.response.uncork();
+  };
+
+  constructor(private readonly response: ServerResponse) {}
+
+  /** Writes `text`; resolves at once unless the client's socket is full, then once it drained (or closed). */
+  write(text: string): Promise<void> | undefined {
+    const response = this.response;
+    if (!this.corked) {
+      this.corked = true;
+      response.cork();
+      // Runs after the pending promise jobs: every event already readable is written first.
+      process.nextTick(this.uncork);
+    }
+    if (response.write(text)) return undefined;
+    this.uncork();
+    return drained(response);
+  }
+
+  end(text: string): void {
+    this.uncork();
+    this.response.end(text);
+  }
+}
+
+function drained(response: ServerResponse): Promise<void> {
+  if (response.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
