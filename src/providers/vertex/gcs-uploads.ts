@@ -69,26 +69,33 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
 
   const chunkBytes = client.options.resumableChunkBytes;
   const stream = upload.body.open();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // One chunk buffer, filled by copying and reused after each PUT: memory stays at one chunk.
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  let filled = 0;
   let offset = 0;
   try {
     for await (const chunk of stream) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      // Send only once more than a chunk is held: the last chunk must carry the total.
-      while (pendingBytes > chunkBytes) {
-        const all = Buffer.concat(pending, pendingBytes);
-        offset = await putChunk({ client, sessionUrl, piece: all.subarray(0, chunkBytes), offset, context });
-        pending = [all.subarray(chunkBytes)];
-        pendingBytes -= chunkBytes;
+      // A string that fits is encoded straight into the chunk (converters yield one per line).
+      if (typeof chunk === 'string' && filled < chunkBytes && Buffer.byteLength(chunk) <= chunkBytes - filled) {
+        filled += buffer.write(chunk, filled);
+        continue;
+      }
+      let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      while (data.length > 0) {
+        // Send a full chunk only once more bytes follow: the last chunk must carry the total.
+        if (filled === chunkBytes) {
+          offset = await putChunk({ client, sessionUrl, piece: buffer, offset, context });
+          filled = 0;
+        }
+        const copied = data.copy(buffer, filled, 0, Math.min(data.length, chunkBytes - filled));
+        filled += copied;
+        data = data.subarray(copied);
       }
     }
   } finally {
     stream.destroy();
   }
-  const last = Buffer.concat(pending, pendingBytes);
+  const last = buffer.subarray(0, filled);
   const total = offset + last.length;
   const response = await client.send(
     {
