@@ -26,6 +26,7 @@ import { FilesService } from './services/files-service.ts';
 import { FineTunedModels } from './services/fine-tuned-models.ts';
 import { FineTuningPlacement } from './services/fine-tuning-placement.ts';
 import { FineTuningService } from './services/fine-tuning-service.ts';
+import { FineTuningRefresher } from './services/fine-tuning-refresh.ts';
 import { ManagedFileDeletion } from './services/managed-file-deletion.ts';
 import { startSweeper } from './services/sweeper.ts';
 import { CopyJournal } from './services/copy-journal.ts';
@@ -48,6 +49,8 @@ export interface Runtime {
   batches: BatchesService;
   /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */
   batchRefresher: BatchRefresher;
+  /** Refreshes unfinished fine-tuning jobs (the background loop runs it; tests may call refreshDue). */
+  fineTuningRefresher: FineTuningRefresher;
   deletion: ManagedFileDeletion;
   /** Rows moved from deployment ids older versions derived (secrets included) at startup. */
   rekeyed: RekeyResult;
@@ -101,9 +104,11 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const fineTuning = new FineTuningService(registry, fineTuningJobs, new FineTuningPlacement(registry, managedRepository, providerFiles, readiness), (name) =>
     tunedModels.forget(name),
   );
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints }, tunedModels);
+  const fineTuningRefresher = new FineTuningRefresher(fineTuning, fineTuningJobs, { intervalMs: config.fineTuningRefreshIntervalSeconds * 1000 });
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints, storageForms: (value) => registry.storedReferenceForms(value) }, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
   let stopBatchRefresher: (() => Promise<void>) | undefined;
+  let stopFineTuningRefresher: (() => Promise<void>) | undefined;
   // Every runtime that uploads (CLI, tests, SDK) keeps its journal rows leased while it lives.
   const stopHeartbeat = journal.startHeartbeat({ requestId: 'journal-heartbeat', logger: silentLogger });
   // Spools of processes that died (crash, SIGKILL) are removed before this one spools anything.
@@ -119,6 +124,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     fineTuning,
     batches,
     batchRefresher,
+    fineTuningRefresher,
     deletion,
     rekeyed,
     journal,
@@ -136,11 +142,13 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
         context: { requestId: 'sweeper', logger },
       });
       stopBatchRefresher ??= startBatchRefresher(batchRefresher, { intervalMs: batchRefreshMs, logger });
+      stopFineTuningRefresher ??= fineTuningRefresher.start(logger);
     },
     async close() {
       stopHeartbeat();
       await stopSweeper?.();
       await stopBatchRefresher?.();
+      await stopFineTuningRefresher?.();
       await rm(processSpoolDirectory(config.spoolDir), { recursive: true, force: true });
       await tunedModels.close();
       await registry.close();

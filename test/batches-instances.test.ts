@@ -1,8 +1,9 @@
 /**
- * Batches across instances (SPEC §6): two gateways on one database retrieving the same batch
- * concurrently answer the same object and make the output mappings once; the background
- * refresher finishes a batch nobody polls; a raw provider file recorded as the caller's runs as
- * a plain batch, and the provider's line errors come back with their line number.
+ * Batches across instances and plain batches (SPEC §6): the background refresher, shared by two
+ * gateways on one database, finishes a batch nobody polls; a raw provider file recorded as the
+ * caller's runs as a plain batch, and the provider's line errors come back with their line
+ * number; a plain batch's outputs follow its ownership. (Two instances retrieving one batch
+ * concurrently: the per-provider suites in support/batch-suite.ts.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -40,25 +41,6 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-
-test('two instances retrieving one finished batch concurrently: the same object, one set of output files', async (t) => {
-  if (!first.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');
-  const owner = await first.newUser({ user_id: 'concurrent-owner' });
-  const clients = [first.client(owner.key), second.client(owner.key)];
-  const file = await uploadBatchFile(clients[0]!, batchLines(200, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
-  const created = await clients[0]!.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
-  // The provider finishes first; nobody has seen it yet, so every retrieve below races to record it.
-  await waitFor(async () => (await providerBatchStatus(created.id)) === 'completed', 'the provider to finish');
-  const answers = await Promise.all(Array.from({ length: 24 }, (_, index) => clients[index % 2]!.batches.retrieve(created.id)));
-  for (const answer of answers) assert.deepEqual(answer, answers[0]);
-  assert.equal(answers[0]!.status, 'completed');
-  const mappings = await rows(first, sql`SELECT kind, file_id FROM batch_output_files WHERE batch_id = ${created.id}`);
-  assert.equal(mappings.length, 1);
-  assert.equal(mappings[0]!.file_id, answers[0]!.output_file_id);
-  const outputs = await rows(first, sql`SELECT id FROM managed_files WHERE owner_id = 'concurrent-owner' AND purpose = 'batch_output'`);
-  assert.deepEqual(outputs.map((row) => row.id), [answers[0]!.output_file_id], 'no second managed file was made');
-  assert.equal((await outputLines(clients[1]!, answers[0]!.output_file_id!)).length, 200);
-});
 
 test('deleting the input of a batch that ended upstream (nobody looked yet) goes through', async () => {
   const owner = await first.newUser({ user_id: 'late-deleter' });
@@ -109,6 +91,41 @@ test('a raw provider file recorded as the caller\'s runs as a plain batch; a mal
   assert.equal(failed.errors!.data![0]!.line, 3);
   assert.equal(failed.output_file_id, null, 'no output: null, not an error loop');
   assert.equal(failed.error_file_id, null);
+});
+
+test('a plain batch\'s output and error files: its creator reads them under a key limited to some models, nobody else does', async () => {
+  // Tied to no model (the input was a raw provider file): the model limit of the creator's key
+  // has nothing to act on, so the files follow the batch's own rule — ownership (SPEC §2, §6).
+  const owner = await first.newUser({ user_id: 'plain-limited', models: ['gpt-4o-mini-openai'] });
+  const client = first.client(owner.key);
+  const bad = JSON.stringify({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: 'not a list' } });
+  const raw = await client.files.create({ file: await toFile(Buffer.from(`${batchLines(3, 'gpt-4o-mini')}\n${bad}\n`), 'plain.jsonl'), purpose: 'batch' });
+  const created = await client.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const done = await pollUntil(client, created.id, ['completed', 'failed']);
+  assert.equal(done.status, 'completed', JSON.stringify(done.errors));
+  assert.deepEqual(done.request_counts, { total: 4, completed: 3, failed: 1 });
+  const targets = await rows(first, sql`SELECT target_model_names FROM managed_files WHERE id IN (${done.output_file_id}, ${done.error_file_id})`);
+  assert.deepEqual(targets.map((row) => row.target_model_names), [[], []], 'recorded without target models');
+  const lines = await outputLines(client, done.output_file_id!);
+  assert.deepEqual(lines.map((line) => line.custom_id).sort(), ['req-0', 'req-1', 'req-2']);
+  const errorLines = await outputLines(client, done.error_file_id!);
+  assert.deepEqual(errorLines.map((line) => [line.custom_id, line.response.status_code]), [['broken', 400]]);
+  assert.equal((await client.files.retrieve(done.output_file_id!)).purpose, 'batch_output');
+  const listed = (await client.files.list({ purpose: 'batch_output' })).data.map((file) => file.id).sort();
+  assert.deepEqual(listed, [done.output_file_id, done.error_file_id].sort(), 'listed for the limited key');
+
+  // Another user limited the same way is a stranger: 404, no provider call. A second key of the
+  // creator, limited to another model, is the same owner: it reads them too.
+  const stranger = first.client((await first.newUser({ user_id: 'plain-limited-stranger', models: ['gpt-4o-mini-openai'] })).key);
+  const callsBefore = first.emulators.openai.calls.length;
+  await assert.rejects(stranger.files.content(done.output_file_id!), notFound);
+  await assert.rejects(stranger.files.retrieve(done.error_file_id!), notFound);
+  await assert.rejects(stranger.batches.retrieve(created.id), notFound);
+  assert.deepEqual((await stranger.files.list({ purpose: 'batch_output' })).data, []);
+  assert.equal(first.emulators.openai.calls.length, callsBefore, 'no provider call for a stranger');
+  const generated = await first.fetch('/key/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'plain-limited', models: ['azure-gpt'] }) });
+  const otherKey = first.client(((await generated.json()) as { key: string }).key);
+  assert.equal((await outputLines(otherKey, done.output_file_id!)).length, 3);
 });
 
 test('batch request validation: 400 naming the parameter, nothing sent upstream', async () => {

@@ -8,18 +8,17 @@ import { after, before, beforeEach, test } from 'node:test';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
 import type { RecordedCall } from '../src/emulators/emulator-kit.ts';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
-import { managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 let fileId: string;
 let ownerKey: string;
 let copies: Map<string, string>;
 
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
   const owner = await harness.newUser({ user_id: 'chat-owner' });
   ownerKey = owner.key;
   const file = await harness.client(ownerKey).files.create({
@@ -33,10 +32,7 @@ before(async () => {
   )) as unknown as { rows: Array<{ deployment_id: string; provider_file_id: string }> };
   copies = new Map(rows.rows.map((row) => [row.deployment_id, row.provider_file_id]));
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 beforeEach(() => {
   for (const emulator of [harness.emulators.openai, second, harness.emulators.azure, harness.emulators.google]) emulator.faults.clear();
 });

@@ -11,10 +11,10 @@ import { sql } from 'drizzle-orm';
 import OpenAI, { toFile } from 'openai';
 import type { RecordedCall } from '../src/emulators/emulator-kit.ts';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
-import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { MASTER_KEY } from './support/gateway-harness.ts';
+import { BUCKET, startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 let alice: string;
 let bob: string;
@@ -25,8 +25,8 @@ const chatCalls = (calls: RecordedCall[]) => calls.filter((call) => call.method 
 const allChatCalls = () => [harness.emulators.openai, second, harness.emulators.azure, harness.emulators.google].flatMap((emulator) => chatCalls(emulator.calls)).length;
 
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
   alice = (await harness.newUser({ user_id: 'deputy-alice' })).key;
   bob = (await harness.newUser({ user_id: 'deputy-bob' })).key;
   const managed = await harness.client(alice).files.create({
@@ -41,10 +41,7 @@ before(async () => {
   assert.match(aliceManagedUri, /^gs:\/\//);
   aliceRawOpenAIId = (await harness.client(alice).files.create({ file: await toFile(Buffer.from('raw'), 'raw.txt'), purpose: 'user_data' })).id;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 type Part = Record<string, unknown>;
 const withPart = (part: Part) => [{ role: 'user', content: [{ type: 'text', text: 'look' }, part] }];

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,4 +253,33 @@ test('on a terminal: a progress bar with bytes, rate and ETA, then a readable re
   const failed = await runCliOnTerminal(['--base-url', gateway.base, 'files', 'delete', id], { UNIFILE_API_KEY: alice });
   assert.equal(failed.code, 1);
   assert.match(failed.output, /^unifile: .+ \(HTTP 404\)\r?\n$/);
+});
+
+test('a download interrupted with Ctrl-C (SIGINT) exits 130 and leaves no partial file', async () => {
+  // A server that sends the headers and the first bytes of the content, then nothing more.
+  const stalling = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000000', 'content-disposition': 'attachment; filename="slow.bin"' });
+    response.write(Buffer.alloc(1000, 7));
+  });
+  await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+  const into = mkdtempSync(join(directory, 'interrupted-'));
+  const child = spawn(process.execPath, ['bin/unifile.js', 'files', 'download', 'file-slow', '-o', into, '--base-url', `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, UNIFILE_API_KEY: alice },
+  });
+  try {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // Wait for the partial file to exist (the first bytes were written), then interrupt.
+    while (!readdirSync(into).some((name) => name.endsWith('.part'))) {
+      if (child.exitCode !== null) assert.fail(`the CLI exited early with ${child.exitCode}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.deepEqual(readdirSync(into), []);
+  } finally {
+    child.kill('SIGKILL');
+    stalling.closeAllConnections();
+    await new Promise((resolve) => stalling.close(resolve));
+  }
 });

@@ -7,19 +7,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
-import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { BUCKET, startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 const vertexClient = (key?: string) => harness.client(key, { baseURL: `${harness.url}/vertex_ai/v1` });
 

@@ -7,20 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
-import { managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 const upstreamCalls = () =>
   harness.emulators.openai.calls.length + second.calls.length + harness.emulators.google.calls.length + harness.emulators.azure.calls.length;

@@ -10,28 +10,23 @@ import { after, before, beforeEach, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
-import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { MASTER_KEY } from './support/gateway-harness.ts';
+import { BUCKET, startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 import { testContext } from './support/silent-logger.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({
-    config: (emulators) => {
-      const config = managedConfig(second)(emulators);
+  harness = await startManagedHarness({
+    adjust: (config) => {
       // A header timeout on the second OpenAI deployment, for the timeout case.
       const deployment = (config.model_list as Array<{ litellm_params: Record<string, unknown> }>)[1]!;
       deployment.litellm_params.timeout = 3; // loose enough that a loaded CI machine's ordinary calls fit
-      return config;
     },
   });
+  second = harness.second;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 beforeEach(() => {
   for (const emulator of [harness.emulators.openai, second, harness.emulators.google]) emulator.faults.clear();
 });

@@ -9,19 +9,19 @@ import { toFile } from 'openai';
 import { buildApp } from '../src/app.ts';
 import { createRuntime } from '../src/runtime.ts';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
-import { managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { MASTER_KEY } from './support/gateway-harness.ts';
+import { startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 import OpenAI from 'openai';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 let ownerKey: string;
 type Made = { id: string; purpose: string; targets: string };
 const made: Made[] = [];
 
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
   ownerKey = (await harness.newUser({ user_id: 'lister' })).key;
   const client = harness.client(ownerKey);
   const plan = Array.from({ length: 1000 }, (_, index) => ({
@@ -40,10 +40,7 @@ before(async () => {
     );
   }
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 async function collect(query: Record<string, unknown>, pageSize: number): Promise<{ ids: string[]; pages: number; createdAt: number[] }> {
   const ids: string[] = [];

@@ -10,23 +10,19 @@ import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
-import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { BUCKET, startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 import { testContext } from './support/silent-logger.ts';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const notFound = (error: { status?: number }) => error.status === 404;
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 const pdf = (size = 50_000) => Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(size)]);
 const uploadsTo = (calls: OpenAIEmulator['calls']) => calls.filter((call) => call.method === 'POST' && call.path === '/v1/files' && call.status === 200);

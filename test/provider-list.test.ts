@@ -143,5 +143,16 @@ describe('a test-only provider through the gateway', () => {
     const answer = await harness.client(owner.key).chat.completions.create({ model: 'echo-model', messages });
     assert.equal(answer.object, 'chat.completion');
     await assert.rejects(harness.client(stranger.key).chat.completions.create({ model: 'echo-model', messages }), (error: { status?: number }) => error.status === 404);
+
+    // The provider's own storage URL form (its storedReferenceForms hook) names the same file: the
+    // owner's goes through as sent, a stranger's is 404 and never reaches the provider.
+    const url = `https://store.echo.test/${raw.id}`;
+    const byUrl = [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url } }] }];
+    const callsBefore = echoed().length;
+    await assert.rejects(harness.client(stranger.key).chat.completions.create({ model: 'echo-model', messages: byUrl }), (error: { status?: number }) => error.status === 404);
+    assert.equal(echoed().length, callsBefore, 'nothing sent for a stranger');
+    await harness.client(owner.key).chat.completions.create({ model: 'echo-model', messages: byUrl });
+    const sent = echoed().at(-1)!.json as { messages: Array<{ content: Array<{ image_url?: { url: string } }> }> };
+    assert.equal(sent.messages[0]!.content[0]!.image_url!.url, url);
   });
 });

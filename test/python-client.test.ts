@@ -13,9 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { rawRequest } from './support/raw-http.ts';
-import { BUCKET, managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { BUCKET, startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 // UNIFILE_PYTHON_CLIENT_DIR names the clients folder when the repository is not beside it (.ci/run sets it).
@@ -25,16 +24,13 @@ const python = process.env.UNIFILE_PYTHON ?? '/usr/bin/python3';
 // Only an explicit opt-out turns the real-client test off; a missing client otherwise fails it.
 const optOut = process.env.UNIFILE_SKIP_PYTHON_CLIENT === '1';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second) });
+  harness = await startManagedHarness();
+  second = harness.second;
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolveRun, reject) => {

@@ -167,6 +167,11 @@ test('sign in, upload 20 MB to two models with the progress bar, the copies upst
     window.progressSeen = [];
     new MutationObserver(() => window.progressSeen.push([bar.value, bar.max, bar.checkVisibility()])).observe(bar, { attributes: true });
   })()`);
+  // Uploads from the browser at 40 MiB/s (Chromium's own network throttling), so that the bar's
+  // progress is seen on a fast machine as well (about half a second for the 20 MiB).
+  const cdp = await watched.context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 40 * 1024 * 1024 });
   const started = Date.now();
   await page.getByRole('button', { name: 'Upload' }).click();
   const bar = page.getByRole('progressbar', { name: 'Upload progress' });
@@ -174,6 +179,7 @@ test('sign in, upload 20 MB to two models with the progress bar, the copies upst
   const row = fileRows(page).filter({ hasText: 'big-upload.bin' });
   await row.waitFor();
   const uploadMs = Date.now() - started;
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   const seen = (await page.evaluate('window.progressSeen')) as Array<[number, number, boolean]>;
   const total = seen.at(-1)![1];
   assert.ok(total > bigData.length, 'the bar counts the bytes of the whole request body');
@@ -349,6 +355,19 @@ test('keyboard only: Tab to the API key, type, Enter signs in; a wrong key is an
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
   await page.waitForFunction("document.activeElement.id === 'files-title'"); // focus moves to the Files heading
   assert.equal(await page.locator('#alert').textContent(), '');
+  // On to the first row's Delete: the table's scroll frame, Download, Delete.
+  for (const expected of ['files-region', 'Download', 'Delete']) {
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate("document.activeElement.id === 'files-region' ? 'files-region' : document.activeElement.textContent"), expected);
+  }
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Delete file' });
+  await dialog.waitFor();
+  assert.equal(await page.evaluate('document.activeElement.id'), 'delete-cancel', 'the dialog opens on its safe choice');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await page.evaluate('document.activeElement.textContent'), 'Delete', 'Escape cancels and focus returns to the row');
+  assert.equal(await fileRows(page).count(), 1);
   // Reload keeps the session of this tab.
   await page.reload();
   await page.getByText('Signed in as alice').waitFor();

@@ -9,10 +9,9 @@ import { after, before, beforeEach, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { toFile } from 'openai';
 import type { OpenAIEmulator } from '../src/emulators/openai-emulator.ts';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
-import { managedConfig, startSecondOpenAI } from './support/managed-config.ts';
+import { startManagedHarness, type ManagedHarness } from './support/managed-config.ts';
 
-let harness: Harness;
+let harness: ManagedHarness;
 let second: OpenAIEmulator;
 let userKey: string;
 let fileId: string;
@@ -20,8 +19,8 @@ let copies: Map<string, string>;
 const DEPLOYMENT_IDS = ['oai-1', 'oai-2', 'vertex-1', 'azure-1'];
 
 before(async () => {
-  second = await startSecondOpenAI();
-  harness = await startHarness({ config: managedConfig(second), captureLogs: true });
+  harness = await startManagedHarness({ captureLogs: true });
+  second = harness.second;
   userKey = (await harness.newUser({ user_id: 'redaction-user' })).key;
   const file = await harness.client(userKey).files.create({
     file: await toFile(Buffer.from('%PDF-1.4 report'), 'report.pdf', { type: 'application/pdf' }),
@@ -34,10 +33,7 @@ before(async () => {
   )) as unknown as { rows: Array<{ deployment_id: string; provider_file_id: string }> };
   copies = new Map(rows.rows.map((row) => [row.deployment_id, row.provider_file_id]));
 });
-after(async () => {
-  await harness.close();
-  await second.close();
-});
+after(() => harness.close()); // closes the second emulator too
 beforeEach(() => {
   for (const emulator of [harness.emulators.openai, second, harness.emulators.google]) emulator.faults.clear();
 });

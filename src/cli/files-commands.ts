@@ -1,6 +1,6 @@
 /** `unifile files upload|list|download|delete` against a running gateway. */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, unlinkSync } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -149,6 +149,17 @@ export async function downloadFile(context: FilesCommandContext, options: { file
   const path = await resolveDestination(options.output, dispositionFilename(response.headers.get('content-disposition')), options.fileId, options.force);
   const partial = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.part`);
   const progress = progressBar({ stream: process.stderr, total, label: `download ${printable(basename(path))}`, enabled: context.output.progress });
+  // Ctrl-C or a kill mid-way removes the partial file too (exit code 130/143, as a shell reports signals).
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.finish();
+    try {
+      unlinkSync(partial);
+    } catch {
+      // not created yet
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     await pipeline(source, counting((bytes) => ((received += bytes), progress.advance(bytes))), createWriteStream(partial, { flags: 'wx' }));
     if (total !== undefined && received !== total) throw new CliError(`the download ended after ${received} of ${total} bytes`);
@@ -158,6 +169,7 @@ export async function downloadFile(context: FilesCommandContext, options: { file
     await unlink(partial).catch(() => {});
     throw error;
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     progress.finish();
   }
   context.output.result({ id: options.fileId, path, bytes: received }, () => `saved ${options.fileId} to ${printable(path)} (${formatBytes(received)})`);

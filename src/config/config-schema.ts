@@ -18,6 +18,8 @@ const commonParams = {
   timeout: z.number().positive().optional(),
   stream_timeout: z.number().positive().optional(),
   max_retries: z.number().int().min(0).optional(),
+  /** LiteLLM's base model of a deployment (also model_info.base_model): what Azure fine-tunes. */
+  base_model: optionalString,
   // LiteLLM routing settings: accepted so the same config starts; reported when not acted upon.
   rpm: z.number().int().positive().optional(),
   tpm: z.number().int().positive().optional(),
@@ -46,6 +48,8 @@ export const generalSettingsSchema = z.strictObject({
   sweeper_interval_seconds: z.number().positive().optional(),
   /** How often unfinished batches are refreshed from their provider in the background, seconds (default 30). */
   batch_refresh_interval_seconds: z.number().positive().max(86_400).optional(),
+  /** How often unfinished fine-tuning jobs are refreshed from their provider in the background, seconds (default 60). */
+  fine_tuning_refresh_interval_seconds: z.number().positive().max(86_400).optional(),
   /** How long a chat waits for a managed file's copy the provider is still processing, seconds. */
   file_processing_timeout_seconds: z.number().positive().optional(),
   /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */
@@ -65,7 +69,7 @@ function buildSchemas(catalog: ProviderCatalog) {
     model_name: z.string().min(1),
     litellm_params: litellmParamsSchema.optional(),
     params: litellmParamsSchema.optional(),
-    model_info: z.looseObject({ id: z.string().min(1).optional() }).optional(),
+    model_info: z.looseObject({ id: z.string().min(1).optional(), base_model: z.string().min(1).optional() }).optional(),
   });
   const filesSettingsEntrySchema = z.strictObject({ ...commonFilesSettings, ...providerParams });
   return z.strictObject({
@@ -91,7 +95,7 @@ export function configFileSchema(catalog: ProviderCatalog): ReturnType<typeof bu
 /** Common keys, typed; provider keys are read by their definitions. */
 export type LitellmParams = { [K in keyof typeof commonParams]?: z.infer<(typeof commonParams)[K]> } & { model: string } & Record<string, unknown>;
 export type FilesSettingsEntry = { [K in keyof typeof commonFilesSettings]?: z.infer<(typeof commonFilesSettings)[K]> } & { custom_llm_provider: string } & Record<string, unknown>;
-export type ModelEntry = { model_name: string; litellm_params?: LitellmParams; params?: LitellmParams; model_info?: { id?: string } & Record<string, unknown> };
+export type ModelEntry = { model_name: string; litellm_params?: LitellmParams; params?: LitellmParams; model_info?: { id?: string; base_model?: string } & Record<string, unknown> };
 export type ConfigFile = {
   model_list?: ModelEntry[];
   files_settings?: FilesSettingsEntry[];

@@ -41,6 +41,7 @@ export interface GatewayConfig {
   sweeperIntervalSeconds: number;
   /** How often the background refresher looks at unfinished batches (SPEC §6), seconds. */
   batchRefreshIntervalSeconds: number;
+  fineTuningRefreshIntervalSeconds: number;
   /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
   fileProcessingTimeoutSeconds: number;
   /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
@@ -146,6 +147,8 @@ function settingsFrom(input: {
   model: string;
   params: LitellmParams | FilesSettingsEntry;
   env: Env;
+  /** model_info.base_model / litellm_params.base_model, as written. */
+  baseModel?: string;
 }): ProviderSettings {
   const { params } = input;
   const seconds = (value: unknown) => (typeof value === 'number' ? value * 1000 : undefined);
@@ -154,6 +157,7 @@ function settingsFrom(input: {
     provider: input.definition.kind,
     instance: input.instance,
     model: input.model,
+    ...(input.baseModel ? { baseModel: input.baseModel.replace(/^[a-z_]+\//, '') } : {}),
     apiKey: params.api_key,
     apiBase: params.api_base,
     timeoutMs: seconds(params.timeout),
@@ -217,7 +221,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     }
     if (seenIds.has(id)) return problems.push(`${path}.model_info.id: duplicate deployment id '${id}'`);
     seenIds.add(id);
-    const settings = settingsFrom({ definition, instance: id, model, params, env });
+    const baseModel = entry.model_info?.base_model ?? params.base_model;
+    const settings = settingsFrom({ definition, instance: id, model, params, env, ...(baseModel ? { baseModel } : {}) });
     problems.push(...definitionProblems(definition, settings, `${path}.litellm_params`));
     deployments.push({ id, previousIds, modelName: entry.model_name, settings, weight: params.weight ?? 1 });
   });
@@ -250,6 +255,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: Build
     maxRequestBodyMb: general.max_request_body_mb ?? 10,
     sweeperIntervalSeconds: general.sweeper_interval_seconds ?? 60,
     batchRefreshIntervalSeconds: general.batch_refresh_interval_seconds ?? 30,
+    fineTuningRefreshIntervalSeconds: general.fine_tuning_refresh_interval_seconds ?? 60,
     fileProcessingTimeoutSeconds: general.file_processing_timeout_seconds ?? 120,
     requestIdleTimeoutSeconds: general.request_idle_timeout_seconds ?? 30,
     maxConcurrentUploadsPerKey: general.max_concurrent_uploads_per_key ?? 64,

@@ -48,12 +48,30 @@ export interface AzureEmulatorOptions {
   deployments?: readonly string[];
   /** How long each fine-tuning stage lasts, in milliseconds; default 200. */
   fineTuningStepMs?: number;
+  /** Base model ids a fine-tuning job may name; default AZURE_FINE_TUNABLE_MODELS. */
+  fineTunableModels?: readonly string[];
   /** Batch clock: milliseconds per state step (default 20) and lines answered per step (default 250). */
   batchStepMs?: number;
   batchLinesPerStep?: number;
 }
 
 type Surface = 'classic' | 'v1';
+
+/**
+ * Base models Azure OpenAI fine-tunes, as `model` names them: model id + version (the fine-tuning
+ * model table of the Azure AI Foundry docs: gpt-35-turbo 0613/1106/0125, gpt-4o-mini 2024-07-18,
+ * gpt-4o 2024-08-06, gpt-4.1, gpt-4.1-mini and gpt-4.1-nano 2025-04-14).
+ */
+export const AZURE_FINE_TUNABLE_MODELS: readonly string[] = [
+  'gpt-35-turbo-0613',
+  'gpt-35-turbo-1106',
+  'gpt-35-turbo-0125',
+  'gpt-4o-mini-2024-07-18',
+  'gpt-4o-2024-08-06',
+  'gpt-4.1-2025-04-14',
+  'gpt-4.1-mini-2025-04-14',
+  'gpt-4.1-nano-2025-04-14',
+];
 
 const THIRTY_DAYS = 30 * 24 * 3600;
 const ACCESS_DENIED =
@@ -108,7 +126,9 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     store,
     tempDir: server.tempDir,
     stepMs: options.fineTuningStepMs ?? 200,
-    ...(options.deployments ? { models: options.deployments } : {}),
+    // Azure tunes base models by model id; a deployment name is refused (Azure OpenAI REST
+    // "Fine Tuning - Create": `model` is the base model's model-id).
+    models: options.fineTunableModels ?? AZURE_FINE_TUNABLE_MODELS,
     // Azure refuses files it has not processed yet (providers.md §2.2).
     fileReady: (file) => fileStatus(file, pendingPolls) === 'processed',
     newFileId: () => `file-${randomHex(32)}`,

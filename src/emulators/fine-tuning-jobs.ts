@@ -128,7 +128,11 @@ export class EmulatedFineTuning {
       if (typeof input[name] !== 'string' || input[name] === '') return problem(`Missing required parameter: '${name}'.`, name, 'missing_required_parameter');
     }
     const model = input.model as string;
-    if (this.#options.models && !this.#options.models.includes(model)) return problem(`Model ${model} is not available for fine-tuning or does not exist.`, 'model', 'model_not_available');
+    if (this.#options.models && !this.#options.models.includes(model)) {
+      // Azure names a base model here, never a deployment (Azure OpenAI REST "Fine Tuning - Create").
+      if (this.#options.flavour === 'azure') return problem('The specified base model does not support fine-tuning.', 'model', 'invalidPayload');
+      return problem(`Model ${model} is not available for fine-tuning or does not exist.`, 'model', 'model_not_available');
+    }
     const files: Partial<Record<'training_file' | 'validation_file', StoredFile>> = {};
     for (const name of ['training_file', 'validation_file'] as const) {
       const id = input[name];

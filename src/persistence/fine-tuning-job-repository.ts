@@ -41,6 +41,50 @@ export class FineTuningJobRepository {
     return row!;
   }
 
+  /**
+   * Leases up to `limit` unfinished jobs due for a refresh to `owner` for `leaseMs`: rows another
+   * instance is claiming right now are skipped, and the lease of a crashed instance ends.
+   */
+  async claimDue(owner: string, limit: number, leaseMs: number): Promise<FineTuningJobRow[]> {
+    const result = await this.db.execute(sql`
+      UPDATE fine_tuning_jobs SET lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id IN (
+        SELECT id FROM fine_tuning_jobs
+        WHERE status NOT IN ('succeeded', 'failed', 'cancelled')
+          AND next_refresh_at <= now()
+          AND (lease_until IS NULL OR lease_until < now())
+        ORDER BY next_refresh_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING id`);
+    const ids = rowsOf<{ id: string }>(result).map((row) => row.id);
+    if (ids.length === 0) return [];
+    return this.db.select().from(fineTuningJobs).where(inArray(fineTuningJobs.id, ids));
+  }
+
+  /** Ends `owner`'s lease; the job is looked at again in `nextMs` (failures reset). */
+  async releaseLease(id: string, owner: string, nextMs: number): Promise<void> {
+    await this.db
+      .update(fineTuningJobs)
+      .set({ leaseOwner: null, leaseUntil: null, refreshFailures: 0, lastError: null, nextRefreshAt: sql`now() + ${nextMs} * interval '1 millisecond'` })
+      .where(and(eq(fineTuningJobs.id, id), eq(fineTuningJobs.leaseOwner, owner)));
+  }
+
+  /** A failed refresh: the lease ends and the job is tried again with backoff (capped at 10 minutes). */
+  async refreshFailed(id: string, owner: string, error: string): Promise<void> {
+    await this.db
+      .update(fineTuningJobs)
+      .set({
+        leaseOwner: null,
+        leaseUntil: null,
+        refreshFailures: sql`${fineTuningJobs.refreshFailures} + 1`,
+        lastError: error.slice(0, 2000),
+        nextRefreshAt: sql`now() + least(interval '5 seconds' * power(2, ${fineTuningJobs.refreshFailures}), interval '10 minutes')`,
+      })
+      .where(and(eq(fineTuningJobs.id, id), eq(fineTuningJobs.leaseOwner, owner)));
+  }
+
   /** The job that produced a fine-tuned model, by the model's name. */
   async findByFineTunedModel(name: string): Promise<FineTuningJobRow | undefined> {
     const [row] = await this.db.select().from(fineTuningJobs).where(eq(fineTuningJobs.fineTunedModel, name)).limit(1);

@@ -196,8 +196,11 @@ export class ManagedFileRepository {
     if (query.targetModelNames.length > 0) {
       filters.push(sql`target_model_names @> ${textArray(query.targetModelNames)}`);
     }
-    // A key limited to some models reaches only files targeted at one of them (SPEC §2).
-    if (!principal.isAdmin && principal.allowedModels.length > 0) filters.push(sql`target_model_names && ${textArray(principal.allowedModels)}`);
+    // A key limited to some models reaches only files targeted at one of them (SPEC §2), and
+    // files tied to no model (plain batch outputs: canReach in core/access-policy.ts).
+    if (!principal.isAdmin && principal.allowedModels.length > 0) {
+      filters.push(sql`(target_model_names && ${textArray(principal.allowedModels)} OR target_model_names = '{}')`);
+    }
     if (query.after) {
       const cursor = sql`(SELECT created_at, id FROM managed_files WHERE id = ${query.after})`;
       filters.push(descending ? sql`(created_at, id) < ${cursor}` : sql`(created_at, id) > ${cursor}`);

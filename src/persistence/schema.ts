@@ -109,6 +109,12 @@ export const fineTuningJobs = pgTable('fine_tuning_jobs', {
   fineTunedModel: text('fine_tuned_model'),
   jobObject: jsonb('job_object').$type<FineTuningJob>().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+  // The background refresher (migrations/0007_fine_tuning_refresh.sql).
+  nextRefreshAt: timestamp('next_refresh_at', { withTimezone: true }).notNull().defaultNow(),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  refreshFailures: integer('refresh_failures').notNull().default(0),
+  lastError: text('last_error'),
 });
 
 export const fineTuningResultFiles = pgTable(

@@ -39,4 +39,19 @@ export interface ProviderDefinition {
    * Undefined (or an empty list) means it is not this provider's.
    */
   recordedIdsOf?(reference: string): string[];
+  /**
+   * For a URL-like value a client put in a chat message (trimmed): when it names this provider's
+   * own storage whatever the configuration says (a Cloud Storage URL, a Gemini file URI), the forms
+   * under which an upload of it would be recorded, the value first (a Cloud Storage https URL is
+   * also its `gs://` URI); undefined when it is not this provider's. Such values go through the
+   * ownership check before any provider is called (services/stored-references.ts). URLs on a
+   * configured endpoint (api_base, gcs_api_base) count as stored data without this hook.
+   */
+  storedReferenceForms?(value: string): string[] | undefined;
+  /**
+   * The `model` a fine-tuning job on this deployment names upstream; undefined when the config
+   * does not say it (the job is then refused with a 400 naming what to set). Without this hook:
+   * the deployment's own model (OpenAI: `gpt-4o-mini`).
+   */
+  fineTuningModel?(settings: ProviderSettings): string | undefined;
 }

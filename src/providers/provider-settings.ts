@@ -8,6 +8,12 @@ export interface ProviderSettings {
   instance: string;
   /** The provider's own model/deployment name (empty for files_settings entries). */
   model: string;
+  /**
+   * The model the deployment serves, from `model_info.base_model` or `litellm_params.base_model`
+   * (LiteLLM's keys; a `provider/` prefix dropped), e.g. Azure's `gpt-4o-mini-2024-07-18` behind a
+   * deployment name. Azure fine-tunes this, not the deployment (ProviderDefinition.fineTuningModel).
+   */
+  baseModel?: string;
   /** OpenAI bearer key, Azure `api-key` or Gemini `x-goog-api-key`. */
   apiKey?: string;
   /** Base URL override (OpenAI: …/v1; Azure: the resource endpoint; Vertex: the regional host). */

@@ -68,6 +68,21 @@ export class ProviderRegistry {
     });
   }
 
+  /**
+   * The forms of a value that names some provider's own storage (each definition's
+   * storedReferenceForms, merged, the value first), or undefined when it names none.
+   */
+  storedReferenceForms(value: string): string[] | undefined {
+    let forms: Set<string> | undefined;
+    for (const definition of this.providers.definitions) {
+      const own = definition.storedReferenceForms?.(value);
+      if (!own) continue;
+      forms ??= new Set([value]);
+      for (const form of own) forms.add(form);
+    }
+    return forms ? [...forms] : undefined;
+  }
+
   /** Public model names, in config order. */
   modelNames(): string[] {
     return [...this.byModelName.keys()];

@@ -13,6 +13,7 @@ import { mintId } from '../core/ids.ts';
 import type { BatchRepository, BatchRow } from '../persistence/batch-repository.ts';
 import type { AdapterLogger, BatchesCapability, CallContext, ProviderBatch } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import { startRefreshLoop } from './refresh-loop.ts';
 
 /** Batches leased per round; a full round is followed at once by the next. */
 const REFRESH_PAGE = 100;
@@ -142,26 +143,5 @@ export class BatchRefresher {
 
 /** Runs refreshDue every `intervalMs` until stopped; the returned function waits for the round in flight. */
 export function startBatchRefresher(refresher: BatchRefresher, options: { intervalMs: number; logger: AdapterLogger }): () => Promise<void> {
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const tick = (): void => {
-    if (stopped) return;
-    running = refresher
-      .refreshDue(options.logger)
-      .catch((error: unknown) => {
-        options.logger.warn({ error: (error as Error).message }, 'batch refresher round failed');
-        return 0;
-      })
-      .then((leased) => {
-        // A full round means more batches are due: go on at once, else wait for the next interval.
-        if (!stopped) timer = setTimeout(tick, leased >= REFRESH_PAGE ? 0 : options.intervalMs);
-      });
-  };
-  timer = setTimeout(tick, Math.min(options.intervalMs, 1000));
-  return async () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    await running;
-  };
+  return startRefreshLoop({ round: () => refresher.refreshDue(options.logger), pageSize: REFRESH_PAGE, intervalMs: options.intervalMs, logger: options.logger, name: 'batch refresher' });
 }

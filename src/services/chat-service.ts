@@ -54,7 +54,7 @@ export class ChatService {
     private readonly providerFiles: ProviderFileRepository,
     private readonly readiness: CopyReadiness,
     /** Where references count as stored data (see stored-references.ts). */
-    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map() },
+    private readonly scan: ReferenceScanOptions = { providerOrigins: new Map(), storageForms: (value) => registry.storedReferenceForms(value) },
     /** Fine-tuned models, looked up when a name is not one of the config's (SPEC §6). */
     private readonly tunedModels?: TunedModelLookup,
   ) {}

@@ -19,6 +19,8 @@ export interface Placement {
   /** The deployment whose model is tuned (and where chat later sends the tuned model). */
   deployment: Deployment;
   fineTuning: FineTuningCapability;
+  /** The `model` sent upstream: the deployment's model, or what its provider tunes (Azure: the base model). */
+  model: string;
   /** True when the files are raw provider ids (a plain job). */
   plain: boolean;
   /** Plain jobs: the deployment whose account holds the files (a model-routed upload); else the files account. */
@@ -83,6 +85,7 @@ export class FineTuningPlacement {
       if (candidates.length === 0) throw errors.invalidRequest(`No deployment of '${model}' holds every file of this job.`, 'training_file');
       throw errors.unsupportedOperation(candidates[0]!.settings.provider, 'fine-tuning');
     }
+    const upstreamModel = this.upstreamModel(deployment, model);
     // A copy the provider is still processing (Azure `pending`) is waited for, bounded (SPEC §4).
     const references = await this.readiness.prepare(
       {
@@ -95,7 +98,7 @@ export class FineTuningPlacement {
       context,
     );
     const providerId = (id: string) => references[id]![deployment.id]!.providerFileId;
-    const placement: Placement = { deployment, fineTuning: this.registry.deployment(deployment.id)!.adapter.fineTuning!, plain: false, trainingFile: providerId(named[0]![1]) };
+    const placement: Placement = { deployment, fineTuning: this.registry.deployment(deployment.id)!.adapter.fineTuning!, model: upstreamModel, plain: false, trainingFile: providerId(named[0]![1]) };
     if (named[1]) placement.validationFile = providerId(named[1][1]);
     return placement;
   }
@@ -112,13 +115,25 @@ export class FineTuningPlacement {
       const fineTuning = routed ? this.registry.deployment(routed.id)?.adapter.fineTuning : this.registry.filesAdapter(provider)?.fineTuning;
       if (!fineTuning) throw errors.unsupportedOperation(provider, 'fine-tuning');
       const deployment = routed ?? deployments.find((candidate) => candidate.settings.provider === provider)!;
-      const placement: Placement = { deployment, fineTuning, plain: true, trainingFile: named[0]![1] };
+      const placement: Placement = { deployment, fineTuning, model: this.upstreamModel(deployment, deployment.modelName), plain: true, trainingFile: named[0]![1] };
       if (routed) placement.runsOn = routed.id;
       if (named[1]) placement.validationFile = named[1][1];
       return placement;
     }
     const [param, id] = named[0]!;
     throw errors.fileNotFound(id, { param });
+  }
+
+  /** What a job on `deployment` names as its model upstream (ProviderDefinition.fineTuningModel). */
+  private upstreamModel(deployment: Deployment, model: string): string {
+    const definition = this.registry.providers.get(deployment.settings.provider);
+    if (!definition?.fineTuningModel) return deployment.settings.model;
+    const upstream = definition.fineTuningModel(deployment.settings);
+    if (upstream) return upstream;
+    throw errors.invalidValue(
+      'model',
+      `Model '${model}' cannot be fine-tuned: ${deployment.settings.provider} fine-tunes a base model, and the config does not say which one this deployment serves. Set model_info.base_model (e.g. gpt-4o-mini-2024-07-18).`,
+    );
   }
 
   /** The training file's record when every file is the caller's on `provider`, else undefined. */

@@ -37,7 +37,7 @@ export class FineTuningService {
     const upstream: CallContext = { ...context, signal: undefined };
     const job = await placed.fineTuning.create(
       {
-        model: deployment.settings.model,
+        model: placed.model,
         trainingFile: placed.trainingFile,
         ...(placed.validationFile !== undefined ? { validationFile: placed.validationFile } : {}),
         ...(request.hyperparameters ? { hyperparameters: request.hyperparameters } : {}),
@@ -78,12 +78,23 @@ export class FineTuningService {
   }
 
   async retrieve(principal: Principal, id: string, provider: string | undefined, context: CallContext): Promise<FineTuningJob> {
-    let row = await this.visible(principal, id, provider);
-    if (!isTerminalFineTuningStatus(row.status)) {
-      const fineTuning = this.fineTuningOf(row);
-      if (fineTuning) row = await this.store(row, await notFoundAs(id, fineTuning.retrieve(row.providerJobId, context)));
-    }
+    const row = await this.refresh(await this.visible(principal, id, provider), context);
     return this.present(row, await this.resultFiles(row, context));
+  }
+
+  /**
+   * Asks the provider about an unfinished job and stores the answer (a client's retrieve and the
+   * background refresher, fine-tuning-refresh.ts, both come here). A job that has finished gets
+   * its result files made before it is stored as finished: a job stored as finished is not looked
+   * at again in the background, so a failure here leaves it unfinished, to be tried again.
+   */
+  async refresh(row: FineTuningJobRow, context: CallContext): Promise<FineTuningJobRow> {
+    if (isTerminalFineTuningStatus(row.status)) return row;
+    const fineTuning = this.fineTuningOf(row);
+    if (!fineTuning) return row; // the deployment left the config: the stored copy is all there is
+    const job = await notFoundAs(row.id, fineTuning.retrieve(row.providerJobId, context));
+    if (isTerminalFineTuningStatus(job.status)) await this.resultFiles({ ...row, jobObject: job }, context);
+    return this.store(row, job);
   }
 
   async cancel(principal: Principal, id: string, provider: string | undefined, context: CallContext): Promise<FineTuningJob> {

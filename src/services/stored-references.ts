@@ -1,10 +1,11 @@
 /**
  * Every place in a chat request that can point at stored data (SPEC §5): `file.file_id`, and any
  * URL-like value in a content part (`image_url.url`, `file.file_data`, audio/video/document URLs,
- * whatever the part type) that names a `gs://` object or a provider's own storage endpoint
- * (a Gemini file URI, a Cloud Storage https URL, a configured api_base). The chat service puts each
- * one through the same ownership check before any provider is called, because a provider reads
- * such a reference with the gateway's credentials. Pure: no I/O.
+ * whatever the part type) that names a provider's own storage — what a provider definition's
+ * `storedReferenceForms` claims (a `gs://` object or Cloud Storage https URL, a Gemini file URI)
+ * or a configured endpoint (api_base, gcs_api_base). The chat service puts each one through the
+ * same ownership check before any provider is called, because a provider reads such a reference
+ * with the gateway's credentials. Pure: no I/O.
  */
 import { isUnifiedId } from '../core/ids.ts';
 
@@ -19,8 +20,6 @@ export interface StoredReference {
   param: string;
 }
 
-/** Hosts whose URLs are provider storage, whatever the configuration says. */
-const STORAGE_HOSTS = ['storage.googleapis.com', 'storage.cloud.google.com', 'generativelanguage.googleapis.com'];
 // Keys whose string values are prose or enums, never references.
 const NOT_REFERENCES = new Set(['type', 'text', 'detail', 'format', 'filename', 'refusal']);
 const MAX_DEPTH = 6;
@@ -28,6 +27,11 @@ const MAX_DEPTH = 6;
 export interface ReferenceScanOptions {
   /** Origins (`https://host:port`) of configured provider endpoints → provider: URLs there are stored data. */
   providerOrigins: ReadonlyMap<string, string>;
+  /**
+   * The forms of a value that names a provider's own storage whatever the configuration says, or
+   * undefined (ProviderRegistry.storedReferenceForms: the definitions' hooks).
+   */
+  storageForms(value: string): string[] | undefined;
 }
 
 export function storedReferences(messages: readonly unknown[], options: ReferenceScanOptions): StoredReference[] {
@@ -44,12 +48,12 @@ export function storedReferences(messages: readonly unknown[], options: Referenc
         found.push(
           isUnifiedId('file', fileId)
             ? { kind: 'managed', value: fileId, lookupIds: [fileId], param: `${param}.file.file_id` }
-            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId), param: `${param}.file.file_id` },
+            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId, options), param: `${param}.file.file_id` },
         );
       }
       walk(part, param, 0, (value, path) => {
         if (path === `${param}.file.file_id`) return;
-        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value), param: path });
+        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value, options), param: path });
       });
     });
   });
@@ -66,47 +70,26 @@ function walk(value: unknown, path: string, depth: number, visit: (value: string
   }
 }
 
-/** `gs://…`, or an http(s) URL on a storage host or a configured provider endpoint. */
+/** A value some provider claims as its storage, or an http(s) URL on a configured provider endpoint. */
 export function isStoredDataUrl(value: string, options: ReferenceScanOptions): boolean {
   const trimmed = value.trim();
-  if (/^gs:\/\//i.test(trimmed)) return true;
+  if (options.storageForms(trimmed)) return true;
   if (!/^https?:\/\//i.test(trimmed)) return false;
-  let url: URL;
   try {
-    url = new URL(trimmed);
+    return options.providerOrigins.has(new URL(trimmed).origin);
   } catch {
     return false;
   }
-  const host = url.hostname.toLowerCase();
-  if (STORAGE_HOSTS.includes(host) || host.endsWith('.storage.googleapis.com')) return true;
-  return options.providerOrigins.has(url.origin);
 }
 
 /**
- * The forms of this reference to hand to the providers' `recordedIdsOf` hooks: the value itself,
- * and a Cloud Storage https URL as its `gs://` URI. Derived forms are exact rewrites of one
- * endpoint's addressing, so a reference never matches someone's record for another object.
+ * The forms of this reference to hand to the providers' `recordedIdsOf` hooks: the value itself
+ * (as sent and trimmed), and the forms its provider derives (a Cloud Storage https URL as its
+ * `gs://` URI).
  */
-export function lookupForms(value: string): string[] {
+export function lookupForms(value: string, options: Pick<ReferenceScanOptions, 'storageForms'>): string[] {
   const trimmed = value.trim();
-  const forms = new Set([value, trimmed]);
-  if (!/^https?:\/\//i.test(trimmed)) return [...forms];
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    return [...forms];
-  }
-  const host = url.hostname.toLowerCase();
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
-  } catch {
-    return [...forms];
-  }
-  if (host === 'storage.googleapis.com' || host === 'storage.cloud.google.com') forms.add(`gs://${path}`);
-  else if (host.endsWith('.storage.googleapis.com')) forms.add(`gs://${host.slice(0, -'.storage.googleapis.com'.length)}/${path}`);
-  return [...forms];
+  return [...new Set([value, trimmed, ...(options.storageForms(trimmed) ?? [])])];
 }
 
 /** Origin → provider of every configured endpoint (api_base, gcs_api_base). */

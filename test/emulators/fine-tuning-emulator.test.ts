@@ -96,16 +96,21 @@ test('OpenAI: a training file that is not chat JSONL fails the job; cancel and l
   assert.equal(second.has_more, false);
 });
 
-test('Azure: unprocessed files are refused; the tuned model answers as a deployment once the job succeeded', async () => {
+test('Azure: unprocessed files and deployment names are refused; the tuned model answers as a deployment once the job succeeded', async () => {
   const file = await azureClient.files.create({ file: await toFile(Buffer.from(TRAINING), 't.jsonl'), purpose: 'fine-tune' });
   assert.equal(file.status, 'pending');
-  await assert.rejects(azureClient.fineTuning.jobs.create({ model: 'my-ft', training_file: file.id }), (error: InstanceType<typeof OpenAI.APIError>) => error.status === 400 && /processed/.test(error.message));
+  await assert.rejects(azureClient.fineTuning.jobs.create({ model: 'gpt-4o-mini-2024-07-18', training_file: file.id }), (error: InstanceType<typeof OpenAI.APIError>) => error.status === 400 && /processed/.test(error.message));
   await until(() => azureClient.files.retrieve(file.id), (value) => value.status === 'processed');
-  const job = await azureClient.fineTuning.jobs.create({ model: 'my-ft', training_file: file.id });
+  // A deployment (my-ft) is not a base model: Azure tunes model ids only.
+  await assert.rejects(
+    azureClient.fineTuning.jobs.create({ model: 'my-ft', training_file: file.id }),
+    (error: InstanceType<typeof OpenAI.APIError>) => error.status === 400 && /base model does not support fine-tuning/.test(error.message),
+  );
+  const job = await azureClient.fineTuning.jobs.create({ model: 'gpt-4o-mini-2024-07-18', training_file: file.id });
   assert.match(job.id, /^ftjob-[0-9a-f]{32}$/);
   const done = await until(() => azureClient.fineTuning.jobs.retrieve(job.id), terminal);
   assert.equal(done.status, 'succeeded');
-  assert.match(done.fine_tuned_model!, /^my-ft\.ft-[0-9a-f]{32}$/);
+  assert.match(done.fine_tuned_model!, /^gpt-4o-mini-2024-07-18\.ft-[0-9a-f]{32}$/);
   const tuned = new AzureOpenAI({ endpoint: azure.url, apiKey: azure.apiKey, apiVersion: '2024-10-21', deployment: done.fine_tuned_model!, maxRetries: 0 });
   const answer = await tuned.chat.completions.create({ model: done.fine_tuned_model!, messages: [{ role: 'user', content: 'hi' }] });
   assert.ok(answer.choices[0]!.message.content);

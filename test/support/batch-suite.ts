@@ -15,6 +15,8 @@ export interface BatchSuiteTarget {
   model: string;
   /** What the emulator's echo names as the model it ran (`openai:gpt-4o-mini`, `azure:<deployment>`). */
   echoLabel: string;
+  /** The deployment's own model (OpenAI) or deployment name (Azure): what a raw file's lines name. */
+  deploymentModel: string;
   /** The emulator the batch runs on. */
   emulator: (harness: Harness) => OpenAIEmulator | AzureEmulator;
   /** Path of the provider's batch collection on the emulator. */
@@ -183,7 +185,7 @@ export function runBatchSuite(target: BatchSuiteTarget): void {
     }
   });
 
-  test(`a malformed line on ${target.model}: the managed upload names it, a raw file fails the batch naming it`, async () => {
+  test(`a malformed line on ${target.model}: the managed upload names it, nothing uploaded`, async () => {
     const owner = await harness.newUser({ user_id: `malformed-${target.model}` });
     const client = harness.client(owner.key);
     const uploadsBefore = target.emulator(harness).calls.filter((call) => call.method === 'POST' && call.path.endsWith('/files')).length;
@@ -199,6 +201,52 @@ export function runBatchSuite(target: BatchSuiteTarget): void {
     const uploadsAfter = target.emulator(harness).calls.filter((call) => call.method === 'POST' && call.path.endsWith('/files')).length;
     assert.equal(uploadsAfter, uploadsBefore, 'nothing was uploaded anywhere');
     assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM managed_files WHERE owner_id = ${owner.user_id}`))[0]!.n, 0);
+  });
+
+  test(`a raw file with a malformed line on ${target.model}: the provider fails the plain batch, errors name the line`, async () => {
+    const owner = await harness.newUser({ user_id: `raw-malformed-${target.model}` });
+    const client = harness.client(owner.key);
+    const text = `${batchLines(2, target.deploymentModel)}\nthis line is not JSON\n${batchLines(1, target.deploymentModel, 'tail')}\n`;
+    // A plain upload routed to the model's deployment (x-litellm-model): its provider, its account.
+    const raw = await client.files.create({ file: await toFile(Buffer.from(text), 'plain.jsonl'), purpose: 'batch' }, { headers: { 'x-litellm-model': target.model } });
+    assert.doesNotMatch(raw.id, /uf_/);
+    // Azure takes only processed files (providers.md §2.4); a plain file is the client's to wait for.
+    while ((await client.files.retrieve(raw.id)).status !== 'processed') await new Promise((resolve) => setTimeout(resolve, 10));
+    const created = await client.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const createCall = batchCalls(harness).filter((call) => call.method === 'POST' && !call.path.endsWith('/cancel')).at(-1)!;
+    assert.equal((createCall.json as { input_file_id: string }).input_file_id, raw.id, 'the raw id went upstream as it is');
+    const failed = await pollUntil(client, created.id, ['failed', 'completed']);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.errors!.data![0]!.line, 3, 'the third line is named, as a number (Azure may send a string)');
+    assert.equal(failed.output_file_id, null);
+    assert.equal(failed.error_file_id, null);
+  });
+
+  test(`two instances retrieving one finished ${target.model} batch concurrently: the same object, output files made once`, async (t) => {
+    if (!harness.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');
+    const second = await startHarness({ config: (emulators) => ({ model_list: BATCH_MODELS(emulators.urls) }), emulators: harness.emulators, database: harness.database });
+    try {
+      const owner = await harness.newUser({ user_id: `concurrent-${target.model}` });
+      const clients = [harness.client(owner.key), second.client(owner.key)];
+      const file = await uploadBatchFile(clients[0]!, batchLines(200, target.model), target.model);
+      const created = await clients[0]!.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const [row] = await rows(harness, sql`SELECT provider_batch_id FROM batches WHERE id = ${created.id}`);
+      const upstream = target.emulator(harness).batches.batches.get(String(row!.provider_batch_id))!;
+      // The provider finishes first; nobody has seen it yet, so every retrieve below races to record it.
+      for (const deadline = Date.now() + 30_000; upstream.status !== 'completed'; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        assert.ok(Date.now() < deadline, `the provider batch is still ${upstream.status}`);
+      }
+      const answers = await Promise.all(Array.from({ length: 24 }, (_, index) => clients[index % 2]!.batches.retrieve(created.id)));
+      for (const answer of answers) assert.deepEqual(answer, answers[0]);
+      assert.equal(answers[0]!.status, 'completed');
+      const mappings = await rows(harness, sql`SELECT file_id FROM batch_output_files WHERE batch_id = ${created.id}`);
+      assert.deepEqual(mappings.map((mapping) => mapping.file_id), [answers[0]!.output_file_id]);
+      const outputs = await rows(harness, sql`SELECT id FROM managed_files WHERE owner_id = ${owner.user_id} AND purpose = 'batch_output'`);
+      assert.deepEqual(outputs.map((output) => output.id), [answers[0]!.output_file_id], 'no second managed file was made');
+      assert.equal((await outputLines(clients[1]!, answers[0]!.output_file_id!)).length, 200);
+    } finally {
+      await second.close();
+    }
   });
 }
 

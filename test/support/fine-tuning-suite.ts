@@ -16,7 +16,7 @@ import { startHarness, type Harness } from './gateway-harness.ts';
 
 export interface SuiteOptions {
   provider: 'openai' | 'azure';
-  /** The public model_name under test, and the deployment's own model (OpenAI) / deployment name (Azure). */
+  /** The public model_name under test, and the model a job names upstream (OpenAI: the deployment's model; Azure: its base model). */
   modelName: string;
   deploymentModel: string;
   emulator(emulators: AllEmulators): { calls: RecordedCall[]; fineTuning: EmulatedFineTuning; url: string };
@@ -39,7 +39,9 @@ export function config(emulators: AllEmulators) {
     ],
     model_list: [
       { model_name: 'tune-openai', litellm_params: { model: 'openai/gpt-4o-mini', api_base: emulators.urls.openai, api_key: 'sk-emulator-openai' }, model_info: { id: 'oai-ft' } },
-      { model_name: 'tune-azure', litellm_params: { model: 'azure/my-ft-deployment', api_base: emulators.urls.azure, api_key: 'azure-emulator-key', api_version: '2024-10-21' }, model_info: { id: 'azure-ft' } },
+      // Azure fine-tunes the base model the deployment serves (LiteLLM's model_info.base_model).
+      { model_name: 'tune-azure', litellm_params: { model: 'azure/my-ft-deployment', api_base: emulators.urls.azure, api_key: 'azure-emulator-key', api_version: '2024-10-21' }, model_info: { id: 'azure-ft', base_model: 'azure/gpt-4o-mini-2024-07-18' } },
+      { model_name: 'azure-no-base', litellm_params: { model: 'azure/serving-only', api_base: emulators.urls.azure, api_key: 'azure-emulator-key', api_version: '2024-10-21' } },
       { model_name: 'other-model', litellm_params: { model: 'openai/gpt-4o', api_base: emulators.urls.openai, api_key: 'sk-emulator-openai' } },
     ],
   };
@@ -275,6 +277,17 @@ export function fineTuningSuite(options: SuiteOptions): void {
     const [{ n: rowsAfter }] = (await rows(sql`SELECT count(*)::int AS n FROM fine_tuning_jobs`)) as Array<{ n: number }>;
     assert.equal(rowsAfter, rowsBefore);
   });
+
+  if (options.provider === 'azure') {
+    test('azure: a deployment whose base model the config does not name cannot be fine-tuned (400 naming the key), nothing sent', async () => {
+      const owner = await harness.newUser({});
+      const client = harness.client(owner.key);
+      const training = (await client.files.create({ file: await toFile(Buffer.from(TRAINING), 'train.jsonl'), purpose: 'fine-tune', target_model_names: 'azure-no-base' } as never)).id;
+      const createsBefore = creates().length;
+      await assert.rejects(client.fineTuning.jobs.create({ model: 'azure-no-base', training_file: training }), status(400, /azure-no-base.*model_info\.base_model/));
+      assert.equal(creates().length, createsBefore);
+    });
+  }
 
   test(`${options.provider}: a raw provider file id recorded as the caller's makes a plain job on that provider`, async () => {
     const owner = await harness.newUser({});

@@ -5,7 +5,7 @@
  */
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../src/emulators/openai-emulator.ts';
 import type { AllEmulators } from '../../src/emulators/start-all.ts';
-import type { RawConfig } from './gateway-harness.ts';
+import { startHarness, type Harness, type RawConfig } from './gateway-harness.ts';
 
 export const BUCKET = 'unifile-test';
 export const BUCKET_PREFIX = 'managed';
@@ -51,4 +51,41 @@ export function managedConfig(second: OpenAIEmulator) {
       },
     ],
   });
+}
+
+/** The gateway on managedConfig, and the second OpenAI emulator it uses (its close closes both). */
+export interface ManagedHarness extends Harness {
+  second: OpenAIEmulator;
+}
+
+/**
+ * Starts the second OpenAI emulator and the gateway on managedConfig (SPEC walkthrough setup);
+ * `adjust` may change the config before the gateway reads it, the rest goes to startHarness.
+ */
+export async function startManagedHarness(
+  options: { adjust?: (config: RawConfig) => void } & Pick<Parameters<typeof startHarness>[0] & object, 'general' | 'captureLogs'> = {},
+): Promise<ManagedHarness> {
+  const second = await startSecondOpenAI();
+  try {
+    const { adjust, ...rest } = options;
+    const harness = await startHarness({
+      ...rest,
+      config: (emulators) => {
+        const config = managedConfig(second)(emulators);
+        adjust?.(config);
+        return config;
+      },
+    });
+    const closeHarness = harness.close;
+    return Object.assign(harness, {
+      second,
+      close: async () => {
+        await closeHarness();
+        await second.close();
+      },
+    });
+  } catch (error) {
+    await second.close();
+    throw error;
+  }
 }

@@ -5,6 +5,7 @@
  * the HTML, CSS and icon are served from src/ui as they are.
  * `GET /ui/session` tells the signed-in page who the key belongs to (admin or not, its models).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -67,6 +68,9 @@ function send(reply: FastifyReply, asset: Asset, content: Buffer): FastifyReply 
 }
 
 export function registerUiRoutes(app: FastifyInstance): void {
+  if (!existsSync(fileURLToPath(new URL('dist/ui/app.js', PACKAGE_ROOT)))) {
+    app.log.warn('the web page at /ui has no script: dist/ui is made by `npm run build`');
+  }
   const page = async (_request: unknown, reply: FastifyReply) => {
     const content = await load(HTML.file);
     if (!content) throw errors.routeNotFound('GET', '/ui');

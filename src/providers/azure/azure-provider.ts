@@ -11,4 +11,8 @@ export const azureProvider: ProviderDefinition = {
   createAdapter: createAzureAdapter,
   capabilities: { files: true, chat: true, batches: true, fineTuning: true },
   recordedIdsOf: (reference) => (isPlainFileId(reference) ? [reference] : []),
+  // Azure fine-tunes a base model by its model id (`gpt-4o-mini-2024-07-18`), not a deployment
+  // (Azure OpenAI REST "Fine Tuning - Create": `model` is "the identifier (model-id) of the base
+  // model used for this fine-tune"); deployments only serve models. The config names it.
+  fineTuningModel: (settings) => settings.baseModel,
 };

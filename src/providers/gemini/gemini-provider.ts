@@ -24,4 +24,16 @@ export const geminiProvider: ProviderDefinition = {
       return [];
     }
   },
+  // File URIs (`https://generativelanguage.googleapis.com/v1beta/files/…`) are Gemini storage
+  // whatever api_base says (providers.md §4.3 `uri`).
+  storedReferenceForms: geminiStorageForms,
 };
+
+function geminiStorageForms(value: string): string[] | undefined {
+  if (!/^https?:\/\//i.test(value)) return undefined;
+  try {
+    return new URL(value).hostname.toLowerCase() === 'generativelanguage.googleapis.com' ? [value] : undefined;
+  } catch {
+    return undefined;
+  }
+}

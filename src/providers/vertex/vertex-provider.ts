@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ProviderDefinition } from '../provider-definition.ts';
 import { optionalText, optionalUrl } from '../shared/param-schemas.ts';
 import { createVertexAdapter } from './vertex-adapter.ts';
+import { cloudStorageForms } from './gcs-references.ts';
 
 export const vertexProvider: ProviderDefinition = {
   kind: 'vertex_ai',
@@ -43,6 +44,7 @@ export const vertexProvider: ProviderDefinition = {
   createAdapter: createVertexAdapter,
   capabilities: { files: true, chat: true, batches: true },
   recordedIdsOf: (reference) => (/^gs:\/\//i.test(reference) ? [reference] : []),
+  storedReferenceForms: cloudStorageForms,
 };
 
 function withScheme(host: string): string {

@@ -38,4 +38,10 @@ export const echoProvider: ProviderDefinition = {
   },
   capabilities: { files: true, chat: true },
   recordedIdsOf: (reference) => (reference.startsWith('file-') ? [reference] : []),
+  // Its storage has a public URL form, `https://store.echo.test/<file id>`, whatever api_base says:
+  // such a URL is the file it names.
+  storedReferenceForms: (value) => {
+    const match = /^https:\/\/store\.echo\.test\/(file-[A-Za-z0-9_-]+)$/.exec(value);
+    return match ? [value, match[1]!] : undefined;
+  },
 };
