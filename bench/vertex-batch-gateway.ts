@@ -16,6 +16,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import { startEmulatorProcess, VERTEX_PROJECT, type EmulatorProcess } from './support/emulator-process.ts';
 import { jsonRequest } from './support/child-process.ts';
 import { startGateway, type GatewayProcess, type GatewayRuntime } from './support/gateway-process.ts';
@@ -80,6 +81,7 @@ async function downloadOutput(url: string, key: string, lines: number): Promise<
   const seen = new Uint8Array(lines);
   let bytes = 0;
   let pending = '';
+  const decoder = new StringDecoder('utf8'); // a character may straddle two chunks
   let answered = 0;
   let right = 0;
   const take = (line: string): void => {
@@ -94,7 +96,7 @@ async function downloadOutput(url: string, key: string, lines: number): Promise<
   };
   for await (const chunk of response as AsyncIterable<Buffer>) {
     bytes += chunk.length;
-    pending += chunk.toString('utf8');
+    pending += decoder.write(chunk);
     let newline = pending.indexOf('\n');
     let from = 0;
     while (newline !== -1) {
@@ -104,11 +106,13 @@ async function downloadOutput(url: string, key: string, lines: number): Promise<
     }
     pending = pending.slice(from);
   }
-  take(pending);
+  take(pending + decoder.end());
   return { bytes, seconds: (performance.now() - started) / 1000, answered, right };
 }
 
 interface Phase {
+  /** Gateway RSS when the phase started (what earlier phases left), MiB. */
+  rssBefore: number;
   name: string;
   megabytes: string;
   seconds: number;
@@ -132,14 +136,16 @@ async function main(): Promise<void> {
     const phases: Phase[] = [];
 
     process.stderr.write('managed upload …\n');
+    let rssBefore = memoryStatus(gateway.pid).rssMb;
     const upload = await measurePhase(gateway, others, () =>
       uploadMultipart({ url: `${gateway!.url}/v1/files`, key: user.key, filePath: inputPath, fileBytes: input.bytes, filename: 'requests.jsonl', fields: [['purpose', 'batch'], ['target_model_names', MODEL]], order: 'sdk' }),
     );
     if (upload.result.status !== 200) throw new Error(`upload: ${upload.result.status} ${upload.result.body}`);
     const fileId = (JSON.parse(upload.result.body) as { id: string }).id;
-    phases.push({ name: 'managed upload (line check + GCS object)', megabytes: fixed(input.bytes / MB), seconds: upload.result.seconds, rate: fixed(upload.result.mbPerSecond), stats: upload.stats });
+    phases.push({ rssBefore, name: 'managed upload (line check + GCS object)', megabytes: fixed(input.bytes / MB), seconds: upload.result.seconds, rate: fixed(upload.result.mbPerSecond), stats: upload.stats });
 
     process.stderr.write('batch create (OpenAI JSONL → Vertex input, GCS → GCS) …\n');
+    rssBefore = memoryStatus(gateway.pid).rssMb;
     const createStarted = performance.now();
     const created = await measurePhase(gateway, others, () =>
       jsonRequest<{ id: string; status: string }>(`${gateway!.url}/v1/batches`, { method: 'POST', key: user.key, body: { input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h' } }),
@@ -147,11 +153,12 @@ async function main(): Promise<void> {
     const createSeconds = (performance.now() - createStarted) / 1000;
     const objects = await google.gcsObjects();
     const vertexInput = objects.find((object) => object.name.endsWith('/input.jsonl'));
-    phases.push({ name: 'batch create: OpenAI JSONL → Vertex input', megabytes: `${fixed(input.bytes / MB)} → ${fixed((vertexInput?.size ?? 0) / MB)}`, seconds: createSeconds, rate: fixed(input.bytes / MB / createSeconds), stats: created.stats });
+    phases.push({ rssBefore, name: 'batch create: OpenAI JSONL → Vertex input', megabytes: `${fixed(input.bytes / MB)} → ${fixed((vertexInput?.size ?? 0) / MB)}`, seconds: createSeconds, rate: fixed(input.bytes / MB / createSeconds), stats: created.stats });
 
     // The emulator answers the job when it is first read after its clock (0.6 s): wait past it.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     process.stderr.write('retrieve until completed (emulator answers; gateway converts predictions → OpenAI output) …\n');
+    rssBefore = memoryStatus(gateway.pid).rssMb;
     const logFrom = gateway.process.lines.length;
     const retrieveStarted = performance.now();
     const finished = await measurePhase(gateway, others, async () => {
@@ -169,6 +176,7 @@ async function main(): Promise<void> {
     const predictions = (await google.gcsObjects()).filter((object) => /\/predictions[^/]*\.jsonl$/.test(object.name)).reduce((sum, object) => sum + object.size, 0);
     const converted = (await google.gcsObjects()).find((object) => object.name.endsWith('/openai-output.jsonl'));
     phases.push({
+      rssBefore,
       name: 'retrieve that finds the job done: predictions → OpenAI output (stored once in GCS)',
       megabytes: `${fixed(predictions / MB)} → ${fixed((converted?.size ?? 0) / MB)}`,
       seconds: convertSeconds,
@@ -177,21 +185,23 @@ async function main(): Promise<void> {
     });
 
     process.stderr.write('download of the output through the unified id …\n');
+    rssBefore = memoryStatus(gateway.pid).rssMb;
     const downloaded = await measurePhase(gateway, others, () => downloadOutput(`${gateway!.url}/v1/files/${finished.result.output_file_id}/content`, user.key, input.lines));
     const out = downloaded.result;
-    phases.push({ name: 'download of the output (GET /v1/files/{id}/content)', megabytes: fixed(out.bytes / MB), seconds: out.seconds, rate: fixed(out.bytes / MB / out.seconds), stats: downloaded.stats });
+    phases.push({ rssBefore, name: 'download of the output (GET /v1/files/{id}/content)', megabytes: fixed(out.bytes / MB), seconds: out.seconds, rate: fixed(out.bytes / MB / out.seconds), stats: downloaded.stats });
     const peak = Math.max(...phases.map((phase) => phase.stats.peakMb));
 
     const body = [
       `Payload: ${input.lines.toLocaleString('en')} OpenAI batch lines, ${fixed(input.bytes / MB)} MB (${fixed(input.bytes / 2 ** 20)} MiB), for a Vertex AI model (Google emulator, one child process: GCS + batchPredictionJobs). Gateway: ${gateway.runtime} on Postgres, idle RSS ${fixed(idleMb)} MiB; batch_refresh_interval 1 day, so the conversion back happens in the client's retrieve.`,
       '',
       table(
-        ['phase', 'MB', 'gateway s', 'MB/s', 'gateway peak RSS MiB (V8 heapTotal / arrayBuffers)', 'CPU s: gateway / emulator'],
+        ['phase', 'MB', 'gateway s', 'MB/s', 'gateway RSS at start MiB', 'gateway peak RSS MiB (V8 heapTotal / arrayBuffers)', 'CPU s: gateway / emulator'],
         phases.map((phase) => [
           phase.name,
           phase.megabytes,
           fixed(phase.seconds, 2),
           phase.rate,
+          fixed(phase.rssBefore),
           `${fixed(phase.stats.peakMb)} (${fixed(phase.stats.heapPeak?.heapTotal ?? NaN)} / ${fixed(phase.stats.heapPeak?.arrayBuffers ?? NaN)})`,
           `${fixed(phase.stats.cpu.gateway!)} / ${fixed(phase.stats.cpu.emulator!)}`,
         ]),
@@ -200,7 +210,7 @@ async function main(): Promise<void> {
       `- Gateway peak RSS over all phases: **${fixed(peak)} MiB** (target ≤ 150 → ${peak <= 150 ? 'met' : 'missed'}).`,
       `- The retrieve phase took ${fixed(retrieveSeconds, 2)} s wall, of which ${fixed(providerSeconds, 2)} s were the gateway's \`batches.retrieve\` calls waiting for the emulator to answer the job (${upstream.length} call(s)); "gateway s" is the rest: reading the custom_ids into the disk index, listing and downloading the shard, converting, and uploading \`openai-output.jsonl\`, then recording the managed output file. MB/s is over the predictions read.`,
       `- Result: ${finished.result.request_counts.completed.toLocaleString('en')} of ${finished.result.request_counts.total.toLocaleString('en')} requests completed; the download had ${out.answered.toLocaleString('en')} lines, ${out.right.toLocaleString('en')} distinct custom_ids matched to the answer of their own question (${out.right === input.lines ? 'all' : '**NOT all**'}).`,
-      '- Memory: custom_ids are spooled to disk when the input is converted and read back by row from a disk index (src/providers/vertex/custom-id-index.ts); the conversions stream one line at a time and GCS uploads of unknown length go in 8 MiB resumable chunks.',
+      '- Memory: custom_ids are spooled to disk when the input is converted and read back by row from a disk index (src/providers/vertex/custom-id-index.ts); the conversions stream one line at a time, each line a string encoded straight into the one reused 8 MiB resumable-upload chunk.',
     ].join('\n');
     await publish({ key: `vertex-batch-gateway${RUNTIME === 'tsx' ? '-tsx' : ''}`, title: `Vertex AI batch through the gateway, ${SIZE_MB} MiB OpenAI batch file`, command: commandText('bench/vertex-batch-gateway.ts'), body });
   } finally {

@@ -130,6 +130,28 @@ describe('vertex files adapter', () => {
     assert.deepEqual(await emulator.readObject('unit-bucket', created.id.slice('gs://unit-bucket/'.length)), data);
   });
 
+  test('an exact multiple of the chunk size: the last full chunk is the final one, carrying the total', async () => {
+    const files = adapter({ resumableChunkBytes: 256 * 1024 });
+    const data = randomBytes(2 * 256 * 1024);
+    // Arriving in odd pieces, so chunks are filled across them.
+    const pieces = [data.subarray(0, 1000), data.subarray(1000, 300_000), data.subarray(300_000)];
+    const created = await files.upload({ body: { open: () => Readable.from(pieces), bytes: undefined }, filename: 'even.jsonl', mimeType: 'application/jsonl', purpose: 'batch' }, context());
+    assert.equal(created.bytes, data.length);
+    const puts = emulator.calls.filter((call) => call.method === 'PUT').map((call) => `${call.headers['content-range']} ${call.status}`).slice(-2);
+    assert.deepEqual(puts, ['bytes 0-262143/* 308', `bytes 262144-524287/${data.length} 200`]);
+    assert.deepEqual(await emulator.readObject('unit-bucket', created.id.slice('gs://unit-bucket/'.length)), data);
+  });
+
+  test('string pieces (converter lines) are encoded into the chunks, multi-byte characters across a chunk border intact', async () => {
+    const files = adapter({ resumableChunkBytes: 256 * 1024 });
+    const lines = Array.from({ length: 8000 }, (_, index) => `{"row":${index},"text":"Ünïcode — 😀 ${'x'.repeat(index % 200)}"}\n`);
+    const expected = Buffer.from(lines.join(''));
+    const created = await files.upload({ body: { open: () => Readable.from(lines), bytes: undefined }, filename: 'lines.jsonl', mimeType: 'application/jsonl', purpose: 'batch' }, context());
+    assert.equal(created.bytes, expected.length);
+    assert.ok(expected.length > 2 * 256 * 1024, 'spans several chunks');
+    assert.deepEqual(await emulator.readObject('unit-bucket', created.id.slice('gs://unit-bucket/'.length)), expected);
+  });
+
   test('an empty file of unknown length still becomes an object', async () => {
     const files = adapter();
     const created = await files.upload({ body: body(Buffer.alloc(0), false), filename: 'empty.txt', mimeType: 'text/plain', purpose: 'user_data' }, context());

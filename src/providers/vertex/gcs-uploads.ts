@@ -12,9 +12,9 @@
  *   session never becomes an object, so a failure leaves nothing behind.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { CallContext } from '../../core/call-context.ts';
 import type { UploadBody } from '../provider-adapter.ts';
+import { framedBody } from '../shared/framed-body.ts';
 import { readObject, type GcsClient, type GcsObject } from './gcs-client.ts';
 
 export interface ObjectUpload {
@@ -41,25 +41,13 @@ export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, c
       url: client.uploadUrl(upload.bucket, 'multipart'),
       headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) },
       // undici checks the bytes sent against Content-Length, so a body that changed size fails.
-      body: () => Readable.from(framed(head, upload.body, tail), { objectMode: false }),
+      body: () => framedBody(head, () => upload.body.open(), () => tail),
       expect: [200],
       pool: 'upload', // file bytes: kept off the pool of short calls (upstream-client.ts)
     },
     context,
   );
   return readObject(response, client, context);
-}
-
-/** head, the file's bytes, tail; the file is opened only when the request starts sending. */
-async function* framed(head: Buffer, body: UploadBody, tail: Buffer): AsyncGenerator<Buffer> {
-  yield head;
-  const stream = body.open();
-  try {
-    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-  } finally {
-    stream.destroy();
-  }
-  yield tail;
 }
 
 export async function uploadResumable(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
@@ -81,26 +69,33 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
 
   const chunkBytes = client.options.resumableChunkBytes;
   const stream = upload.body.open();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // One chunk buffer, filled by copying and reused after each PUT: memory stays at one chunk.
+  const buffer = Buffer.allocUnsafe(chunkBytes);
+  let filled = 0;
   let offset = 0;
   try {
     for await (const chunk of stream) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      // Send only once more than a chunk is held: the last chunk must carry the total.
-      while (pendingBytes > chunkBytes) {
-        const all = Buffer.concat(pending, pendingBytes);
-        offset = await putChunk({ client, sessionUrl, piece: all.subarray(0, chunkBytes), offset, context });
-        pending = [all.subarray(chunkBytes)];
-        pendingBytes -= chunkBytes;
+      // A string that fits is encoded straight into the chunk (converters yield one per line).
+      if (typeof chunk === 'string' && filled < chunkBytes && Buffer.byteLength(chunk) <= chunkBytes - filled) {
+        filled += buffer.write(chunk, filled);
+        continue;
+      }
+      let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      while (data.length > 0) {
+        // Send a full chunk only once more bytes follow: the last chunk must carry the total.
+        if (filled === chunkBytes) {
+          offset = await putChunk({ client, sessionUrl, piece: buffer, offset, context });
+          filled = 0;
+        }
+        const copied = data.copy(buffer, filled, 0, Math.min(data.length, chunkBytes - filled));
+        filled += copied;
+        data = data.subarray(copied);
       }
     }
   } finally {
     stream.destroy();
   }
-  const last = Buffer.concat(pending, pendingBytes);
+  const last = buffer.subarray(0, filled);
   const total = offset + last.length;
   const response = await client.send(
     {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CustomIdIndex, CustomIdSpool } from './custom-id-index.ts';
 import { openAIBatchToVertex, splitLines, vertexOutputToOpenAI } from './vertex-batch-convert.ts';
 
-async function collect(source: AsyncIterable<Buffer>): Promise<string[]> {
+async function collect(source: AsyncIterable<Buffer | string>): Promise<string[]> {
   const out: string[] = [];
   for await (const chunk of source) out.push(chunk.toString('utf8'));
   return out.join('').split('\n').filter((line) => line !== '');

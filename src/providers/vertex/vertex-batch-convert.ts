@@ -53,7 +53,7 @@ function badLine(number: number, problem: string): Error {
 export async function* openAIBatchToVertex(
   source: AsyncIterable<Buffer | string>,
   options: { instance: string; onRow: (row: number, customId: string) => void },
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<string> {
   let row = 0;
   for await (const { line, number } of splitLines(source)) {
     if (line.trim() === '') continue;
@@ -81,7 +81,7 @@ export async function* openAIBatchToVertex(
     gemini.labels = { ...((gemini.labels as Json | undefined) ?? {}), [ROW_LABEL]: String(row) };
     await options.onRow(row, request.custom_id);
     row += 1;
-    yield Buffer.from(`${JSON.stringify({ request: gemini })}\n`);
+    yield `${JSON.stringify({ request: gemini })}\n`;
   }
 }
 
@@ -114,8 +114,11 @@ function stableId(seed: string, row: number | string, salt: string): string {
   return createHash('sha256').update(`${seed}\u0000${salt}\u0000${row}`).digest('hex').slice(0, 24);
 }
 
-/** Vertex predictions lines → OpenAI batch output lines (`{"id","custom_id","response","error"}`). */
-export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | string>, options: VertexOutputOptions): AsyncGenerator<Buffer> {
+/**
+ * Vertex predictions lines → OpenAI batch output lines (`{"id","custom_id","response","error"}`),
+ * as strings: the consumer writes them straight into its chunk (no Buffer per line).
+ */
+export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | string>, options: VertexOutputOptions): AsyncGenerator<string> {
   for await (const { line } of splitLines(source)) {
     if (line.trim() === '') continue;
     let prediction: Json;
@@ -147,7 +150,7 @@ export async function* vertexOutputToOpenAI(source: AsyncIterable<Buffer | strin
       if (!(prediction.response as Json).responseId) body.id = `chatcmpl-${stableId(options.seed, row, 'completion')}`;
       out = { id, custom_id: customId, response: { status_code: 200, request_id: requestId, body }, error: null };
     }
-    yield Buffer.from(`${JSON.stringify(out)}\n`);
+    yield `${JSON.stringify(out)}\n`;
   }
 }
 

@@ -52,14 +52,14 @@ export class VertexBatchOutput {
 
   private async store(reference: OutputReference, name: string, context: CallContext): Promise<BatchOutputDescription> {
     let bytes = 0;
-    const converted = (): AsyncGenerator<Buffer> => this.convert(reference, context);
+    const converted = (): AsyncGenerator<string> => this.convert(reference, context);
     const open = (): Readable =>
       Readable.from(
         (async function* () {
           bytes = 0;
-          for await (const chunk of converted()) {
-            bytes += chunk.length;
-            yield chunk;
+          for await (const line of converted()) {
+            bytes += Buffer.byteLength(line);
+            yield line;
           }
         })(),
       );
@@ -79,7 +79,7 @@ export class VertexBatchOutput {
       response = await this.gcs.download(this.location.bucket, this.convertedName(reference), context);
     } catch (error) {
       if ((error as { status?: number }).status !== 404) throw error;
-      yield* this.convert(reference, context);
+      for await (const line of this.convert(reference, context)) yield Buffer.from(line);
       return;
     }
     for await (const chunk of response.body) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
@@ -95,7 +95,7 @@ export class VertexBatchOutput {
   }
 
   /** The shards → OpenAI lines, in the shards' order; custom_ids looked up on disk. */
-  private async *convert(reference: OutputReference, context: CallContext): AsyncGenerator<Buffer> {
+  private async *convert(reference: OutputReference, context: CallContext): AsyncGenerator<string> {
     const ids = await this.gcs.download(this.location.bucket, this.name(reference.ids), context);
     const index = await CustomIdIndex.load(ids.body, this.spoolDirectory);
     try {
