@@ -13,6 +13,7 @@ import { startAllEmulators, type AllEmulators } from '../src/emulators/start-all
 import { batchLines, outputLines, uploadBatchFile } from './support/batch-suite.ts';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const MASTER = 'sk-restart-master';
 let emulators: AllEmulators;
@@ -41,16 +42,6 @@ after(async () => {
   await emulators.close();
   await database.drop();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('stopped while a batch runs, started again: the batch completes without any client polling', async () => {
   const storage = database.url ? `database_url: ${database.url}` : `data_dir: ${join(mkdtempSync(join(tmpdir(), 'unifile-restart-')), 'data')}`;

@@ -15,6 +15,7 @@ import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { outputLines, rows, uploadBatchFile } from './support/batch-suite.ts';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { VERTEX_BATCH_MODEL as MODEL, vertexBatchLines, vertexBatchModels, vertexCustomId } from './support/vertex-batch-config.ts';
+import { waitFor } from './support/wait-for.ts';
 
 let first: Harness;
 let second: Harness;
@@ -28,16 +29,6 @@ after(async () => {
   await second.close();
   await first.close();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('two instances retrieving one finished Vertex batch concurrently: the same object, one set of output files', async (t) => {
   if (!first.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');

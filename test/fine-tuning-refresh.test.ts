@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { toFile } from 'openai';
 import { config } from './support/fine-tuning-suite.ts';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { testContext } from './support/silent-logger.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const TRAINING = ['a', 'b'].map((word) => JSON.stringify({ messages: [{ role: 'user', content: word }, { role: 'assistant', content: word }] })).join('\n');
 const general = { fine_tuning_refresh_interval_seconds: 0.1 };
@@ -32,16 +32,6 @@ after(async () => {
 
 async function rows(query: ReturnType<typeof sql>): Promise<Array<Record<string, unknown>>> {
   return ((await first.runtime.database.db.execute(query)) as unknown as { rows: Array<Record<string, unknown>> }).rows;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 const jobRetrieves = (calls: Array<{ method: string; path: string }>, providerJobId: string) =>

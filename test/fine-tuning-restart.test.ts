@@ -13,6 +13,7 @@ import OpenAI, { toFile } from 'openai';
 import { startAllEmulators, type AllEmulators } from '../src/emulators/start-all.ts';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const MASTER = 'sk-ft-restart-master';
 const TRAINING = ['x', 'y'].map((word) => JSON.stringify({ messages: [{ role: 'user', content: word }, { role: 'assistant', content: word }] })).join('\n');
@@ -44,16 +45,6 @@ after(async () => {
   await emulators.close();
   await database.drop();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('stopped while a fine-tuning job runs, started again: the job finishes without any client polling', async () => {
   const storage = database.url ? `database_url: ${database.url}` : `data_dir: ${join(mkdtempSync(join(tmpdir(), 'unifile-ft-restart-')), 'data')}`;
