@@ -2,10 +2,11 @@
  * The check of a managed `purpose=batch` upload before anything is uploaded (SPEC §6): every
  * non-blank line is a JSON object with `custom_id` (a string, unique in the file), `method`,
  * `url` and a `body` object whose `model` is one of the file's target model names. Streams the
- * spooled body line by line (memory: one line plus the set of custom_ids), and answers 400
+ * spooled body line by line (memory: one chunk, one line and the set of custom_ids), and answers 400
  * naming the first bad line.
  */
 import { errors } from '../core/errors.ts';
+import { jsonlLines } from '../core/jsonl-lines.ts';
 import type { UploadBody } from '../providers/provider-adapter.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -35,37 +36,21 @@ function checkLine(line: string, number: number, seen: Set<string>, targets: rea
 
 export async function checkBatchFile(body: UploadBody, targets: readonly string[]): Promise<void> {
   const seen = new Set<string>();
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  let number = 0;
   let lines = 0;
-  const take = (line: string): void => {
-    number += 1;
-    const text = line.replace(/\r$/, '');
-    if (text.trim() === '') return;
-    lines += 1;
-    checkLine(text, number, seen, targets);
-  };
   const stream = body.open();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      try {
-        pending += decoder.decode(chunk, { stream: true });
-      } catch {
-        throw errors.invalidValue('file', `Line ${number + 1} of the batch file is not valid UTF-8.`);
-      }
-      let newline = pending.indexOf('\n');
-      while (newline !== -1) {
-        take(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf('\n');
-      }
-      if (pending.length > MAX_LINE_BYTES) throw errors.invalidValue('file', `Line ${number + 1} of the batch file is longer than 64 MB.`);
+    const split = jsonlLines(stream as AsyncIterable<Buffer>, {
+      maxLineBytes: MAX_LINE_BYTES,
+      tooLong: (number) => errors.invalidValue('file', `Line ${number} of the batch file is longer than 64 MB.`),
+      invalidUtf8: (number) => errors.invalidValue('file', `Line ${number} of the batch file is not valid UTF-8.`),
+    });
+    for await (const { line, number } of split) {
+      if (line.trim() === '') continue;
+      lines += 1;
+      checkLine(line, number, seen, targets);
     }
-    pending += decoder.decode();
   } finally {
     stream.destroy();
   }
-  if (pending.trim() !== '') take(pending);
   if (lines === 0) throw errors.invalidValue('file', 'The batch file has no requests (a batch file is JSONL: one request per line).');
 }
