@@ -15,9 +15,9 @@ function body(bytes: Buffer, size: number) {
   };
 }
 
-async function check(text: Buffer | string, size = 7): Promise<string | undefined> {
+async function check(text: Buffer | string, size = 7, options: Parameters<typeof checkBatchFile>[2] = {}): Promise<string | undefined> {
   try {
-    await checkBatchFile(body(Buffer.isBuffer(text) ? text : Buffer.from(text), size), ['m']);
+    await checkBatchFile(body(Buffer.isBuffer(text) ? text : Buffer.from(text), size), ['m'], options);
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -41,4 +41,14 @@ test('the first bad line is named, counting blank lines', async () => {
 test('custom_ids differing only after many equal characters are distinct', async () => {
   const ids = Array.from({ length: 2000 }, (_, index) => `${'x'.repeat(300)}${index}`);
   assert.equal(await check(ids.map((id) => line(id)).join('\n'), 65536), undefined);
+});
+
+test('a hash collision is checked against the real ids: distinct ids pass, a real repeat is named', async () => {
+  const collide = { idHash: (): [number, number] => [7, 7] }; // every id has the same hash
+  assert.equal(await check([line('a'), line('b'), '', line('c')].join('\n'), 5, collide), undefined);
+  assert.equal(await check([line('a'), line('b'), line('c'), line('b'), line('d')].join('\n'), 5, collide), 'Line 4 of the batch file repeats the custom_id "b".');
+  // With the real hash, 100k ids in a growing table: all distinct, then one repeat found.
+  const many = Array.from({ length: 100_000 }, (_, index) => line(`Request ${index} — ${index % 7}`));
+  assert.equal(await check(many.join('\n'), 65536), undefined);
+  assert.equal(await check([...many, line('Request 4242 — 0')].join('\n'), 65536), 'Line 100001 of the batch file repeats the custom_id "Request 4242 — 0".');
 });
