@@ -50,6 +50,7 @@ import {
 import {
   createBenchDatabase,
   createUserKey,
+  MASTER_KEY,
   needsFile,
   resetEmulator,
   scenario,
@@ -79,6 +80,8 @@ const { values: args } = parseArgs({
     'quiet-wait': { type: 'string', default: '600' },
     retries: { type: 'string', default: '2' },
     gateway: { type: 'string', default: 'auto' },
+    key: { type: 'string', default: 'virtual' },
+    database: { type: 'string', default: 'postgres' },
     rounds: { type: 'string', default: '1' },
     'no-write': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -90,7 +93,9 @@ if (args.help) {
     'node --import tsx bench/chat-latency.ts [--rate 1000] [--duration 15] [--warmup 3] [--connections 50] [--rate-connections 64]\n' +
       '  [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--profile auto|on|off] [--profile-duration 10]\n' +
       '  [--phases fixed,compare,max,profile] [--scenarios a,b,a_f,c,a_s,b_s] [--skip-autocannon-rate] [--quiet-wait 600] [--retries 2]\n' +
-      '  [--gateway auto|bin|src|build] [--rounds 1] [--no-write] [--json FILE]\n' +
+      '  [--gateway auto|bin|src|build] [--key virtual|master] [--database postgres|pglite] [--rounds 1] [--no-write] [--json FILE]\n' +
+      '  --key: the gateway scenarios use a virtual key of a user (default) or the master key\n' +
+      '  --database: the gateway on a fresh Postgres database (default) or on embedded PGlite in a temp data_dir\n' +
       '  --rounds: the fixed-rate scenarios are run this many times (interleaved); tables pool all rounds\n' +
       '  --gateway: bin = node bin/unifile.js (runs dist/ when built); src = node --import tsx src/cli.ts;\n' +
       '             build = a private tsc build of src/ (tsconfig.build.json) in a temp dir; auto = bin, or build when dist/ is older than src/\n',
@@ -114,6 +119,9 @@ if (![RATE, DURATION_S, CONNECTIONS, RATE_CONNECTIONS, PROFILE_S, ROUNDS].every(
 }
 if (!['auto', 'on', 'off'].includes(args.profile!)) throw new Error('--profile is auto, on or off');
 if (!['auto', 'bin', 'src', 'build'].includes(args.gateway!)) throw new Error('--gateway is auto, bin, src or build');
+if (!['virtual', 'master'].includes(args.key!)) throw new Error('--key is virtual or master');
+if (!['postgres', 'pglite'].includes(args.database!)) throw new Error('--database is postgres or pglite');
+const EMBEDDED = args.database === 'pglite';
 const PHASES = new Set(args.phases!.split(',').map((phase) => phase.trim()));
 if (args['skip-autocannon-rate']) PHASES.delete('compare');
 const SCENARIOS = new Set(args.scenarios!.split(',').map((id) => id.trim()));
@@ -185,7 +193,7 @@ async function prepare(context: Context, id: ScenarioId): Promise<ChatScenario> 
     if (other > OTHER_CPU_LIMIT_PCT) log(`machine still busy (${other.toFixed(0)} % of a core used by others); measuring anyway`);
   }
   await resetEmulator(context.emulatorOrigin);
-  context.file = needsFile(id) ? await uploadManagedFile(context.gateway.url, context.userKey, context.database) : undefined;
+  context.file = needsFile(id) ? await uploadManagedFile(context.gateway.url, context.userKey, context.database, EMBEDDED ? context.emulatorOrigin : undefined) : undefined;
   const built = scenario(id, { emulatorOrigin: context.emulatorOrigin, gatewayOrigin: context.gateway.url, userKey: context.userKey, file: context.file });
   await verifyOnce(built);
   return built;
@@ -345,8 +353,10 @@ function render(input: {
     `- Command: \`${input.command}\``,
     `- Gateway code (${git()}): ${describeEntry(input.entry, input.build)}`,
     `- Processes (all on this machine, loopback): emulators \`unifile emulate\`; gateway \`unifile --config <generated> --port <free>\` with ` +
-      '`UNIFILE_LOG_LEVEL=warn`, `general_settings.database_url` = a fresh database `unifile_bench_chat_<random>` (dropped afterwards); this script as load generator. ' +
-      'Config: one model `gpt-4o-mini-openai` → the OpenAI emulator; one user key from `POST /user/new`; one managed file uploaded with `target_model_names` ' +
+      (EMBEDDED
+        ? '`UNIFILE_LOG_LEVEL=warn`, `general_settings.data_dir` = a fresh embedded PGlite database in a temp folder; this script as load generator. '
+        : '`UNIFILE_LOG_LEVEL=warn`, `general_settings.database_url` = a fresh database `unifile_bench_chat_<random>` (dropped afterwards); this script as load generator. ') +
+      `Config: one model \`gpt-4o-mini-openai\` → the OpenAI emulator; gateway requests with ${args.key === 'master' ? 'the master key' : 'one user key from `POST /user/new`'}; one managed file uploaded with \`target_model_names\` ` +
       '(re-uploaded whenever the emulator is reset, which happens before every scenario to empty its call log).',
     '',
   );
@@ -600,10 +610,11 @@ async function main(): Promise<void> {
     const emulators = await startEmulators(entry);
     cleanups.push(() => emulators.stop());
     const emulatorOrigin = new URL(emulators.urls.openai!).origin;
-    const configPath = writeGatewayConfig(directory, { openaiApiBase: emulators.urls.openai!, databaseUrl: database.url });
+    const configPath = writeGatewayConfig(directory, { openaiApiBase: emulators.urls.openai!, databaseUrl: database.url, ...(EMBEDDED ? { dataDir: join(directory, 'pglite-data') } : {}) });
+    if (EMBEDDED) log(`gateway database: embedded PGlite in ${join(directory, 'pglite-data')} (the Postgres database above stays unused)`);
     let gateway = await startGateway({ configPath, entry });
     cleanups.push(() => gateway.stop());
-    const userKey = await createUserKey(gateway.url);
+    const userKey = args.key === 'master' ? MASTER_KEY : await createUserKey(gateway.url);
     const context: Context = { entry, emulators, emulatorOrigin, gateway, database, userKey };
     log(`emulators pid ${emulators.pid} at ${emulatorOrigin}, gateway pid ${gateway.pid} at ${gateway.url}`);
 

@@ -3,7 +3,9 @@
  * rows of other owners), inserted with SQL after the gateway migrated the database. Measures
  * GET /v1/files?limit=100 — first page and deep pages (`after=` an id in the middle / near the
  * end) — with autocannon for that user's key, and EXPLAINs the query the repository issues.
- * Target: p50 ≤ 10 ms.
+ * Target (issue 10): p50 ≤ 5 ms — judged on the 1-connection rows (the latency of one page); the
+ * 10-connection rows are printed against it too, but there p50 ≈ connections ÷ req/s (queueing
+ * behind the gateway's CPU on a 2-core machine shared with the load generator and Postgres).
  *
  *   node --import tsx bench/list-managed.ts [--files 100000] [--duration 10] [--connections 10]
  */
@@ -26,6 +28,7 @@ const CONNECTIONS = flag('connections', 10);
 const OTHER_OWNERS = 200;
 const OTHER_FILES_EACH = 500;
 const HIDDEN_FILES = 4_000;
+const P50_TARGET_MS = 5;
 const PAGE = 100;
 
 /** Ids as the gateway mints them: `file-uf_` + 24 URL-safe characters (here hex, unique by row number). */
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
       { name: `after the ${FILES / 2}th file`, path: '', after: await ordered(FILES / 2 - 1) },
       { name: `after the ${FILES - 2 * PAGE}th file`, path: '', after: await ordered(FILES - 2 * PAGE - 1) },
     ].map((item) => (item.after ? { ...item, path: `/v1/files?limit=${PAGE}&after=${item.after}` } : item));
-    const runs = [...cases.map((item) => ({ ...item, connections: CONNECTIONS })), { ...cases[0]!, connections: 1 }];
+    const runs = [...cases.map((item) => ({ ...item, connections: CONNECTIONS })), { ...cases[0]!, connections: 1 }, { ...cases[1]!, connections: 1 }];
 
     // Correctness first: every page has 100 of this user's files, right after the cursor.
     for (const item of cases) {
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
         rows,
       ),
       '',
-      rows.every((row) => row[2] === '<1' || Number(row[2]) <= 10) ? 'Target p50 ≤ 10 ms: **met** on every row.' : 'Target p50 ≤ 10 ms: **missed** on at least one row.',
+      ...verdicts(rows),
       'At 10 connections the gateway process is the bottleneck (about one core busy): latency ≈ connections ÷ req/s, so p50 mostly',
       "measures queueing behind the gateway's CPU time per request; the 1-connection row shows the unloaded latency.",
       '',
@@ -202,6 +205,18 @@ async function main(): Promise<void> {
     await client.end();
     await gateway.stop();
   }
+}
+
+/** Target lines: the 1-connection rows decide; the loaded rows are reported against the same number. */
+function verdicts(rows: Array<Array<string | number>>): string[] {
+  const within = (row: Array<string | number>) => row[2] === '<1' || Number(row[2]) <= P50_TARGET_MS;
+  const single = rows.filter((row) => row[1] === 1);
+  const loaded = rows.filter((row) => row[1] !== 1);
+  const list = (selected: Array<Array<string | number>>) => selected.map((row) => `${row[0]} ${row[2]} ms`).join(', ');
+  return [
+    `Target p50 ≤ ${P50_TARGET_MS} ms for a page of ${PAGE} (1 connection: ${list(single)}) → **${single.every(within) ? 'met' : 'missed'}**.`,
+    `At ${CONNECTIONS} connections (${list(loaded)}): ${loaded.every(within) ? `also within ${P50_TARGET_MS} ms` : `**over ${P50_TARGET_MS} ms** on ${loaded.filter((row) => !within(row)).length} of ${loaded.length} rows`}.`,
+  ];
 }
 
 /** The id that must come first on the page after `after` (same order and visibility as the API). */

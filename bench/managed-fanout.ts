@@ -1,8 +1,9 @@
 /**
  * Managed upload fan-out: 1 GiB uploaded with `target_model_names` to one deployment
  * (one OpenAI account) vs to three (two OpenAI accounts + one Vertex deployment on the Google
- * emulator's GCS). Reports wall time of each, the 3-vs-1 ratio (target ≤ 1.5×), the gateway's
- * peak RSS (target ≤ 150 MB), CPU per process, and checks every copy's sha256.
+ * emulator's GCS). Reports wall time of each, the gateway's CPU-seconds for 3 vs 1 (target ≤ 1.3×:
+ * on 2 cores the wall time is bound by the emulators), the gateway's peak RSS (target ≤ 128 MiB),
+ * CPU per process, and checks every copy's sha256.
  *
  *   node --import tsx bench/managed-fanout.ts [--runs 1] [--size-mb 1024] [--emulators shared|split] [--runtime bin|tsx]
  *
@@ -126,6 +127,7 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
   const notes: string[] = [];
   for (const order of ['sdk', 'curl'] as const) {
     const wall: Record<string, number> = {};
+    const gatewayCpu: Record<string, number> = {};
     const floor: Record<string, number> = {};
     let peak = 0;
     for (const fanout of ['one', 'three'] as const) {
@@ -137,6 +139,7 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
       const peakMb = Math.max(...list.map((sample) => sample.stats.peakMb));
       const heap = (pick: (sample: Sample) => number | undefined) => fixed(Math.max(...list.map((sample) => pick(sample) ?? NaN)));
       wall[fanout] = seconds;
+      gatewayCpu[fanout] = of((sample) => sample.stats.cpu.gateway!);
       floor[fanout] = (of((sample) => sample.stats.cpu.gateway!) + emulatorCpu + of((sample) => sample.stats.cpu.client!)) / cpus().length;
       peak = Math.max(peak, peakMb);
       rows.push([
@@ -151,8 +154,10 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
       ]);
     }
     const ratio = wall.three! / wall.one!;
+    const cpuRatio = gatewayCpu.three! / gatewayCpu.one!;
     notes.push(
-      `- ${order} order: 3 deployments take **${fixed(ratio, 2)}×** the time of 1 (target ≤ 1.5× → ${ratio <= 1.5 ? 'met' : 'missed'}); gateway peak RSS ${fixed(peak)} MiB (target ≤ 150 → ${peak <= 150 ? 'met' : 'missed'}). ` +
+      `- ${order} order: 3 deployments cost the gateway **${fixed(cpuRatio, 2)}×** the CPU-seconds of 1 (${fixed(gatewayCpu.three!, 2)} vs ${fixed(gatewayCpu.one!, 2)} s; target ≤ 1.3× → ${cpuRatio <= 1.3 ? 'met' : 'missed'}); ` +
+        `gateway peak RSS ${fixed(peak)} MiB (target ≤ 128 → ${peak <= 128 ? 'met' : 'missed'}); wall time ${fixed(ratio, 2)}× that of 1. ` +
         `CPU floor (all CPU-seconds ÷ ${cpus().length} cores): ${fixed(floor.one!, 1)} s vs ${fixed(floor.three!, 1)} s, i.e. ${fixed(floor.three! / floor.one!, 2)}× on this machine whatever the gateway does.`,
     );
   }
@@ -164,8 +169,8 @@ function report(idleMb: number, file: TestFile, runtime: string): string {
     '',
     ...notes,
     '',
-    'Managed uploads always spool the file part to a temp file first (src/core/spooled-file.ts), then send it to every deployment',
-    'concurrently, each from its own read stream of the spooled copy. "Slowest upstream" = the longest `upstream call` log line for',
+    'Managed uploads spool the file part to a temp file first (src/core/spooled-file.ts), then send it to every deployment',
+    'concurrently from one read of the spooled copy (src/core/shared-body.ts). "Slowest upstream" = the longest `upstream call` log line for',
     'files.upload. The emulators hash every byte twice (sha256 of the body and of the file part) and write it to disk, so three',
     'deployments triple the emulator CPU: on 2 cores that, not the gateway, sets most of the 3-deployment time.',
   ].join('\n');

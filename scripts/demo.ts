@@ -66,8 +66,10 @@ async function main(): Promise<void> {
   }
 }
 
+/** A first start creates the embedded database (a few seconds; much longer on a busy machine). */
 async function waitForReady(base: string): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt += 1) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
     try {
       if ((await fetch(`${base}/health/readiness`)).ok) return;
     } catch {
@@ -75,7 +77,7 @@ async function waitForReady(base: string): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error('the gateway did not become ready within 30 s');
+  throw new Error('the gateway did not become ready within 120 s');
 }
 
 async function admin(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {

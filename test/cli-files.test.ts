@@ -229,7 +229,7 @@ test('on a terminal: a progress bar with bytes, rate and ETA, then a readable re
   const upload = await runCliOnTerminal(['--base-url', gateway.base, 'files', 'upload', path, '--target-models', 'gpt-a,gpt-b'], { UNIFILE_API_KEY: alice });
   assert.equal(upload.code, 0, upload.output);
   // Redrawn in place: `\r`, the line, erase to its end.
-  assert.match(upload.output, /\rupload big\.bin +\d+% \[[#-]+\] +[\d.]+ MiB\/24\.0 MiB [\d.]+ [KMG]?i?B\/s ETA \d\d:\d\d *\x1b\[K/, upload.output);
+  assert.match(upload.output, /\rupload big\.bin +\d+% \[[#-]+\] +[\d.]+ [KMG]?i?B\/24\.0 MiB [\d.]+ [KMG]?i?B\/s ETA \d\d:\d\d *\x1b\[K/, upload.output);
   assert.match(upload.output, /\rupload big\.bin 100% \[#+\] 24\.0 MiB\/24\.0 MiB avg [\d.]+ [KMG]?i?B\/s \d\d:\d\d/);
   const id = /uploaded (file-uf_\S+) +big\.bin +\(24\.0 MiB, user_data, models gpt-a, gpt-b\)/.exec(upload.output)?.[1];
   assert.ok(id, upload.output);
@@ -241,7 +241,7 @@ test('on a terminal: a progress bar with bytes, rate and ETA, then a readable re
   const target = join(directory, 'copy.bin');
   const download = await runCliOnTerminal(['--base-url', gateway.base, 'files', 'download', id, '-o', target], { UNIFILE_API_KEY: alice });
   assert.equal(download.code, 0, download.output);
-  assert.match(download.output, /\rdownload copy\.bin +\d+% \[[#-]+\] +[\d.]+ MiB\/24\.0 MiB [\d.]+ [KMG]?i?B\/s ETA \d\d:\d\d/);
+  assert.match(download.output, /\rdownload copy\.bin +\d+% \[[#-]+\] +[\d.]+ [KMG]?i?B\/24\.0 MiB [\d.]+ [KMG]?i?B\/s ETA \d\d:\d\d/);
   assert.match(download.output, /saved file-uf_\S+ to .*copy\.bin \(24\.0 MiB\)/);
   assert.equal(sha256(readFileSync(target)), sha256(content));
 

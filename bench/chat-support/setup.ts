@@ -64,8 +64,8 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
   };
 }
 
-/** One model, gpt-4o-mini-openai → the OpenAI emulator; the database is server Postgres. */
-export function writeGatewayConfig(directory: string, options: { openaiApiBase: string; databaseUrl: string }): string {
+/** One model, gpt-4o-mini-openai → the OpenAI emulator; the database is server Postgres, or embedded PGlite in `dataDir`. */
+export function writeGatewayConfig(directory: string, options: { openaiApiBase: string; databaseUrl: string; dataDir?: string }): string {
   const config = {
     model_list: [
       {
@@ -74,7 +74,7 @@ export function writeGatewayConfig(directory: string, options: { openaiApiBase: 
         model_info: { id: 'openai-bench' },
       },
     ],
-    general_settings: { master_key: MASTER_KEY, database_url: options.databaseUrl },
+    general_settings: { master_key: MASTER_KEY, ...(options.dataDir ? { data_dir: options.dataDir } : { database_url: options.databaseUrl }) },
   };
   const path = join(directory, 'config.yaml');
   writeFileSync(path, stringify(config));
@@ -98,8 +98,13 @@ export interface ManagedFile {
   providerFileId: string;
 }
 
-/** Uploads the benchmark PDF as a managed file for MODEL and reads its provider copy id from the database. */
-export async function uploadManagedFile(gatewayUrl: string, key: string, database: BenchDatabase): Promise<ManagedFile> {
+/**
+ * Uploads the benchmark PDF as a managed file for MODEL and reads its provider copy id from the
+ * database (Postgres), or from the emulator's file list (`emulatorOrigin`: the gateway runs on
+ * embedded PGlite, which only the gateway process can open; the emulator was just reset, so its
+ * one file is the copy).
+ */
+export async function uploadManagedFile(gatewayUrl: string, key: string, database: BenchDatabase, emulatorOrigin?: string): Promise<ManagedFile> {
   const form = new FormData();
   form.append('purpose', 'user_data');
   form.append('target_model_names', MODEL);
@@ -107,6 +112,13 @@ export async function uploadManagedFile(gatewayUrl: string, key: string, databas
   const response = await fetch(`${gatewayUrl}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
   const body = (await response.json()) as { id?: string };
   if (response.status !== 200 || !body.id) throw new Error(`managed upload: ${response.status} ${JSON.stringify(body)}`);
+  if (emulatorOrigin) {
+    const listed = await fetch(`${emulatorOrigin}/v1/files`, { headers: { authorization: `Bearer ${EMULATOR_KEY}` } });
+    const files = ((await listed.json()) as { data?: Array<{ id: string; filename: string }> }).data ?? [];
+    const copies = files.filter((file) => file.filename === FILENAME);
+    if (copies.length !== 1) throw new Error(`managed upload: expected one copy of ${FILENAME} on the emulator, found ${copies.length}`);
+    return { unifiedId: body.id, providerFileId: copies[0]!.id };
+  }
   const rows = await database.query<{ provider_file_id: string }>('SELECT provider_file_id FROM managed_file_copies WHERE file_id = $1', [body.id]);
   if (rows.length !== 1) throw new Error(`managed upload: expected one provider copy of ${body.id}, found ${rows.length}`);
   return { unifiedId: body.id, providerFileId: rows[0]!.provider_file_id };

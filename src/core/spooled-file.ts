@@ -6,14 +6,16 @@
  * (`<root>/<pid>-<random>/`), so that a starting instance can remove what a crashed one left
  * (its pid is no longer alive) without touching the spools of a live instance on the same host.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 
 const HEAD_BYTES = 512;
+/** Spool writes and reads move this much per system call at most (fewer calls per GiB). */
+const SPOOL_CHUNK_BYTES = 1024 * 1024;
 
 export class SpooledFile {
   private constructor(
@@ -56,11 +58,69 @@ export class SpooledFile {
     return new SpooledFile(directory, path, bytes, Buffer.concat(headChunks));
   }
 
+  /** A spool filled chunk by chunk by the caller (who keeps the backpressure), see SpoolWriter. */
+  static async writer(options: { root?: string } = {}): Promise<SpoolWriter> {
+    const parent = options.root ?? processSpoolDirectory(defaultSpoolRoot());
+    await mkdir(parent, { recursive: true });
+    const directory = await mkdtemp(join(parent, 'upload-'));
+    return new SpoolWriter(directory, (bytes, head) => new SpooledFile(directory, join(directory, 'body'), bytes, head));
+  }
+
   open(): Readable {
-    return createReadStream(this.path, { highWaterMark: 256 * 1024 });
+    return createReadStream(this.path, { highWaterMark: SPOOL_CHUNK_BYTES });
   }
 
   async remove(): Promise<void> {
+    await rm(this.directory, { recursive: true, force: true });
+  }
+}
+
+/** Writes a spool from chunks handed to it; `write` returning false means wait for `drained`. */
+export class SpoolWriter {
+  readonly path: string;
+  private readonly stream: WriteStream;
+  private bytes = 0;
+  private readonly headChunks: Buffer[] = [];
+  private headLength = 0;
+
+  constructor(
+    private readonly directory: string,
+    private readonly make: (bytes: number, head: Buffer) => SpooledFile,
+  ) {
+    this.path = join(directory, 'body');
+    this.stream = createWriteStream(this.path, { highWaterMark: SPOOL_CHUNK_BYTES });
+    this.stream.on('error', () => undefined); // surfaced by close()
+  }
+
+  /** Queues the chunk (kept by reference, not copied); false: over the buffer, wait for drain. */
+  write(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    if (this.headLength < HEAD_BYTES) {
+      this.headChunks.push(chunk.subarray(0, HEAD_BYTES - this.headLength));
+      this.headLength += Math.min(chunk.length, HEAD_BYTES - this.headLength);
+    }
+    return this.stream.write(chunk);
+  }
+
+  get needsDrain(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+
+  onDrain(listener: () => void): void {
+    this.stream.on('drain', listener);
+  }
+
+  /** Everything written is on disk: the spooled file. */
+  async close(): Promise<SpooledFile> {
+    this.stream.end();
+    await finished(this.stream);
+    return this.make(this.bytes, Buffer.concat(this.headChunks));
+  }
+
+  /** Removes what was written (the upload failed or went elsewhere). */
+  async discard(): Promise<void> {
+    this.stream.destroy();
+    await finished(this.stream).catch(() => undefined);
     await rm(this.directory, { recursive: true, force: true });
   }
 }

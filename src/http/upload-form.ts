@@ -2,9 +2,14 @@
  * Reads a multipart upload with busboy directly, so every way a form can end — complete, cut,
  * malformed, over a limit, stalled, abandoned — settles exactly once and is answered.
  *
- * The OpenAI SDKs send the file before `purpose`, so routing can only be decided once the form
- * is complete: then the file is spooled to a temp file (never to memory). When the fields came
- * first (curl order) and the caller can route on them, the file streams straight through instead.
+ * When the fields came first (curl order) and the caller can route on them, the file streams
+ * straight through. The OpenAI SDKs send the file before `purpose`: where the request itself names
+ * the destination (path, header, query), the caller may start the upload at the file part anyway
+ * and supply the late fields after it (a provisional consumer); the file is then spooled at the
+ * same time, and if the complete form routes elsewhere (a late `target_model_names`, `model`, …)
+ * that upload is abandoned before it completes — so the provider keeps nothing — and the spool
+ * is used. Otherwise the file is spooled (to a temp file, never to memory) and routed once the form
+ * is complete. Chunks go from busboy to their destinations by reference (file-pump.ts).
  *
  * SPEC §12 limits are busboy limits, so nothing over them is ever held: at most 20 non-file
  * fields of at most 64 KiB each and one file part. If the form fails after a streamed file was
@@ -12,13 +17,14 @@
  * is taken back before the error is answered (SPEC §7: never an orphaned provider file).
  */
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
 import { recordBytesUploaded } from '../core/metrics.ts';
-import { SpooledFile } from '../core/spooled-file.ts';
+import { SpooledFile, type SpoolWriter } from '../core/spooled-file.ts';
 import { checkFormText, checkPartType } from '../services/upload-request.ts';
+import { FilePump } from './file-pump.ts';
 import { formErrors, MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
 
 export { MAX_FORM_FIELDS, MAX_FIELD_BYTES } from './upload-form-errors.ts';
@@ -28,14 +34,37 @@ export interface ReceivedFile {
   partType: string;
 }
 
+type Fields = ReadonlyMap<string, readonly string[]>;
+
 /** Streams the file straight to a provider; `undo` takes the result back if the form fails later. */
 export interface DirectConsumer<T> {
-  run(file: ReceivedFile & { stream: Readable }): Promise<T>;
+  /**
+   * `head`: the first 512 bytes for sniffing the type (provisional consumers only; they are in
+   * `stream` too). `late`: for a provisional consumer, what `provisional` made of the complete
+   * form; it rejects when the upload must be abandoned (its body must then fail before it completes).
+   */
+  run(file: ReceivedFile & { stream: Readable; head: Buffer; late: Promise<unknown> }): Promise<T>;
   undo(result: T): Promise<void>;
+  /**
+   * Set when the consumer was chosen before the form's fields arrived (the file part came first):
+   * the file is spooled as well, and once the form is complete this says what the running upload
+   * still needs (it resolves `late`), or undefined when the complete form does not route to this
+   * upload — it is then abandoned and the form answers with the spooled file instead.
+   */
+  provisional?: (fields: Fields) => unknown;
 }
 
 /** Given the fields seen before the file, a direct consumer — or undefined to spool. */
-export type DirectRoute<T> = (fields: ReadonlyMap<string, readonly string[]>) => DirectConsumer<T> | undefined;
+export type DirectRoute<T> = (fields: Fields) => DirectConsumer<T> | undefined;
+
+/** A provisional upload in flight, decided once the form is complete. */
+interface Pending<T> {
+  consumer: DirectConsumer<T>;
+  /** Undefined until the file's head passed (or when the file failed before it). */
+  run: Promise<T> | undefined;
+  accept(late: unknown): void;
+  abandon(reason: Error): void;
+}
 
 export interface UploadForm<T> {
   /** Text fields by name, in arrival order (repeated names keep every value). */
@@ -86,7 +115,9 @@ class FormReader<T> {
   private settled = false;
   private fileTask: Promise<void> | undefined;
   private fileStream: FileStream | undefined;
-  private sourceFailure: unknown;
+  private sourceFailure: GatewayError | undefined;
+  private pending: Pending<T> | undefined;
+  private spoolWriter: SpoolWriter | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private fileTaskDone = false;
 
@@ -171,7 +202,12 @@ class FormReader<T> {
       stream.resume();
       return this.fail(toGatewayError(error)); // e.g. an invalid purpose before the file
     }
-    this.fileTask = (consumer ? this.runDirect(consumer, received, stream) : this.spool(received, stream)).catch((error: unknown) => {
+    const task = consumer?.provisional
+      ? this.runProvisional(consumer, received, stream)
+      : consumer
+        ? this.runDirect(consumer, received, stream)
+        : this.spool(received, stream);
+    this.fileTask = task.catch((error: unknown) => {
       // A failure that started on the client side (cut, stall, limit) is the real reason, not
       // the upstream call it broke ("could not reach openai").
       this.fail(toGatewayError(this.failure ?? this.sourceFailure ?? error));
@@ -180,34 +216,51 @@ class FormReader<T> {
   }
 
   private async runDirect(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
-    const result = await consumer.run({ ...received, stream: this.counted(stream) });
+    const pump = this.pump(stream, { output: true });
+    const result = await consumer.run({ ...received, stream: pump.output!, head: Buffer.alloc(0), late: Promise.resolve(undefined) });
     this.form.direct = { result, undo: () => consumer.undo(result) };
+    await pump.done;
   }
 
   private async spool(received: ReceivedFile, stream: FileStream): Promise<void> {
-    const spooled = await SpooledFile.from(this.counted(stream), { root: this.options.spoolDirectory });
-    this.form.file = { ...received, spooled };
+    this.spoolWriter = await SpooledFile.writer({ root: this.options.spoolDirectory });
+    await this.pump(stream, { spool: this.spoolWriter }).done;
+    this.form.file = { ...received, spooled: await this.spoolWriter.close() };
   }
 
-  /** The file part as it passes through: counted, and failing (never ending early) when cut. */
-  private counted(file: FileStream): Readable {
-    const reader = this;
-    return Readable.from(
-      (async function* () {
-        try {
-          for await (const chunk of file) {
-            recordBytesUploaded((chunk as Buffer).length);
-            yield chunk as Buffer;
-          }
-        } catch (error) {
-          reader.sourceFailure ??= reader.failure ?? formErrors.cut();
-          throw reader.sourceFailure;
-        }
-        if (file.truncated) throw (reader.sourceFailure = errors.fileTooLarge(reader.options.maxUploadSizeMb));
-        if (reader.failure) throw reader.failure;
-      })(),
-      { objectMode: false },
-    );
+  /** Spools the file and streams it to the provisional consumer at the same time. */
+  private async runProvisional(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
+    this.spoolWriter = await SpooledFile.writer({ root: this.options.spoolDirectory });
+    const pump = this.pump(stream, { spool: this.spoolWriter, output: true });
+    let accept!: (late: unknown) => void;
+    let abandon!: (reason: Error) => void;
+    const late = new Promise<unknown>((resolve, reject) => {
+      accept = resolve;
+      abandon = reject;
+    });
+    late.catch(() => undefined); // read by the consumer's body; never unhandled
+    const pending: Pending<T> = { consumer, run: undefined, accept, abandon };
+    this.pending = pending;
+    void pump.head.then((head) => {
+      if (this.failure) return; // the form already failed: start nothing
+      pending.run = consumer.run({ ...received, stream: pump.output!, head, late });
+      pending.run.catch(() => undefined); // its outcome is read when the form is complete
+    });
+    await pump.done;
+    this.form.file = { ...received, spooled: await this.spoolWriter.close() };
+  }
+
+  /** The file part, counted, to a spool and/or an output stream; failing (never ending early) when cut. */
+  private pump(file: FileStream, destinations: { spool?: SpoolWriter; output?: boolean }): FilePump {
+    return new FilePump(file, {
+      ...destinations,
+      counted: recordBytesUploaded,
+      failureOf: () => (this.sourceFailure ??= this.failure ?? formErrors.cut()),
+      endFailure: () => {
+        if (file.truncated) return (this.sourceFailure = errors.fileTooLarge(this.options.maxUploadSizeMb));
+        return this.failure;
+      },
+    });
   }
 
   private fail(error: GatewayError): void {
@@ -235,16 +288,50 @@ class FormReader<T> {
     }
     this.settled = true;
     clearTimeout(this.idleTimer);
+    this.finish().then(this.resolve, this.reject);
+  }
+
+  private async finish(): Promise<UploadForm<T>> {
+    const pending = this.pending;
     if (!this.failure) {
-      this.resolve(this.form);
-      return;
+      if (!pending) return this.form;
+      let late: unknown;
+      try {
+        late = pending.consumer.provisional!(this.form.fields);
+      } catch {
+        late = undefined; // the caller refuses the form as it would refuse a spooled one
+      }
+      if (late === undefined) {
+        // The complete form goes elsewhere: abandon the upload (the provider keeps nothing), use the spool.
+        await this.settleRun(pending, errors.invalidRequest('The upload was routed elsewhere once the form was complete.'));
+        return this.form;
+      }
+      pending.accept(late);
+      try {
+        const result = await pending.run!;
+        this.form.direct = { result, undo: () => pending.consumer.undo(result) };
+        return this.form;
+      } catch (error) {
+        throw toGatewayError(error); // the provider's answer, as a spooled upload would have got it
+      } finally {
+        await this.form.file?.spooled.remove();
+        this.form.file = undefined;
+      }
     }
     const failure = this.failure;
-    void (async () => {
-      await this.form.file?.spooled.remove();
-      await this.form.direct?.undo();
-      this.reject(failure);
-    })().catch((error: unknown) => this.reject(error));
+    if (pending) await this.settleRun(pending, failure);
+    await this.spoolWriter?.discard();
+    await this.form.file?.spooled.remove();
+    await this.form.direct?.undo();
+    throw failure;
+  }
+
+  /** Abandons a provisional upload and waits until it has settled (so nothing is still in flight). */
+  private async settleRun(pending: Pending<T>, reason: Error): Promise<void> {
+    pending.abandon(reason);
+    const result = await pending.run?.catch(() => undefined);
+    // A run cannot complete without its late fields; should a provider answer success anyway, take it back.
+    if (result !== undefined) await pending.consumer.undo(result);
   }
 }
 

@@ -2,12 +2,11 @@
  * The one place that opens the database: server Postgres through `pg` when a URL is given,
  * else embedded PGlite in the data directory. Same schema, same SQL, same migrations.
  */
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { openEmbedded } from './embedded-database.ts';
 import { runMigrations, type SqlSession } from './migrate.ts';
 import * as schema from './schema.ts';
 
@@ -64,8 +63,7 @@ async function openPostgres(url: string): Promise<Database> {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const client = await openEmbedded(dataDir);
   await runMigrations({
     query: async (text, params) => (await client.query(text, params)).rows as Record<string, unknown>[],
     exec: async (text) => {

@@ -41,6 +41,12 @@ export interface UploadInput {
   reserveId?: (providerFileId: string) => Promise<void>;
 }
 
+/** The fields of an upload that only arrive after its file part (the OpenAI SDKs send the file first). */
+export interface LateUploadFields {
+  purpose: string;
+  expiresAfter?: ExpiresAfter | undefined;
+}
+
 export interface ListQuery {
   purpose?: string;
   limit?: number;
@@ -75,6 +81,16 @@ export interface FilesCapability {
   shapeUpload?(input: UploadShapingInput): UploadBody | undefined;
   /** Uploads and returns the provider's object normalised to an OpenAI FileObject with the provider id. */
   upload(input: UploadInput, context: CallContext): Promise<FileObject>;
+  /**
+   * Starts an upload before its fields are known, where the provider's wire format lets the
+   * fields follow the file (multipart/form-data). `fields` resolves once the client's form is
+   * complete; when it rejects instead, the request is abandoned before its body completes, so the
+   * provider stores nothing. Providers without it are uploaded to once the form is complete.
+   */
+  uploadFieldsLast?(
+    input: Omit<UploadInput, 'purpose' | 'expiresAfter'> & { fields: Promise<LateUploadFields> },
+    context: CallContext,
+  ): Promise<FileObject>;
   /** One page of the provider's list, normalised (always carries first_id, last_id, has_more). */
   list(query: ListQuery, context: CallContext): Promise<FileList>;
   retrieve(fileId: string, context: CallContext): Promise<FileObject>;

@@ -46,7 +46,7 @@ export class BatchInputResolver {
     if (request.model !== undefined && this.registry.deploymentsOf(request.model).length === 0) {
       throw errors.invalidValue('model', `Unknown model '${request.model}'. Check model_list in the config.`);
     }
-    return isUnifiedId('file', request.inputFileId) ? this.managed(principal, request, context) : this.plain(principal, request);
+    return isUnifiedId('file', request.inputFileId) ? this.managed(principal, request, context) : this.plain(principal, request, context);
   }
 
   private async managed(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
@@ -89,7 +89,7 @@ export class BatchInputResolver {
   }
 
   /** A raw provider id: only one recorded as the caller's (admins: any) runs, on its provider. */
-  private async plain(principal: Principal, request: BatchInputRequest): Promise<BatchInput> {
+  private async plain(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
     const id = request.inputFileId;
     const providers = request.provider ? [request.provider] : this.registry.recordedIdsOf(id).map((entry) => entry.provider);
     for (const provider of providers) {
@@ -100,6 +100,10 @@ export class BatchInputResolver {
       const adapter = deploymentId ? this.registry.adapterByInstance(deploymentId) : request.model ? this.modelAdapter(request.model, provider) : this.registry.filesAdapter(provider);
       if (!adapter) throw errors.providerNotConfigured(provider);
       if (!adapter.batches) throw errors.unsupportedOperation(provider, 'batches');
+      // Recorded while the provider was still processing it (Azure `pending`): wait, bounded.
+      if (record?.fileObject.status === 'uploaded' && adapter.files) {
+        await this.readiness.rawReady({ files: adapter.files, providerFileId: id, where: provider, param: 'input_file_id' }, context);
+      }
       return { instance: adapter.instance, provider, adapter: adapter as BatchInput['adapter'], inputReference: id, managed: false, modelName: null };
     }
     throw errors.fileNotFound(id, { param: 'input_file_id' });

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errors, GatewayError } from '../core/errors.ts';
 import type { ManagedCopyRow, ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { CopyState } from '../persistence/schema.ts';
-import type { CallContext, FileReferenceTargets } from '../providers/provider-adapter.ts';
+import type { CallContext, FileReferenceTargets, FilesCapability } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { CopyRemaker, FoundFile } from './copy-remake.ts';
 import { stateOf } from './copy-state.ts';
@@ -73,6 +73,26 @@ export class CopyReadiness {
       if (state === 'active') return current.providerFileId;
       if (state === 'failed') throw errors.fileProcessingFailed(found.file.id, where);
       if (Date.now() + pause > deadline) throw errors.fileNotReady(found.file.id, where, Math.round(this.options.waitMs / 1000));
+      try {
+        await sleep(pause, undefined, { signal: context.signal });
+      } catch {
+        throw errors.clientClosed();
+      }
+    }
+  }
+
+  /**
+   * A raw provider file (a plain batch's or job's input) that was still being processed when its
+   * upload was recorded (Azure `pending`): polled until the provider has processed it, bounded like
+   * a managed copy (SPEC §6: Azure only takes processed files).
+   */
+  async rawReady(input: { files: FilesCapability; providerFileId: string; where: string; param: string }, context: CallContext): Promise<void> {
+    const deadline = Date.now() + this.options.waitMs;
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+      const state = stateOf(await input.files.retrieve(input.providerFileId, context));
+      if (state === 'active') return;
+      if (state === 'failed') throw errors.invalidValue(input.param, `File ${input.providerFileId} could not be processed by ${input.where}; upload it again.`);
+      if (Date.now() + pause > deadline) throw errors.fileNotReady(input.providerFileId, input.where, Math.round(this.options.waitMs / 1000));
       try {
         await sleep(pause, undefined, { signal: context.signal });
       } catch {

@@ -6,10 +6,10 @@ import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
 import type { FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 import { canAccess, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
-import type { CallContext, ContentStream, FilesCapability, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
+import type { CallContext, ContentStream, FilesCapability, LateUploadFields, ListQuery, ProviderKind, UploadInput } from '../providers/provider-adapter.ts';
 
 /** The provider list query, as routes parse it. */
-export type { ListQuery } from '../providers/provider-adapter.ts';
+export type { LateUploadFields, ListQuery } from '../providers/provider-adapter.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import { pageLocally } from '../providers/shared/normalize-file.ts';
@@ -62,6 +62,41 @@ export class FilesService {
   }
 
   async upload(principal: Principal, provider: ProviderKind, input: UploadInput, context: CallContext, deploymentId?: string): Promise<FileObject> {
+    return this.send(principal, provider, input, context, deploymentId, (files, reserveId) => files.upload({ ...input, reserveId }, context));
+  }
+
+  /** Whether uploads to this provider (or routed deployment) can start before the form's fields are known. */
+  canUploadFieldsLast(provider: ProviderKind, deploymentId?: string): boolean {
+    const routed = deploymentId ? this.registry.adapterByInstance(deploymentId)?.files : undefined;
+    const files = routed ?? this.registry.filesAdapter(provider)?.files;
+    return typeof files?.uploadFieldsLast === 'function';
+  }
+
+  /**
+   * An upload started before its fields arrived (FilesCapability.uploadFieldsLast): recorded
+   * like any other once `input.fields` resolves and the provider answers.
+   */
+  async uploadFieldsLast(
+    principal: Principal,
+    provider: ProviderKind,
+    input: Omit<UploadInput, 'purpose' | 'expiresAfter'> & { fields: Promise<LateUploadFields> },
+    context: CallContext,
+    deploymentId?: string,
+  ): Promise<FileObject> {
+    return this.send(principal, provider, input, context, deploymentId, (files, reserveId) => {
+      if (!files.uploadFieldsLast) throw errors.unsupportedOperation(provider, 'upload files before their fields');
+      return files.uploadFieldsLast({ ...input, reserveId }, context);
+    });
+  }
+
+  private async send(
+    principal: Principal,
+    provider: ProviderKind,
+    input: { filename: string; body: UploadInput['body'] },
+    context: CallContext,
+    deploymentId: string | undefined,
+    upload: (files: FilesCapability, reserveId: (providerFileId: string) => Promise<void>) => Promise<FileObject>,
+  ): Promise<FileObject> {
     const routedAdapter = deploymentId ? this.registry.adapterByInstance(deploymentId) : undefined;
     const files = routedAdapter?.files ?? this.files(provider, 'upload files');
     const instance = routedAdapter?.instance ?? this.registry.filesAdapter(provider)!.instance;
@@ -69,7 +104,7 @@ export class FilesService {
     // know yet (a crash there would orphan it): see copy-journal.ts.
     const { file, journalId } = await this.journal.track(
       { deploymentId: instance, provider, filename: input.filename, bytes: input.body.bytes },
-      (reserveId) => files.upload({ ...input, reserveId }, context),
+      (reserveId) => upload(files, reserveId),
     );
     try {
       await this.records.record({

@@ -63,7 +63,7 @@ export class FineTuningPlacement {
     const named: Array<[FileParam, string]> = [['training_file', input.trainingFile]];
     if (input.validationFile !== undefined) named.push(['validation_file', input.validationFile]);
     if (isUnifiedId('file', input.trainingFile)) return this.placeManaged(principal, input.model, deployments, named, context);
-    return this.placePlain(principal, deployments, named);
+    return this.placePlain(principal, deployments, named, context);
   }
 
   private async placeManaged(principal: Principal, model: string, deployments: readonly Deployment[], named: Array<[FileParam, string]>, context: CallContext): Promise<Placement> {
@@ -104,7 +104,7 @@ export class FineTuningPlacement {
   }
 
   /** Raw ids: a provider of the model on which every file is recorded as the caller's (admins: any). */
-  private async placePlain(principal: Principal, deployments: readonly Deployment[], named: Array<[FileParam, string]>): Promise<Placement> {
+  private async placePlain(principal: Principal, deployments: readonly Deployment[], named: Array<[FileParam, string]>, context: CallContext): Promise<Placement> {
     const providers = [...new Set(deployments.map((deployment) => deployment.settings.provider))];
     for (const provider of providers) {
       const recorded = await this.allRecorded(principal, provider, named);
@@ -112,8 +112,13 @@ export class FineTuningPlacement {
       // A file uploaded to one deployment's account (model-based routing) is only there.
       const routed = recorded.deploymentId ? deployments.find((candidate) => candidate.id === recorded.deploymentId) : undefined;
       if (recorded.deploymentId && !routed) throw errors.invalidValue('training_file', `File ${named[0]![1]} was uploaded for another model.`);
-      const fineTuning = routed ? this.registry.deployment(routed.id)?.adapter.fineTuning : this.registry.filesAdapter(provider)?.fineTuning;
+      const adapter = routed ? this.registry.deployment(routed.id)?.adapter : this.registry.filesAdapter(provider);
+      const fineTuning = adapter?.fineTuning;
       if (!fineTuning) throw errors.unsupportedOperation(provider, 'fine-tuning');
+      // Files recorded while the provider was still processing them (Azure `pending`): wait, bounded.
+      for (const [param, id] of recorded.pending) {
+        if (adapter.files) await this.readiness.rawReady({ files: adapter.files, providerFileId: id, where: provider, param }, context);
+      }
       const deployment = routed ?? deployments.find((candidate) => candidate.settings.provider === provider)!;
       const placement: Placement = { deployment, fineTuning, model: this.upstreamModel(deployment, deployment.modelName), plain: true, trainingFile: named[0]![1] };
       if (routed) placement.runsOn = routed.id;
@@ -136,15 +141,23 @@ export class FineTuningPlacement {
     );
   }
 
-  /** The training file's record when every file is the caller's on `provider`, else undefined. */
-  private async allRecorded(principal: Principal, provider: string, named: Array<[FileParam, string]>): Promise<{ deploymentId: string | null } | undefined> {
+  /**
+   * The training file's record when every file is the caller's on `provider`, else undefined; with
+   * the files whose record says the provider was still processing them.
+   */
+  private async allRecorded(
+    principal: Principal,
+    provider: string,
+    named: Array<[FileParam, string]>,
+  ): Promise<{ deploymentId: string | null; pending: Array<[FileParam, string]> } | undefined> {
     const definition = this.registry.providers.get(provider);
-    let training: { deploymentId: string | null } | undefined;
+    let training: { deploymentId: string | null; pending: Array<[FileParam, string]> } | undefined;
+    const pending: Array<[FileParam, string]> = [];
     for (const [param, id] of named) {
       if (!(definition?.recordedIdsOf?.(id) ?? []).includes(id)) return undefined;
       const record = await this.providerFiles.find(provider, id);
       if (principal.isAdmin && !record) {
-        training ??= { deploymentId: null }; // an admin may name any id of the provider
+        training ??= { deploymentId: null, pending }; // an admin may name any id of the provider
         continue;
       }
       if (!record || !canAccess(principal, record)) {
@@ -152,8 +165,9 @@ export class FineTuningPlacement {
         throw errors.fileNotFound(id, { param });
       }
       checkPurpose(param, id, record.purpose);
+      if (record.fileObject.status === 'uploaded') pending.push([param, id]);
       // The row carries provider_files.deployment_id (migrations/0004_batches.sql) when the upload was model-routed.
-      training ??= { deploymentId: (record as { deploymentId?: string | null }).deploymentId ?? null };
+      training ??= { deploymentId: (record as { deploymentId?: string | null }).deploymentId ?? null, pending };
     }
     return training;
   }

@@ -11,6 +11,7 @@ import type { ManagedFileRepository, ManagedFileRow, ManagedListQuery, NewManage
 import type { CallContext, ContentStream, ProviderAdapter, UploadBody } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
+import { shareBody } from '../core/shared-body.ts';
 import { checkBatchFile } from './batch-file-check.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
@@ -82,6 +83,19 @@ export class ManagedFilesService {
     return shaped ? { body: shaped, transformed: true } : { body: upload.body, transformed: false };
   }
 
+  /** One deployment's copy, journaled while the provider holds it and the database does not know it yet. */
+  private async uploadTo(target: Target, upload: ManagedUpload, upstreamContext: CallContext) {
+    const { body, transformed } = this.bodyFor(target, upload);
+    const entry = { deploymentId: target.deployment.id, provider: target.deployment.settings.provider, filename: upload.filename, bytes: transformed ? undefined : body.bytes };
+    const { file, journalId } = await this.journal.track(entry, (reserveId) =>
+      target.adapter.files!.upload(
+        { body, filename: upload.filename, mimeType: upload.mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter, reserveId },
+        upstreamContext,
+      ),
+    );
+    return { target, file, transformed, journalId };
+  }
+
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
     const targets = this.resolveTargets(principal, upload.targetModelNames);
     // A batch file is checked whole before any deployment receives it (SPEC §6).
@@ -89,17 +103,16 @@ export class ManagedFilesService {
     // Uploads are not aborted by a client disconnect: an aborted provider upload may or may not
     // exist upstream. They finish, and are then taken back if the client has gone.
     const upstreamContext: CallContext = { ...context, signal: undefined };
+    // One read of the spooled bytes feeds every deployment (core/shared-body.ts).
+    const branches = shareBody(upload.body, targets.length);
     const results = await Promise.allSettled(
-      targets.map(async (target) => {
-        const { body, transformed } = this.bodyFor(target, upload);
-        const entry = { deploymentId: target.deployment.id, provider: target.deployment.settings.provider, filename: upload.filename, bytes: transformed ? undefined : body.bytes };
-        const { file, journalId } = await this.journal.track(entry, (reserveId) =>
-          target.adapter.files!.upload(
-            { body, filename: upload.filename, mimeType: upload.mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter, reserveId },
-            upstreamContext,
-          ),
-        );
-        return { target, file, transformed, journalId };
+      targets.map(async (target, index) => {
+        const branch = branches[index]!;
+        try {
+          return await this.uploadTo(target, { ...upload, body: branch }, upstreamContext);
+        } finally {
+          branch.release();
+        }
       }),
     );
     const made = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));

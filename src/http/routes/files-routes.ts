@@ -8,14 +8,15 @@ import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
 import type { FileObject } from '../../core/openai-types.ts';
 import { oneShotBody } from '../../core/spooled-file.ts';
+import { streamedBytes } from '../../core/stream-memory.ts';
 import type { Runtime } from '../../runtime.ts';
-import type { FilesService, ListQuery } from '../../services/files-service.ts';
+import type { FilesService, LateUploadFields, ListQuery } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
 import { callContext } from '../call-context.ts';
 import { setDownloadHeaders } from '../content-headers.ts';
 import { readJsonBodyOfGet } from '../json-body.ts';
 import { singleQueryValue } from '../query-values.ts';
-import { readUploadForm, type DirectRoute } from '../upload-form.ts';
+import { readUploadForm, type DirectConsumer, type DirectRoute } from '../upload-form.ts';
 
 type FilesRequest = FastifyRequest<{ Params: { provider?: string; fileId?: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
@@ -88,9 +89,10 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     // A streamed upload is never aborted half-way through by a signal: its body failing aborts
     // it, and once the body is complete its answer is awaited so that it can be taken back.
     const upstream = { ...context, signal: undefined };
-    type Direct = { file: FileObject; provider: string; upload: UploadRequest };
+    type Direct = { file: FileObject; provider: string; upload: UploadRequest | undefined };
     // Fields-first forms (curl order) that route to one provider stream straight through.
     const direct: DirectRoute<Direct> = (fields) => {
+      if (fields.size === 0) return fileFirst();
       if (!fields.has('purpose')) return undefined;
       const upload = parseUploadRequest(fields);
       if (upload.targetModelNames.length > 0) return undefined;
@@ -106,6 +108,32 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
         undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),
       };
     };
+    // File-first forms (the SDKs' order) whose destination the request itself names (path, header
+    // or query) start uploading at the file part and send purpose/expiry after it; upload-form.ts
+    // spools meanwhile and abandons this upload if the complete form routes elsewhere.
+    const fileFirst = (): DirectConsumer<Direct> | undefined => {
+      const model = routedModel(request);
+      const routed = model ? files.routeModel(principal, model) : undefined;
+      const provider = routed?.provider ?? providerOf(files, request);
+      if (provider === undefined || !files.canUploadFieldsLast(provider, routed?.deploymentId)) return undefined;
+      return {
+        provisional: (fields) => {
+          const upload = parseUploadRequest(fields);
+          if (upload.targetModelNames.length > 0) return undefined;
+          const lateModel = routedModel(request, upload.model);
+          const lateRouted = lateModel ? files.routeModel(principal, lateModel) : undefined;
+          const lateProvider = lateRouted?.provider ?? providerOf(files, request, upload.customLlmProvider) ?? 'openai';
+          if (lateProvider !== provider || lateRouted?.deploymentId !== routed?.deploymentId) return undefined;
+          return { purpose: upload.purpose, expiresAfter: upload.expiresAfter } satisfies LateUploadFields;
+        },
+        run: async ({ stream, filename, partType, head, late }) => {
+          const mimeType = resolveMimeType({ partType, filename, head });
+          const input = { body: oneShotBody(stream), filename, mimeType, fields: late as Promise<LateUploadFields> };
+          return { file: await files.uploadFieldsLast(principal, provider, input, upstream, routed?.deploymentId), provider, upload: undefined };
+        },
+        undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),
+      };
+    };
     const form = await readUploadForm(request, {
       maxUploadSizeMb: runtime.config.maxUploadSizeMb,
       idleTimeoutMs: runtime.config.requestIdleTimeoutSeconds * 1000,
@@ -115,7 +143,7 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     if (form.direct) {
       try {
         const { file, upload } = form.direct.result;
-        if (JSON.stringify(parseUploadRequest(form.fields)) !== JSON.stringify(upload)) {
+        if (upload && JSON.stringify(parseUploadRequest(form.fields)) !== JSON.stringify(upload)) {
           throw errors.invalidRequest(
             'Send purpose, expires_after, target_model_names and custom_llm_provider either all before the file part or all after it.',
             'file',
@@ -190,6 +218,8 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     // A provider that answers octet-stream still gets the type its filename says.
     const contentType = resolveMimeType({ partType: content.contentType, filename: content.filename, head: Buffer.alloc(0) });
     setDownloadHeaders(reply, { ...content, contentType });
+    // Counted alongside the pipe to the client (core/stream-memory.ts); paused until that pipe resumes it.
+    content.body.on('data', (chunk: Buffer) => streamedBytes(chunk.length)).pause();
     return reply.send(content.body);
   });
 }

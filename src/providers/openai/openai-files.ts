@@ -1,12 +1,14 @@
 /** OpenAI Files API (providers.md §1.4–1.6). Also serves Azure's v1 surface shape. */
 import type { FileDeleted, FileList, FileObject } from '../../core/openai-types.ts';
-import type { CallContext, ContentStream, FilesCapability, ListQuery, UploadBody, UploadInput, UploadShapingInput } from '../provider-adapter.ts';
+import type { CallContext, ContentStream, FilesCapability, LateUploadFields, ListQuery, UploadBody, UploadInput, UploadShapingInput } from '../provider-adapter.ts';
 import { rewriteBatchModel } from '../shared/batch-jsonl.ts';
 import { buildMultipart } from '../shared/multipart-body.ts';
 import { normalizeFileObject, pageLocally } from '../shared/normalize-file.ts';
 import { headerValue, type UpstreamClient } from '../shared/upstream-client.ts';
 
-export function uploadFields(input: UploadInput): Array<[string, string]> {
+type LateUploadInput = Parameters<NonNullable<FilesCapability['uploadFieldsLast']>>[0];
+
+export function uploadFields(input: LateUploadFields): Array<[string, string]> {
   const fields: Array<[string, string]> = [['purpose', input.purpose]];
   if (input.expiresAfter) {
     fields.push(['expires_after[anchor]', input.expiresAfter.anchor], ['expires_after[seconds]', String(input.expiresAfter.seconds)]);
@@ -54,6 +56,18 @@ export class OpenAIShapedFiles implements FilesCapability {
       contentType: input.mimeType,
       body: input.body,
     });
+    return this.send(multipart, context);
+  }
+
+  /** The file part first, then purpose and expiry once known: the order the OpenAI SDKs send. */
+  async uploadFieldsLast(input: LateUploadInput, context: CallContext): Promise<FileObject> {
+    const late = input.fields.then((fields) => uploadFields({ ...fields, purpose: this.purposeFor(fields.purpose) }));
+    late.catch(() => undefined); // read by the body after the file's bytes; it fails the request there
+    const file = { field: 'file', filename: input.filename, contentType: input.mimeType, body: input.body };
+    return this.send(buildMultipart([], file, late), context);
+  }
+
+  private async send(multipart: ReturnType<typeof buildMultipart>, context: CallContext): Promise<FileObject> {
     const headers: Record<string, string> = { 'content-type': multipart.contentType };
     if (multipart.length !== undefined) headers['content-length'] = String(multipart.length);
     const raw = await this.client.json<Record<string, unknown>>(

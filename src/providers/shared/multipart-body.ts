@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { UploadBody } from '../provider-adapter.ts';
+import { framedBody } from './framed-body.ts';
 
 export interface MultipartFile {
   field: string;
@@ -18,7 +19,8 @@ export interface MultipartRequest {
   contentType: string;
   /** Total length when the file length is known. */
   length: number | undefined;
-  body: AsyncIterable<Uint8Array>;
+  /** Streams when the request starts sending; the file's chunks by reference (framed-body.ts). */
+  body: Readable;
 }
 
 function quote(value: string): string {
@@ -26,22 +28,25 @@ function quote(value: string): string {
   return value.replace(/[\r\n]/g, ' ').replace(/"/g, '%22');
 }
 
-export function buildMultipart(fields: Array<[string, string]>, file: MultipartFile): MultipartRequest {
+function encodeFields(boundary: string, fields: Array<[string, string]>): string {
+  return fields.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`).join('');
+}
+
+/**
+ * `fields` go before the file part. `lateFields`, when given, go after it: they are awaited once
+ * the file's bytes are sent (multipart/form-data allows any part order, RFC 7578 §5.2, and the
+ * OpenAI SDKs themselves send the file first). If `lateFields` rejects, the body fails before its
+ * closing boundary, so the request is abandoned and the receiver stores nothing.
+ */
+export function buildMultipart(fields: Array<[string, string]>, file: MultipartFile, lateFields?: Promise<Array<[string, string]>>): MultipartRequest {
   const boundary = `----unifile${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
-    fields
-      .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"\r\n\r\n${value}\r\n`)
-      .join('') +
+    encodeFields(boundary, fields) +
       `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.filename)}"\r\n` +
       `Content-Type: ${file.contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = file.body.bytes === undefined ? undefined : head.length + file.body.bytes + tail.length;
-  async function* stream(): AsyncIterable<Uint8Array> {
-    yield head;
-    const source: Readable = file.body.open();
-    yield* source;
-    yield tail;
-  }
-  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: stream() };
+  const length = file.body.bytes === undefined || lateFields ? undefined : head.length + file.body.bytes + tail.length;
+  const end = lateFields ? async () => Buffer.from(`\r\n${encodeFields(boundary, await lateFields)}--${boundary}--\r\n`) : () => tail;
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: framedBody(head, () => file.body.open(), end) };
 }

@@ -12,9 +12,9 @@
  *   session never becomes an object, so a failure leaves nothing behind.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { CallContext } from '../../core/call-context.ts';
 import type { UploadBody } from '../provider-adapter.ts';
+import { framedBody } from '../shared/framed-body.ts';
 import { readObject, type GcsClient, type GcsObject } from './gcs-client.ts';
 
 export interface ObjectUpload {
@@ -41,25 +41,13 @@ export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, c
       url: client.uploadUrl(upload.bucket, 'multipart'),
       headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(length) },
       // undici checks the bytes sent against Content-Length, so a body that changed size fails.
-      body: () => Readable.from(framed(head, upload.body, tail), { objectMode: false }),
+      body: () => framedBody(head, () => upload.body.open(), () => tail),
       expect: [200],
       pool: 'upload', // file bytes: kept off the pool of short calls (upstream-client.ts)
     },
     context,
   );
   return readObject(response, client, context);
-}
-
-/** head, the file's bytes, tail; the file is opened only when the request starts sending. */
-async function* framed(head: Buffer, body: UploadBody, tail: Buffer): AsyncGenerator<Buffer> {
-  yield head;
-  const stream = body.open();
-  try {
-    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-  } finally {
-    stream.destroy();
-  }
-  yield tail;
 }
 
 export async function uploadResumable(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
