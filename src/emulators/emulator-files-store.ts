@@ -23,22 +23,55 @@ export class FileStore<M> {
   readonly #dir: string;
   readonly #items = new Map<string, StoredBlob<M>>();
   #seq = 0;
+  /** Reads in progress, by blob path (hold). */
+  readonly #readers = new Map<string, number>();
+  /** Paths replaced or deleted while read: removed when their last reader releases them. */
+  readonly #orphans = new Set<string>();
 
   /** `dir` must be on the same filesystem as incoming temp files (use the emulator's tempDir). */
   constructor(dir: string) {
     this.#dir = dir;
   }
 
-  /** Moves an incoming temp file into the store under `id`, replacing an existing item. */
+  /**
+   * Moves an incoming temp file into the store under `id`, replacing an existing item. The path is
+   * reserved before the first await: two writes finishing together (two gateway instances storing
+   * one object) each get their own file, so one never renames over or removes the other's bytes.
+   */
   async adopt(input: { id: string; tempPath: string; bytes: number; sha256: string; meta: M }): Promise<StoredBlob<M>> {
-    const path = join(this.#dir, `blob-${this.#seq + 1}-${encodeURIComponent(input.id).slice(0, 80)}`);
+    this.#seq += 1;
+    const seq = this.#seq;
+    const path = join(this.#dir, `blob-${seq}-${encodeURIComponent(input.id).slice(0, 80)}`);
     await rename(input.tempPath, path);
     const previous = this.#items.get(input.id);
-    if (previous) await rm(previous.path, { force: true });
-    this.#seq += 1;
-    const blob: StoredBlob<M> = { id: input.id, path, bytes: input.bytes, sha256: input.sha256, seq: this.#seq, meta: input.meta };
+    const blob: StoredBlob<M> = { id: input.id, path, bytes: input.bytes, sha256: input.sha256, seq, meta: input.meta };
     this.#items.set(input.id, blob);
+    if (previous) await this.#discard(previous.path);
     return blob;
+  }
+
+  /**
+   * Keeps the blob's bytes on disk until the returned release is called, even if the item is
+   * replaced or deleted meanwhile: a download in progress finishes with the bytes it started
+   * with, as a Cloud Storage read of one object generation does.
+   */
+  hold(blob: StoredBlob<M>): () => Promise<void> {
+    this.#readers.set(blob.path, (this.#readers.get(blob.path) ?? 0) + 1);
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      const left = (this.#readers.get(blob.path) ?? 1) - 1;
+      if (left > 0) return void this.#readers.set(blob.path, left);
+      this.#readers.delete(blob.path);
+      if (this.#orphans.delete(blob.path)) await rm(blob.path, { force: true });
+    };
+  }
+
+  /** Removes bytes no item points at any more, or leaves that to the last reader's release. */
+  async #discard(path: string): Promise<void> {
+    if (this.#readers.has(path)) this.#orphans.add(path);
+    else await rm(path, { force: true });
   }
 
   get(id: string): StoredBlob<M> | undefined {
@@ -59,7 +92,7 @@ export class FileStore<M> {
     const blob = this.#items.get(id);
     if (!blob) return false;
     this.#items.delete(id);
-    await rm(blob.path, { force: true });
+    await this.#discard(blob.path);
     return true;
   }
 

@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmulatorExchange } from './emulator-exchange.ts';
-import { HashingFile, gcsError, objectResource, type GcsBlob, type GcsObjects } from './google-gcs-store.ts';
+import { HashingFile, conditionNotMet, gcsError, objectResource, type GcsBlob, type GcsObjects } from './google-gcs-store.ts';
 
 /** GCS refuses non-final chunks smaller than 256 KiB. */
 export const MIN_CHUNK_BYTES = 256 * 1024;
@@ -21,6 +21,8 @@ export interface ObjectDraft {
   name: string;
   contentType: string;
   metadata?: Record<string, string>;
+  /** The `ifGenerationMatch` precondition of the upload, checked when the object is stored. */
+  ifGenerationMatch?: string;
 }
 
 interface Session extends ObjectDraft {
@@ -110,7 +112,13 @@ export class ResumableSessions {
       await session.file.open(); // a zero-byte object still needs its (empty) file
       await session.file.close();
     }
-    session.result = await this.#objects.put({ ...session, file: session.file });
+    const result = await this.#objects.put({ ...session, file: session.file });
+    if (!result) {
+      this.#sessions.delete(id);
+      await rm(session.file.path, { force: true });
+      return exchange.sendJson(412, conditionNotMet());
+    }
+    session.result = result;
     // Keep the finished session so a repeated final PUT answers the object again, as GCS does.
     this.#sessions.set(id, session);
     await exchange.sendJson(200, objectResource(this.#baseUrl, session.result));

@@ -78,6 +78,11 @@ export function gcsError(code: number, message: string, reason: string, extra: R
   return { error: { code, message, errors: [{ message, domain: 'global', reason, ...extra }] } };
 }
 
+/** A failed `ifGenerationMatch` (HTTP 412, reason conditionNotMet). */
+export function conditionNotMet(): unknown {
+  return gcsError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+}
+
 export function noSuchObject(bucket: string, name: string): unknown {
   return gcsError(404, `No such object: ${bucket}/${name}`, 'notFound');
 }
@@ -86,6 +91,8 @@ export class GcsObjects {
   readonly #store: FileStore<GcsObjectMeta>;
   readonly #configured: ReadonlySet<string> | undefined;
   #lastGeneration = 0;
+  /** Writes being stored, by object key (put). */
+  readonly #writing = new Map<string, number>();
 
   constructor(tempDir: string, buckets?: readonly string[]) {
     this.#store = new FileStore(tempDir);
@@ -97,7 +104,31 @@ export class GcsObjects {
     return this.#configured ? this.#configured.has(bucket) : true;
   }
 
-  async put(input: { bucket: string; name: string; contentType: string; metadata?: Record<string, string>; file: HashingFile }): Promise<GcsBlob> {
+  /**
+   * Stores the bytes as the object's new generation. With `ifGenerationMatch` (GCS request
+   * preconditions, cloud.google.com/storage/docs/request-preconditions: `0` = only if no live
+   * object, else only if the live generation is that one) answers undefined when it does not
+   * hold; a write of the same object still in flight counts as a newer generation, so of two
+   * conditional writes racing exactly one wins. The caller still owns the file then.
+   */
+  async put(input: { bucket: string; name: string; contentType: string; metadata?: Record<string, string>; ifGenerationMatch?: string; file: HashingFile }): Promise<GcsBlob | undefined> {
+    const id = key(input.bucket, input.name);
+    if (input.ifGenerationMatch !== undefined) {
+      const current = this.#store.get(id);
+      const holds = !this.#writing.has(id) && (input.ifGenerationMatch === '0' ? current === undefined : current?.meta.generation === input.ifGenerationMatch);
+      if (!holds) return undefined;
+    }
+    this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
+    try {
+      return await this.#adopt(id, input);
+    } finally {
+      const left = this.#writing.get(id)! - 1;
+      if (left > 0) this.#writing.set(id, left);
+      else this.#writing.delete(id);
+    }
+  }
+
+  async #adopt(id: string, input: { bucket: string; name: string; contentType: string; metadata?: Record<string, string>; file: HashingFile }): Promise<GcsBlob> {
     const { md5Hash, sha256 } = input.file.digests();
     // Generations are microsecond timestamps in GCS; strictly increasing here.
     this.#lastGeneration = Math.max(this.#lastGeneration + 1, Date.now() * 1000);
@@ -111,11 +142,16 @@ export class GcsObjects {
       timeCreated: new Date().toISOString(),
       ...(input.metadata && Object.keys(input.metadata).length > 0 ? { metadata: input.metadata } : {}),
     };
-    return this.#store.adopt({ id: key(input.bucket, input.name), tempPath: input.file.path, bytes: input.file.bytes, sha256, meta });
+    return this.#store.adopt({ id, tempPath: input.file.path, bytes: input.file.bytes, sha256, meta });
   }
 
   get(bucket: string, name: string): GcsBlob | undefined {
     return this.#store.get(key(bucket, name));
+  }
+
+  /** Keeps the blob's bytes readable until released, even if the object is overwritten or deleted meanwhile. */
+  hold(blob: GcsBlob): () => Promise<void> {
+    return this.#store.hold(blob);
   }
 
   delete(bucket: string, name: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmulatorExchange } from './emulator-exchange.ts';
 import type { GoogleOAuth } from './google-oauth.ts';
-import { HashingFile, gcsError, noSuchObject, objectResource, type GcsObjects } from './google-gcs-store.ts';
+import { HashingFile, conditionNotMet, gcsError, noSuchObject, objectResource, type GcsObjects } from './google-gcs-store.ts';
 import type { ObjectDraft, ResumableSessions } from './google-gcs-resumable.ts';
 import { RelatedBodyError, readRelatedUpload, relatedBoundary } from './google-multipart-related.ts';
 
@@ -74,13 +74,15 @@ export async function handleGcs(exchange: EmulatorExchange, context: GcsRouteCon
 async function insert(exchange: EmulatorExchange, context: GcsRouteContext, bucket: string): Promise<void> {
   const uploadType = exchange.query.get('uploadType');
   const queryName = exchange.query.get('name') ?? undefined;
+  const ifGenerationMatch = exchange.query.get('ifGenerationMatch') ?? undefined;
+  if (ifGenerationMatch !== undefined && !/^\d+$/.test(ifGenerationMatch)) return badRequest(exchange, `Invalid value for ifGenerationMatch: ${JSON.stringify(ifGenerationMatch.slice(0, 32))}`);
   if (uploadType === 'resumable') {
     const text = await exchange.readText(1024 * 1024);
     const resource = parseResource(text);
     if (resource === undefined) return badRequest(exchange, 'The object resource is not valid JSON.');
     exchange.recordJson(resource);
     const declared = exchange.headers['x-upload-content-type'];
-    const draft = toDraft(bucket, resource, queryName, typeof declared === 'string' ? declared : undefined);
+    const draft = toDraft(bucket, resource, queryName, typeof declared === 'string' ? declared : undefined, ifGenerationMatch);
     if (typeof draft === 'string') return badRequest(exchange, draft);
     return context.sessions.start(exchange, draft);
   }
@@ -92,7 +94,7 @@ async function insert(exchange: EmulatorExchange, context: GcsRouteContext, buck
   let draft: ObjectDraft | string;
   try {
     if (uploadType === 'media') {
-      draft = toDraft(bucket, {}, queryName, exchange.headers['content-type']);
+      draft = toDraft(bucket, {}, queryName, exchange.headers['content-type'], ifGenerationMatch);
       for await (const chunk of exchange.body as AsyncIterable<Buffer>) await file.write(chunk);
     } else {
       const boundary = relatedBoundary(exchange.headers['content-type'] ?? '');
@@ -101,7 +103,7 @@ async function insert(exchange: EmulatorExchange, context: GcsRouteContext, buck
       const resource = parseResource(related.metadataText);
       if (resource === undefined) throw new RelatedBodyError('The object metadata part is not valid JSON.');
       exchange.recordJson(resource);
-      draft = toDraft(bucket, resource, queryName, related.mediaType);
+      draft = toDraft(bucket, resource, queryName, related.mediaType, ifGenerationMatch);
     }
     await file.close();
   } catch (error) {
@@ -115,6 +117,10 @@ async function insert(exchange: EmulatorExchange, context: GcsRouteContext, buck
     return badRequest(exchange, draft);
   }
   const blob = await context.objects.put({ ...draft, file });
+  if (!blob) {
+    await rm(file.path, { force: true });
+    return exchange.sendJson(412, conditionNotMet());
+  }
   await exchange.sendJson(200, objectResource(context.baseUrl, blob));
 }
 
@@ -122,14 +128,20 @@ async function getObject(exchange: EmulatorExchange, context: GcsRouteContext, b
   const blob = context.objects.get(bucket, name);
   if (!blob) return exchange.sendJson(404, noSuchObject(bucket, name));
   if (!download && exchange.query.get('alt') !== 'media') return exchange.sendJson(200, objectResource(context.baseUrl, blob));
-  await exchange.sendFile(200, blob.path, blob.bytes, {
-    'content-type': blob.meta.contentType,
-    'x-goog-generation': blob.meta.generation,
-    'x-goog-metageneration': blob.meta.metageneration,
-    'x-goog-hash': `md5=${blob.meta.md5Hash}`,
-    'x-goog-stored-content-length': String(blob.bytes),
-    etag: Buffer.from(blob.meta.generation).toString('base64'),
-  });
+  // The generation being read stays whole while another write replaces the object.
+  const release = context.objects.hold(blob);
+  try {
+    await exchange.sendFile(200, blob.path, blob.bytes, {
+      'content-type': blob.meta.contentType,
+      'x-goog-generation': blob.meta.generation,
+      'x-goog-metageneration': blob.meta.metageneration,
+      'x-goog-hash': `md5=${blob.meta.md5Hash}`,
+      'x-goog-stored-content-length': String(blob.bytes),
+      etag: Buffer.from(blob.meta.generation).toString('base64'),
+    });
+  } finally {
+    await release();
+  }
 }
 
 async function listObjects(exchange: EmulatorExchange, context: GcsRouteContext, bucket: string): Promise<void> {
@@ -178,7 +190,7 @@ function parseResource(text: string): Record<string, unknown> | undefined {
 }
 
 /** The object to create, or the 400 message explaining why not. */
-function toDraft(bucket: string, resource: Record<string, unknown>, queryName: string | undefined, partType: string | undefined): ObjectDraft | string {
+function toDraft(bucket: string, resource: Record<string, unknown>, queryName: string | undefined, partType: string | undefined, ifGenerationMatch?: string): ObjectDraft | string {
   const name = typeof resource.name === 'string' && resource.name !== '' ? resource.name : queryName;
   if (!name) return 'Required parameter: name';
   if (Buffer.byteLength(name) > 1024 || /[\r\n]/.test(name)) return `Invalid object name: ${JSON.stringify(name.slice(0, 64))}`;
@@ -188,7 +200,7 @@ function toDraft(bucket: string, resource: Record<string, unknown>, queryName: s
   if (raw !== null && typeof raw === 'object') {
     for (const [key, value] of Object.entries(raw)) if (value !== null) metadata[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
-  return { bucket, name, contentType, metadata };
+  return { bucket, name, contentType, metadata, ...(ifGenerationMatch === undefined ? {} : { ifGenerationMatch }) };
 }
 
 function decodeSegments(values: [string, string]): [string, string] | undefined {

@@ -2,15 +2,36 @@
  * The check of a managed `purpose=batch` upload before anything is uploaded (SPEC §6): every
  * non-blank line is a JSON object with `custom_id` (a string, unique in the file), `method`,
  * `url` and a `body` object whose `model` is one of the file's target model names. Streams the
- * spooled body line by line (memory: one line plus the set of custom_ids), and answers 400
+ * spooled body line by line (memory: one chunk, one line and a 64-bit hash per custom_id, custom-id-set.ts), and answers 400
  * naming the first bad line.
  */
 import { errors } from '../core/errors.ts';
+import { jsonlLines } from '../core/jsonl-lines.ts';
+import { CustomIdSet, type IdHash } from './custom-id-set.ts';
 import type { UploadBody } from '../providers/provider-adapter.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-function checkLine(line: string, number: number, seen: Set<string>, targets: readonly string[]): void {
+const tooLong = (number: number) => errors.invalidValue('file', `Line ${number} of the batch file is longer than 64 MB.`);
+
+/** The custom_ids of the given (already checked) lines, read again from the spooled body. */
+async function customIdsAt(body: UploadBody, numbers: readonly number[]): Promise<string[]> {
+  const wanted = new Set(numbers);
+  const last = Math.max(...numbers);
+  const ids: string[] = [];
+  const stream = body.open();
+  try {
+    for await (const { line, number } of jsonlLines(stream as AsyncIterable<Buffer>, { maxLineBytes: MAX_LINE_BYTES, tooLong })) {
+      if (wanted.has(number)) ids.push((JSON.parse(line) as { custom_id: string }).custom_id);
+      if (number >= last) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return ids;
+}
+
+function checkLine(line: string, number: number, targets: readonly string[]): string {
   const bad = (why: string) => errors.invalidValue('file', `Line ${number} of the batch file ${why}.`);
   let value: unknown;
   try {
@@ -24,48 +45,37 @@ function checkLine(line: string, number: number, seen: Set<string>, targets: rea
     if (!(key in request)) throw bad(`has no "${key}"`);
   }
   if (typeof request.custom_id !== 'string' || request.custom_id === '') throw bad('has a "custom_id" that is not a non-empty string');
-  if (seen.has(request.custom_id)) throw bad(`repeats the custom_id "${request.custom_id.slice(0, 200)}"`);
-  seen.add(request.custom_id);
   if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) throw bad('has a "body" that is not an object');
   const model = (request.body as Record<string, unknown>).model;
   if (model !== undefined && (typeof model !== 'string' || !targets.includes(model))) {
     throw bad(`names model ${JSON.stringify(String(model)).slice(0, 200)}, which is not among the file's target_model_names (${targets.join(', ')})`);
   }
+  return request.custom_id;
 }
 
-export async function checkBatchFile(body: UploadBody, targets: readonly string[]): Promise<void> {
-  const seen = new Set<string>();
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  let number = 0;
+export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: { idHash?: IdHash } = {}): Promise<void> {
+  const seen = new CustomIdSet(options.idHash);
   let lines = 0;
-  const take = (line: string): void => {
-    number += 1;
-    const text = line.replace(/\r$/, '');
-    if (text.trim() === '') return;
-    lines += 1;
-    checkLine(text, number, seen, targets);
-  };
   const stream = body.open();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      try {
-        pending += decoder.decode(chunk, { stream: true });
-      } catch {
-        throw errors.invalidValue('file', `Line ${number + 1} of the batch file is not valid UTF-8.`);
+    const split = jsonlLines(stream as AsyncIterable<Buffer>, {
+      maxLineBytes: MAX_LINE_BYTES,
+      tooLong,
+      invalidUtf8: (number) => errors.invalidValue('file', `Line ${number} of the batch file is not valid UTF-8.`),
+    });
+    for await (const { line, number } of split) {
+      if (line.trim() === '') continue;
+      lines += 1;
+      const id = checkLine(line, number, targets);
+      const earlier = seen.seenAt(id);
+      // A hash match is a candidate only: the earlier lines' ids are read again and compared.
+      if (earlier.length > 0 && (await customIdsAt(body, earlier)).includes(id)) {
+        throw errors.invalidValue('file', `Line ${number} of the batch file repeats the custom_id "${id.slice(0, 200)}".`);
       }
-      let newline = pending.indexOf('\n');
-      while (newline !== -1) {
-        take(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf('\n');
-      }
-      if (pending.length > MAX_LINE_BYTES) throw errors.invalidValue('file', `Line ${number + 1} of the batch file is longer than 64 MB.`);
+      seen.add(id, number);
     }
-    pending += decoder.decode();
   } finally {
     stream.destroy();
   }
-  if (pending.trim() !== '') take(pending);
   if (lines === 0) throw errors.invalidValue('file', 'The batch file has no requests (a batch file is JSONL: one request per line).');
 }

@@ -209,6 +209,31 @@ describe('GCS JSON API', () => {
     assert.equal(sha256((await emulator.readObject('bkt-res', 'one-shot.pdf'))!), sha256(data));
   });
 
+  test('ifGenerationMatch=0 on resumable uploads: of two sessions finishing together exactly one stores the object, the other gets 412', async () => {
+    const open = async () => {
+      const start = await gcs('/upload/storage/v1/b/bkt-cond/o?uploadType=resumable&ifGenerationMatch=0', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'once.jsonl' }),
+      });
+      assert.equal(start.status, 200);
+      return String(start.headers.location);
+    };
+    const sessions = await Promise.all([open(), open()]);
+    const bodies = [Buffer.from('first\n'), Buffer.from('second\n')];
+    const puts = await Promise.all(sessions.map((location, index) => gcs(location, { method: 'PUT', body: bodies[index]!, auth: null })));
+    assert.deepEqual(puts.map((put) => put.status).sort(), [200, 412]);
+    const refused = puts.find((put) => put.status === 412)!;
+    assert.deepEqual(json(refused.bytes).error.errors[0].reason, 'conditionNotMet');
+    const winner = bodies[puts.findIndex((put) => put.status === 200)]!;
+    assert.deepEqual(await emulator.readObject('bkt-cond', 'once.jsonl'), winner);
+    // Once it exists, a later conditional write is refused too; an unconditional one replaces it.
+    const late = await gcs(await open(), { method: 'PUT', body: 'late', auth: null });
+    assert.equal(late.status, 412);
+    assert.equal((await gcs('/upload/storage/v1/b/bkt-cond/o?uploadType=media&name=once.jsonl', { method: 'POST', body: 'over' })).status, 200);
+    assert.equal((await gcs('/upload/storage/v1/b/bkt-cond/o?uploadType=media&name=once.jsonl&ifGenerationMatch=x', { method: 'POST', body: 'x' })).status, 400);
+  });
+
   test('resumable upload in chunks: 308 + Range until the final chunk', async () => {
     const chunk = 256 * 1024;
     const data = randomBytes(2 * chunk + 1000);
@@ -254,6 +279,34 @@ describe('GCS JSON API', () => {
     assert.equal(deleted.bytes.length, 0);
     assert.equal((await gcs(objectPath('bkt-del', 'gone.txt'))).status, 404);
     assert.equal((await gcs(objectPath('bkt-del', 'gone.txt'), { method: 'DELETE' })).status, 404);
+  });
+
+  test('concurrent writes of one object (and of its long-named sibling) while it is read: every read whole, the object kept', async () => {
+    // Two gateway instances storing one converted batch output at once (same name, same folder
+    // as its error file) once made the emulator lose the object's bytes: reads then broke off.
+    const folder = `gw/unifile/batches/${'f'.repeat(36)}/`;
+    const names = [`${folder}openai-output.jsonl`, `${folder}openai-errors.jsonl`];
+    const versions = Array.from({ length: 6 }, (_, index) => Buffer.from(`version ${index} `.repeat(20_000)));
+    const upload = (name: string, body: Buffer) =>
+      gcs(`/upload/storage/v1/b/bkt-race/o?uploadType=media&name=${encodeURIComponent(name)}`, { method: 'POST', body });
+    await upload(names[0]!, versions[0]!);
+    const reads: Array<ReturnType<typeof gcs>> = [];
+    const writes: Array<ReturnType<typeof gcs>> = [];
+    for (const [index, body] of versions.entries()) {
+      for (const name of names) writes.push(upload(name, body));
+      reads.push(gcs(`${objectPath('bkt-race', names[0]!)}?alt=media`));
+      if (index % 2 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const write of await Promise.all(writes)) assert.equal(write.status, 200);
+    for (const read of await Promise.all(reads)) {
+      assert.equal(read.status, 200);
+      assert.ok(versions.some((version) => version.equals(read.bytes)), 'a read answered one whole version');
+    }
+    for (const name of names) {
+      const final = await gcs(`${objectPath('bkt-race', name)}?alt=media`);
+      assert.equal(final.status, 200);
+      assert.ok(versions.some((version) => version.equals(final.bytes)), `${name} kept its bytes`);
+    }
   });
 
   test('list pages by prefix with maxResults and pageToken', async () => {

@@ -23,6 +23,11 @@ export interface ObjectUpload {
   contentType: string;
   metadata: Record<string, string>;
   body: UploadBody;
+  /**
+   * Request precondition (cloud.google.com/storage/docs/request-preconditions), resumable only:
+   * `'0'` stores the object only if none exists yet; otherwise GCS answers 412.
+   */
+  ifGenerationMatch?: string;
 }
 
 export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
@@ -56,7 +61,7 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
     {
       operation: 'files.upload.start',
       method: 'POST',
-      url: client.uploadUrl(upload.bucket, 'resumable'),
+      url: client.uploadUrl(upload.bucket, 'resumable') + (upload.ifGenerationMatch === undefined ? '' : `&ifGenerationMatch=${encodeURIComponent(upload.ifGenerationMatch)}`),
       headers: { 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': upload.contentType },
       body: () => resource,
       idempotent: true, // opening a session creates nothing until bytes arrive

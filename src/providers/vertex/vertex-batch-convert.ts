@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { errors } from '../../core/errors.ts';
+import { jsonlLines, type JsonlLine } from '../../core/jsonl-lines.ts';
 import { convertGeminiResponse } from '../google/convert-gemini-to-openai.ts';
 import { convertOpenAIToGemini } from '../google/convert-openai-to-gemini.ts';
 import type { GeminiResponse } from '../google/gemini-types.ts';
@@ -18,28 +19,14 @@ import type { GeminiResponse } from '../google/gemini-types.ts';
 type Json = Record<string, unknown>;
 
 export const ROW_LABEL = 'unifile_row';
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 /** Splits a byte stream into UTF-8 lines (without the newline); numbers start at 1. */
-export async function* splitLines(source: AsyncIterable<Buffer | string>): AsyncGenerator<{ line: string; number: number }> {
-  const decoder = new TextDecoder('utf-8');
-  let pending = '';
-  let number = 0;
-  for await (const chunk of source) {
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let newline = pending.indexOf('\n', start);
-    while (newline !== -1) {
-      number += 1;
-      yield { line: pending.slice(start, newline).replace(/\r$/, ''), number };
-      start = newline + 1;
-      newline = pending.indexOf('\n', start);
-    }
-    pending = pending.slice(start);
-    if (pending.length > MAX_LINE_CHARS) throw errors.invalidValue('input_file_id', `Line ${number + 1} of the batch file is longer than 64 MB.`);
-  }
-  pending += decoder.decode();
-  if (pending !== '') yield { line: pending.replace(/\r$/, ''), number: number + 1 };
+export function splitLines(source: AsyncIterable<Buffer | string>): AsyncGenerator<JsonlLine> {
+  return jsonlLines(source, {
+    maxLineBytes: MAX_LINE_BYTES,
+    tooLong: (number) => errors.invalidValue('input_file_id', `Line ${number} of the batch file is longer than 64 MB.`),
+  });
 }
 
 function badLine(number: number, problem: string): Error {

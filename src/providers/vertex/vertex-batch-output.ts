@@ -3,13 +3,14 @@
  * output (describe), the `predictions*.jsonl` shards under the job's output directory (GCS list,
  * name order) are converted in one streaming pass into OpenAI batch output lines, matched back to
  * their custom_ids through a disk index (custom-id-index.ts), and stored as one object beside the
- * input (`openai-output.jsonl` / `openai-errors.jsonl`); its exact length becomes the file's
- * bytes. Reading the output streams that object. Memory stays at a line and an upload chunk
- * whatever the size of the output.
+ * input (`openai-output.jsonl` / `openai-errors.jsonl`), written once (`ifGenerationMatch=0`:
+ * of instances converting at once one stores it, the others read its size); its exact length
+ * becomes the file's bytes. Reading the output streams that object. Memory stays at a line and
+ * an upload chunk whatever the size of the output.
  */
 import { Readable } from 'node:stream';
 import type { CallContext } from '../../core/call-context.ts';
-import { errors } from '../../core/errors.ts';
+import { errors, UpstreamError } from '../../core/errors.ts';
 import type { BatchOutputDescription } from '../provider-adapter.ts';
 import { CustomIdIndex } from './custom-id-index.ts';
 import type { GcsClient } from './gcs-client.ts';
@@ -63,11 +64,19 @@ export class VertexBatchOutput {
           }
         })(),
       );
-    const stored = await uploadResumable(
-      this.gcs,
-      { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined } },
-      context,
-    );
+    let stored;
+    try {
+      // Written once: instances converting the same output at once race, one object wins (the
+      // bytes are the same), and a read never sees the object replaced under it.
+      stored = await uploadResumable(
+        this.gcs,
+        { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined }, ifGenerationMatch: '0' },
+        context,
+      );
+    } catch (error) {
+      if (!(error instanceof UpstreamError && error.failure.upstreamStatus === 412)) throw error;
+      stored = await this.gcs.getMetadata(this.location.bucket, name, context); // another instance stored it first
+    }
     const size = Number(stored.size);
     return { bytes: Number.isSafeInteger(size) ? size : bytes, filename: reference.keep === 'succeeded' ? 'batch_output.jsonl' : 'batch_errors.jsonl' };
   }
