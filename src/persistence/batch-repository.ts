@@ -6,7 +6,7 @@
 import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../core/access-policy.ts';
 import type { BatchObject } from '../core/batch-types.ts';
-import type { Db } from './database.ts';
+import { rowsOf, type Db } from './database.ts';
 import { batches, batchOutputFiles, managedFileCopies, managedFiles } from './schema.ts';
 import type { NewManagedCopy, NewManagedFile } from './managed-file-repository.ts';
 
@@ -133,8 +133,4 @@ export class BatchRepository {
     const rows = await this.db.select().from(batchOutputFiles).where(eq(batchOutputFiles.batchId, batchId));
     return Object.fromEntries(rows.map((row) => [row.kind, row.fileId]));
   }
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
 }

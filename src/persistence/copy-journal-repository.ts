@@ -4,7 +4,7 @@
  * has passed (the owner died), with row locks and SKIP LOCKED so instances never share a row.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './database.ts';
+import { rowsOf, type Db } from './database.ts';
 
 export interface JournalEntry {
   deploymentId: string;
@@ -84,8 +84,4 @@ export class CopyJournalRepository {
       UNION SELECT provider_file_id FROM provider_copy_journal WHERE id <> ${exceptRow} AND provider_file_id IN (${list})`);
     return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
   }
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
 }

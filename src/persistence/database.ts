@@ -133,3 +133,8 @@ function sessionFromPg(client: pg.PoolClient): SqlSession {
     },
   };
 }
+
+/** The rows of a raw `db.execute` result: node-postgres gives `{ rows }`, PGlite the same shape. */
+export function rowsOf<T>(result: unknown): T[] {
+  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
+}

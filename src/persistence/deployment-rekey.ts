@@ -8,7 +8,7 @@
  * periodically (it costs one indexed lookup per table and renamed id).
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './database.ts';
+import { rowsOf, type Db } from './database.ts';
 
 export interface DeploymentRename {
   from: string;
@@ -65,8 +65,4 @@ export async function rekeyDeployments(db: Db, renames: readonly DeploymentRenam
 /** A text[] parameter both drivers accept. */
 function toArray(values: readonly string[]) {
   return sql`${`{${values.map((value) => JSON.stringify(value)).join(',')}}`}::text[]`;
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
 }

@@ -7,7 +7,7 @@ import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { FineTuningJob } from '../core/fine-tuning-types.ts';
 import type { OwnedResource, Principal } from '../core/access-policy.ts';
 import type { FileObject } from '../core/openai-types.ts';
-import type { Db } from './database.ts';
+import { rowsOf, type Db } from './database.ts';
 import { fineTuningJobs, fineTuningResultFiles, managedFileCopies, managedFiles, providerFiles } from './schema.ts';
 
 export type FineTuningJobRow = typeof fineTuningJobs.$inferSelect;
@@ -188,8 +188,4 @@ function ownerFilter(principal: Principal): SQL | undefined {
   const owner = principal.teamId ? sql`(owner_id = ${principal.ownerId} OR team_id = ${principal.teamId})` : sql`owner_id = ${principal.ownerId}`;
   if (principal.allowedModels.length === 0) return owner;
   return sql`${owner} AND model_name IN (${sql.join(principal.allowedModels.map((name) => sql`${name}`), sql`, `)})`;
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
 }

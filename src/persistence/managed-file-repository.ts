@@ -5,7 +5,7 @@
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../core/access-policy.ts';
-import type { Db } from './database.ts';
+import { rowsOf, type Db } from './database.ts';
 import { managedFileCopies, managedFiles, pendingProviderDeletes, type CopyState } from './schema.ts';
 
 export type ManagedFileRow = typeof managedFiles.$inferSelect;
@@ -233,9 +233,6 @@ function textArray(values: readonly string[]): SQL {
   return sql`${`{${values.map((value) => JSON.stringify(value)).join(',')}}`}::text[]`;
 }
 
-function rowsOf<T>(result: unknown): T[] {
-  return ((result as { rows?: T[] }).rows ?? (result as T[])) as T[];
-}
 
 /** Raw SQL rows use column names; map them to the drizzle row shape. */
 function fromSqlRow(row: Record<string, unknown>): ManagedFileRow {
