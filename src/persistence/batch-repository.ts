@@ -9,6 +9,9 @@ import type { BatchObject } from '../core/batch-types.ts';
 import { rowsOf, type Db } from './database.ts';
 import { batches, batchOutputFiles, managedFileCopies, managedFiles } from './schema.ts';
 import type { NewManagedCopy, NewManagedFile } from './managed-file-repository.ts';
+import { claimDueIds, type LeaseTable } from './refresh-leases.ts';
+
+const BATCH_LEASES: LeaseTable = { name: 'batches', finished: ['completed', 'failed', 'expired', 'cancelled'] };
 
 export type BatchRow = typeof batches.$inferSelect;
 export type NewBatch = Omit<typeof batches.$inferInsert, 'createdAt' | 'refreshedAt' | 'leaseOwner' | 'leaseUntil' | 'refreshFailures' | 'lastError'>;
@@ -77,19 +80,7 @@ export class BatchRepository {
    * another instance is claiming right now are skipped, and a lease of a crashed instance ends.
    */
   async claimDue(owner: string, limit: number, leaseMs: number): Promise<BatchRow[]> {
-    const result = await this.db.execute(sql`
-      UPDATE batches SET lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
-      WHERE id IN (
-        SELECT id FROM batches
-        WHERE status NOT IN ('completed', 'failed', 'expired', 'cancelled')
-          AND next_refresh_at <= now()
-          AND (lease_until IS NULL OR lease_until < now())
-        ORDER BY next_refresh_at
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
-      )
-      RETURNING id`);
-    const ids = rowsOf<{ id: string }>(result).map((row) => row.id);
+    const ids = await claimDueIds(this.db, BATCH_LEASES, owner, limit, leaseMs);
     if (ids.length === 0) return [];
     return this.db.select().from(batches).where(inArray(batches.id, ids));
   }

@@ -9,6 +9,9 @@ import type { OwnedResource, Principal } from '../core/access-policy.ts';
 import type { FileObject } from '../core/openai-types.ts';
 import { rowsOf, type Db } from './database.ts';
 import { fineTuningJobs, fineTuningResultFiles, managedFileCopies, managedFiles, providerFiles } from './schema.ts';
+import { claimDueIds, type LeaseTable } from './refresh-leases.ts';
+
+const FINE_TUNING_LEASES: LeaseTable = { name: 'fine_tuning_jobs', finished: ['succeeded', 'failed', 'cancelled'] };
 
 export type FineTuningJobRow = typeof fineTuningJobs.$inferSelect;
 export type NewFineTuningJob = Omit<typeof fineTuningJobs.$inferInsert, 'createdAt'>;
@@ -46,19 +49,7 @@ export class FineTuningJobRepository {
    * instance is claiming right now are skipped, and the lease of a crashed instance ends.
    */
   async claimDue(owner: string, limit: number, leaseMs: number): Promise<FineTuningJobRow[]> {
-    const result = await this.db.execute(sql`
-      UPDATE fine_tuning_jobs SET lease_owner = ${owner}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
-      WHERE id IN (
-        SELECT id FROM fine_tuning_jobs
-        WHERE status NOT IN ('succeeded', 'failed', 'cancelled')
-          AND next_refresh_at <= now()
-          AND (lease_until IS NULL OR lease_until < now())
-        ORDER BY next_refresh_at
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
-      )
-      RETURNING id`);
-    const ids = rowsOf<{ id: string }>(result).map((row) => row.id);
+    const ids = await claimDueIds(this.db, FINE_TUNING_LEASES, owner, limit, leaseMs);
     if (ids.length === 0) return [];
     return this.db.select().from(fineTuningJobs).where(inArray(fineTuningJobs.id, ids));
   }
