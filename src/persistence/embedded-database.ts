@@ -19,6 +19,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { childNodeEnvironment } from '../config/child-environment.ts';
 
 /** Postgres settings for the embedded backend, on top of PGlite's own start parameters. */
 export const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = {
@@ -60,8 +61,7 @@ async function initdbInChildProcess(dataDir: string): Promise<void> {
   const moduleUrl = import.meta.resolve('@electric-sql/pglite');
   try {
     await run(process.execPath, ['--input-type=module', '-e', INITDB_SCRIPT, moduleUrl, dataDir, JSON.stringify(settingParams())], {
-      // The gateway's own flags (--import loaders, inspectors) are not for this child.
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: childNodeEnvironment(),
       maxBuffer: 1024 * 1024,
     });
   } catch (error) {
