@@ -18,6 +18,7 @@ import { startAllEmulators, type AllEmulators } from '../src/emulators/start-all
 import { ARTIFACTS, launchChromium, openPage } from './support/browser.ts';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const MASTER = 'sk-ui-master-key';
 const BUCKET = 'ui-test-bucket';
@@ -353,7 +354,9 @@ test('keyboard only: Tab to the API key, type, Enter signs in; a wrong key is an
   assert.equal(await page.evaluate('document.activeElement.textContent'), 'Sign in');
   await page.keyboard.press('Enter');
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.waitForFunction("document.activeElement.id === 'files-title'"); // focus moves to the Files heading
+  // Focus moves to the Files heading. Polled through page.evaluate: waitForFunction evaluates its
+  // predicate inside the page, which the page's own CSP (no 'unsafe-eval') refuses.
+  await waitFor(async () => ((await page.evaluate('document.activeElement.id')) === 'files-title' ? true : undefined), 'focus on the Files heading', 10_000);
   assert.equal(await page.locator('#alert').textContent(), '');
   // On to the first row's Delete: the table's scroll frame, Download, Delete.
   for (const expected of ['files-region', 'Download', 'Delete']) {
