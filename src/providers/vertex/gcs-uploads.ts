@@ -55,7 +55,12 @@ export async function uploadMultipart(client: GcsClient, upload: ObjectUpload, c
   return readObject(response, client, context);
 }
 
-export async function uploadResumable(client: GcsClient, upload: ObjectUpload, context: CallContext): Promise<GcsObject> {
+/** A body for the resumable flow: any source of bytes or strings (a converter's generator, a stream). */
+export interface ResumableBody {
+  open(): AsyncIterable<Buffer | Uint8Array | string>;
+}
+
+export async function uploadResumable(client: GcsClient, upload: Omit<ObjectUpload, 'body'> & { body: ResumableBody }, context: CallContext): Promise<GcsObject> {
   const resource = JSON.stringify({ name: upload.name, contentType: upload.contentType, metadata: upload.metadata });
   const start = await client.send(
     {
@@ -73,32 +78,28 @@ export async function uploadResumable(client: GcsClient, upload: ObjectUpload, c
   const sessionUrl = sameOriginSession(client, start.headers.location);
 
   const chunkBytes = client.options.resumableChunkBytes;
-  const stream = upload.body.open();
   // One chunk buffer, filled by copying and reused after each PUT: memory stays at one chunk.
   const buffer = Buffer.allocUnsafe(chunkBytes);
   let filled = 0;
   let offset = 0;
-  try {
-    for await (const chunk of stream) {
-      // A string that fits is encoded straight into the chunk (converters yield one per line).
-      if (typeof chunk === 'string' && filled < chunkBytes && Buffer.byteLength(chunk) <= chunkBytes - filled) {
-        filled += buffer.write(chunk, filled);
-        continue;
-      }
-      let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      while (data.length > 0) {
-        // Send a full chunk only once more bytes follow: the last chunk must carry the total.
-        if (filled === chunkBytes) {
-          offset = await putChunk({ client, sessionUrl, piece: buffer, offset, context });
-          filled = 0;
-        }
-        const copied = data.copy(buffer, filled, 0, Math.min(data.length, chunkBytes - filled));
-        filled += copied;
-        data = data.subarray(copied);
-      }
+  // for-await closes the source (return(): a stream is destroyed) when the loop ends early or throws.
+  for await (const chunk of upload.body.open()) {
+    // A string that fits is encoded straight into the chunk (converters yield strings).
+    if (typeof chunk === 'string' && filled < chunkBytes && Buffer.byteLength(chunk) <= chunkBytes - filled) {
+      filled += buffer.write(chunk, filled);
+      continue;
     }
-  } finally {
-    stream.destroy();
+    let data = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (data.length > 0) {
+      // Send a full chunk only once more bytes follow: the last chunk must carry the total.
+      if (filled === chunkBytes) {
+        offset = await putChunk({ client, sessionUrl, piece: buffer, offset, context });
+        filled = 0;
+      }
+      const copied = data.copy(buffer, filled, 0, Math.min(data.length, chunkBytes - filled));
+      filled += copied;
+      data = data.subarray(copied);
+    }
   }
   const last = buffer.subarray(0, filled);
   const total = offset + last.length;

@@ -1,6 +1,7 @@
 /** The Vertex batch converters on exact lines (providers.md §1.10, §3.5). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +107,66 @@ test('custom_ids go through a disk spool and come back by row from a disk index,
   await index.close();
   await spool.remove();
   assert.deepEqual(readdirSync(root), [], 'temp files removed');
+});
+
+/** The ids the converter must mint (sha256 of seed, salt and row: the same bytes as before crypto.hash). */
+const stable = (seed: string, row: number | string, salt: string) => createHash('sha256').update(`${seed}\u0000${salt}\u0000${row}`).digest('hex').slice(0, 24);
+
+test('predictions → OpenAI output bytes, exactly: unicode, escapes, a 1 MB answer, out of order, errors, torn and blank lines', async () => {
+  const seed = 'projects/p/locations/l/batchPredictionJobs/42';
+  const texts: Record<number, string> = {
+    0: 'quote " backslash \\ newline \n tab \t nul \u0000 line-sep \u2028 emoji 😀 ä',
+    1: 'y'.repeat(1024 * 1024),
+    3: '',
+  };
+  const ids = ['Ünïcode — id', 'with\nnewline and "quotes"', 'never answered', 'empty answer'];
+  const answer = (row: number, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      request: { contents: [{ role: 'user', parts: [{ text: `q${row} — ✓` }] }], labels: { unifile_row: String(row) } },
+      status: '',
+      response: { candidates: [{ content: { role: 'model', parts: [{ text: texts[row] }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 }, ...extra },
+      processed_time: '2026-04-13T10:18:18Z',
+    });
+  const failed = JSON.stringify({ request: { labels: { unifile_row: '2' } }, status: '503 Service Unavailable', processed_time: '2026-04-13T10:18:18Z' });
+  const unknownRow = JSON.stringify({ request: { labels: { unifile_row: '99' } }, status: '', response: { candidates: [] } });
+  const shard = ['', answer(3), '{"torn', answer(1, { responseId: 'resp-1' }), failed, unknownRow, `${answer(0)}\r`, ''].join('\n');
+  const expected = (row: number, body: Record<string, unknown>) =>
+    `${JSON.stringify({ id: `batch_req_${stable(seed, row, 'line')}`, custom_id: ids[row], response: { status_code: 200, request_id: `req_${stable(seed, row, 'request')}`, body }, error: null })}\n`;
+  const completion = (row: number, id: string) => ({
+    id,
+    object: 'chat.completion',
+    created: 1776075498,
+    model: 'gemini-2.5-flash',
+    choices: [{ index: 0, message: { role: 'assistant', content: texts[row], refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+  });
+  const want = [expected(3, completion(3, `chatcmpl-${stable(seed, 3, 'completion')}`)), expected(1, completion(1, 'chatcmpl-resp-1')), expected(0, completion(0, `chatcmpl-${stable(seed, 0, 'completion')}`))].join('');
+  const options = { customId: (row: number) => ids[row], model: 'gemini-2.5-flash', seed };
+  for (const size of [1 + 2 ** 16, 4093, 1 << 22]) {
+    const out: string[] = [];
+    for await (const piece of vertexOutputToOpenAI(chunked(shard, size), { ...options, keep: 'succeeded' })) out.push(piece);
+    assert.equal(out.join(''), want, `chunk size ${size}`);
+  }
+  const errorsOut: string[] = [];
+  for await (const piece of vertexOutputToOpenAI(chunked(shard, 4093), { ...options, keep: 'failed' })) errorsOut.push(piece);
+  assert.equal(
+    errorsOut.join(''),
+    `${JSON.stringify({ id: `batch_req_${stable(seed, 2, 'line')}`, custom_id: ids[2], response: { status_code: 503, request_id: `req_${stable(seed, 2, 'request')}`, body: { error: { message: '503 Service Unavailable', type: 'invalid_request_error', param: null, code: null } } }, error: null })}\n`,
+  );
+});
+
+test('OpenAI input → Vertex input bytes, exactly, and the custom_ids in row order, whatever the chunking', async () => {
+  const input = [line('é — "q"', 'ünï\u2028 \\ 😀'), '', line('long', 'z'.repeat(300_000), { temperature: 0 })].join('\r\n');
+  const want =
+    `${JSON.stringify({ request: { contents: [{ role: 'user', parts: [{ text: 'ünï\u2028 \\ 😀' }] }], labels: { unifile_row: '0' } } })}\n` +
+    `${JSON.stringify({ request: { contents: [{ role: 'user', parts: [{ text: 'z'.repeat(300_000) }] }], generationConfig: { temperature: 0 }, labels: { unifile_row: '1' } } })}\n`;
+  for (const size of [7, 65_536]) {
+    const rows: Array<[number, string]> = [];
+    let chunksDone = 0;
+    const out: string[] = [];
+    for await (const piece of openAIBatchToVertex(chunked(input, size), { instance: 'v', onRow: (row, id) => rows.push([row, id]), afterChunk: async () => void (chunksDone += 1) })) out.push(piece);
+    assert.equal(out.join(''), want, `chunk size ${size}`);
+    assert.deepEqual(rows, [[0, 'é — "q"'], [1, 'long']]);
+    assert.ok(chunksDone >= Math.ceil(Buffer.byteLength(input) / size), 'afterChunk runs after every source chunk');
+  }
 });

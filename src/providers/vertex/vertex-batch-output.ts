@@ -8,7 +8,6 @@
  * becomes the file's bytes. Reading the output streams that object. Memory stays at a line and
  * an upload chunk whatever the size of the output.
  */
-import { Readable } from 'node:stream';
 import type { CallContext } from '../../core/call-context.ts';
 import { errors, UpstreamError } from '../../core/errors.ts';
 import type { BatchOutputDescription } from '../provider-adapter.ts';
@@ -54,23 +53,21 @@ export class VertexBatchOutput {
   private async store(reference: OutputReference, name: string, context: CallContext): Promise<BatchOutputDescription> {
     let bytes = 0;
     const converted = (): AsyncGenerator<string> => this.convert(reference, context);
-    const open = (): Readable =>
-      Readable.from(
-        (async function* () {
-          bytes = 0;
-          for await (const line of converted()) {
-            bytes += Buffer.byteLength(line);
-            yield line;
-          }
-        })(),
-      );
+    // The converter's strings (one per shard chunk) go straight into the upload's chunk.
+    const open = async function* (): AsyncGenerator<string> {
+      bytes = 0;
+      for await (const lines of converted()) {
+        bytes += Buffer.byteLength(lines);
+        yield lines;
+      }
+    };
     let stored;
     try {
       // Written once: instances converting the same output at once race, one object wins (the
       // bytes are the same), and a read never sees the object replaced under it.
       stored = await uploadResumable(
         this.gcs,
-        { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open, bytes: undefined }, ifGenerationMatch: '0' },
+        { bucket: this.location.bucket, name, contentType: 'application/jsonl', metadata: { purpose: 'batch_output' }, body: { open }, ifGenerationMatch: '0' },
         context,
       );
     } catch (error) {

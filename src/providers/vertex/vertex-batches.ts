@@ -75,17 +75,15 @@ export class VertexBatches implements BatchesCapability {
     const folder = `${head}${GATEWAY_FOLDER}/batches/${randomUUID()}`;
     const spool = await CustomIdSpool.create(this.spoolDirectory);
     const instance = this.options.instance;
-    const open = (): Readable =>
-      Readable.from(
-        (async function* () {
-          spool.restart();
-          const source = await gcs.download(location.bucket, sourceName, context);
-          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id) });
-        })(),
-      );
+    // The converter's strings go straight into the upload's chunk (no stream in between).
+    const open = async function* (): AsyncGenerator<string> {
+      await spool.restart();
+      const source = await gcs.download(location.bucket, sourceName, context);
+      yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.add(id), afterChunk: () => spool.flush() });
+    };
     const written: string[] = [];
     try {
-      await uploadResumable(gcs, { bucket: location.bucket, name: `${folder}/${INPUT_NAME}`, contentType: 'application/jsonl', metadata: { purpose: 'batch_input' }, body: { open, bytes: undefined } }, context);
+      await uploadResumable(gcs, { bucket: location.bucket, name: `${folder}/${INPUT_NAME}`, contentType: 'application/jsonl', metadata: { purpose: 'batch_input' }, body: { open } }, context);
       written.push(`${folder}/${INPUT_NAME}`);
       const requests = spool.count;
       if (requests === 0) throw errors.invalidValue('input_file_id', 'The batch input file has no requests.');
