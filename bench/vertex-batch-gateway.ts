@@ -190,6 +190,10 @@ async function main(): Promise<void> {
     const out = downloaded.result;
     phases.push({ rssBefore, name: 'download of the output (GET /v1/files/{id}/content)', megabytes: fixed(out.bytes / MB), seconds: out.seconds, rate: fixed(out.bytes / MB / out.seconds), stats: downloaded.stats });
     const peak = Math.max(...phases.map((phase) => phase.stats.peakMb));
+    for (const phase of phases) {
+      const spaces = Object.entries(phase.stats.heapPeak?.spaces ?? {}).map(([name, mib]) => `${name} ${fixed(mib)}`);
+      process.stderr.write(`${phase.name}: peak committed V8 spaces (MiB): ${spaces.join(', ')}\n`);
+    }
 
     const body = [
       `Payload: ${input.lines.toLocaleString('en')} OpenAI batch lines, ${fixed(input.bytes / MB)} MB (${fixed(input.bytes / 2 ** 20)} MiB), for a Vertex AI model (Google emulator, one child process: GCS + batchPredictionJobs). Gateway: ${gateway.runtime} on Postgres, idle RSS ${fixed(idleMb)} MiB; batch_refresh_interval 1 day, so the conversion back happens in the client's retrieve.`,

@@ -8,6 +8,8 @@ export interface MemoryUsageMb {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Committed MiB of each V8 heap space whose peak was at least 1 MiB (new_space, old_space, …). */
+  spaces: Record<string, number>;
 }
 
 export interface ProbeReading {
@@ -18,7 +20,9 @@ export interface ProbeReading {
 
 const toMb = (usage: Record<string, number>): MemoryUsageMb => {
   const mb = (name: string) => (usage[name] ?? NaN) / 2 ** 20;
-  return { rss: mb('rss'), heapTotal: mb('heapTotal'), heapUsed: mb('heapUsed'), external: mb('external'), arrayBuffers: mb('arrayBuffers') };
+  const spaces: Record<string, number> = {};
+  for (const [name, value] of Object.entries(usage)) if (name.startsWith('space:') && value >= 2 ** 20) spaces[name.slice('space:'.length)] = value / 2 ** 20;
+  return { rss: mb('rss'), heapTotal: mb('heapTotal'), heapUsed: mb('heapUsed'), external: mb('external'), arrayBuffers: mb('arrayBuffers'), spaces };
 };
 
 export class MemoryProbe {
