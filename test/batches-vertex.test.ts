@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type OpenAI from 'openai';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
+import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
 import { notFound, outputLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
 import { VERTEX_BATCH_BUCKET as BUCKET, VERTEX_BATCH_MODEL as MODEL, vertexBatchLines, vertexBatchModels, vertexCustomId as customId } from './support/vertex-batch-config.ts';
 
@@ -207,17 +207,25 @@ test('a malformed line for Vertex: the managed upload answers 400 naming the lin
   assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM managed_files WHERE owner_id = ${owner.user_id}`))[0]!.n, 0);
 });
 
-test('a Vertex batch line pointing at stored data is refused at create, naming the line: no job, nothing left in the bucket', async () => {
+test('a Vertex batch line pointing at stored data: refused at upload (not the caller\'s), and at create (an admin\'s): no job, nothing left in the bucket', async () => {
   const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-stored-ref' })).key);
   // Another tenant's object in the same bucket: Vertex would read it with the gateway's credentials.
   const stolen = { custom_id: 'steal', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `gs://${BUCKET}/gw/someone-else/secret.png` } }] }] } };
-  const file = await uploadBatchFile(client, `${vertexBatchLines(2)}\n${JSON.stringify(stolen)}`, MODEL);
-  const jobsBefore = harness.emulators.google.batchJobs().length;
+  const text = `${vertexBatchLines(2)}\n${JSON.stringify(stolen)}`;
   const objectsBefore = harness.emulators.google.objects(BUCKET).map((object) => object.name);
-  await assert.rejects(create(client, file.id), (error: { status?: number; message: string }) => error.status === 400 && /Line 3 .*stored data/.test(error.message));
+  await assert.rejects(uploadBatchFile(client, text, MODEL), (error: { status?: number; message: string }) => error.status === 404 && /Line 3 .*secret\.png/.test(error.message));
+  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), objectsBefore, 'nothing uploaded');
+  // An admin may upload it (admins are trusted with raw references), but a Vertex batch line only
+  // carries inline data, public URLs and managed ids: the conversion at create refuses it.
+  const admin = harness.client(MASTER_KEY);
+  const file = await uploadBatchFile(admin, text, MODEL);
+  const jobsBefore = harness.emulators.google.batchJobs().length;
+  const withUpload = harness.emulators.google.objects(BUCKET).map((object) => object.name);
+  await assert.rejects(create(admin, file.id), (error: { status?: number; message: string }) => error.status === 400 && /Line 3 .*stored data/.test(error.message));
   assert.equal(harness.emulators.google.batchJobs().length, jobsBefore, 'no job was created');
-  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), objectsBefore, 'no converted input or custom_ids left behind');
+  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), withUpload, 'no converted input or custom_ids left behind');
   assert.deepEqual((await client.batches.list()).data, []);
+  await admin.files.delete(file.id);
 });
 
 test('a failed Vertex job: the batch is failed with its errors and no output files', async () => {

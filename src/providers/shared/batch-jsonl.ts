@@ -1,16 +1,42 @@
 /**
  * Streams a batch JSONL file line by line, setting each request's `body.model` to the
  * deployment's own model or Azure deployment name (providers.md §2.4: Azure requires it; for
- * OpenAI the public model_name is not a model OpenAI knows). Lines are split on bytes by
+ * OpenAI the public model_name is not a model OpenAI knows) and each managed file id a line
+ * names to this deployment's copy. Lines are split on bytes by
  * core/jsonl-lines.ts; memory is bounded by one line.
  */
 import { Readable } from 'node:stream';
 import { errors } from '../../core/errors.ts';
+import { isUnifiedId } from '../../core/ids.ts';
 import { jsonlLines } from '../../core/jsonl-lines.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-function rewriteLine(line: string, model: string, lineNumber: number): string {
+/**
+ * Replaces the unified id in every `{"type":"file","file":{"file_id": …}}` part by this
+ * deployment's provider id (the chat rule, openai-chat.ts rewriteFileReferences).
+ */
+function translateFileIds(body: Record<string, unknown>, fileIds: Readonly<Record<string, string>>, lineNumber: number): void {
+  if (!Array.isArray(body.messages)) return;
+  for (const message of body.messages) {
+    const content = isRecord(message) ? message.content : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const file = isRecord(part) ? part.file : undefined;
+      if (!isRecord(file) || typeof file.file_id !== 'string' || !isUnifiedId('file', file.file_id)) continue;
+      if (!Object.hasOwn(fileIds, file.file_id)) {
+        throw errors.invalidValue('file', `Line ${lineNumber} of the batch file refers to file ${file.file_id}, which is not available on this deployment.`);
+      }
+      file.file_id = fileIds[file.file_id];
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function rewriteLine(line: string, model: string, lineNumber: number, fileIds: Readonly<Record<string, string>> | undefined): string {
   if (line.trim() === '') return line;
   let request: { body?: Record<string, unknown> };
   try {
@@ -22,16 +48,18 @@ function rewriteLine(line: string, model: string, lineNumber: number): string {
     throw errors.invalidValue('file', `Line ${lineNumber} of the batch file has no "body" object.`);
   }
   request.body.model = model;
+  if (fileIds) translateFileIds(request.body, fileIds, lineNumber);
   return JSON.stringify(request);
 }
 
-export function rewriteBatchModel(source: Readable, model: string): Readable {
+/** `fileIds` (unified → this deployment's provider id): see UploadShapingInput.fileIds. */
+export function rewriteBatchModel(source: Readable, model: string, fileIds?: Readonly<Record<string, string>>): Readable {
   async function* lines(): AsyncGenerator<Buffer> {
     const split = jsonlLines(source as AsyncIterable<Buffer>, {
       maxLineBytes: MAX_LINE_BYTES,
       tooLong: (number) => errors.invalidValue('file', `Line ${number} of the batch file is longer than 64 MB.`),
     });
-    for await (const { line, number } of split) yield Buffer.from(`${rewriteLine(line, model, number)}\n`);
+    for await (const { line, number } of split) yield Buffer.from(`${rewriteLine(line, model, number, fileIds)}\n`);
   }
   return Readable.from(lines(), { objectMode: false });
 }

@@ -58,6 +58,8 @@ export const INPUT_NAME = 'input.jsonl';
 export const IDS_NAME = 'custom-ids.jsonl';
 
 export class VertexBatches implements BatchesCapability {
+  /** Lines are converted here; managed file ids come through BatchCreateInput.resolveFile. */
+  readonly convertsLines = true;
   private readonly output: VertexBatchOutput;
   private readonly spoolDirectory: string;
 
@@ -75,12 +77,13 @@ export class VertexBatches implements BatchesCapability {
     const folder = `${head}${GATEWAY_FOLDER}/batches/${randomUUID()}`;
     const spool = await CustomIdSpool.create(this.spoolDirectory);
     const instance = this.options.instance;
+    const resolveFile = input.resolveFile;
     const open = (): Readable =>
       Readable.from(
         (async function* () {
           spool.restart();
           const source = await gcs.download(location.bucket, sourceName, context);
-          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id) });
+          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id), ...(resolveFile ? { resolveFile } : {}) });
         })(),
       );
     const written: string[] = [];
