@@ -97,7 +97,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const batchRepository = new BatchRepository(database.db);
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
-  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
+  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs }, deletion);
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
   const referenceScan = { providerOrigins: providerEndpoints, storageForms: (value: string) => registry.storedReferenceForms(value) };
   const batchReferences = new BatchReferences(managedRepository, new RawReferenceOwner(registry, providerFiles), referenceScan);

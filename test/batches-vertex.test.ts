@@ -80,10 +80,14 @@ test('a 1,000-line managed batch on Vertex: converted input, every custom_id ans
   const text = await (await client.files.content(done.output_file_id!)).text();
   assert.equal(output?.bytes, Buffer.byteLength(text), 'the recorded size is the converted output\'s exact length');
   assert.equal(await (await client.files.content(done.output_file_id!)).text(), text, 'a second read answers the same bytes');
-  // Converted once, beside the input; the custom_ids object is there too, never in a label.
+  // Converted once, beside the input; once recorded, the gateway's intermediates (the converted
+  // input and the custom_ids, never in a label) are gone, and the user's own input file stays.
   const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
   const stored = google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
-  assert.ok(stored.includes(`${folder}openai-output.jsonl`) && stored.includes(`${folder}custom-ids.jsonl`), stored.join(', '));
+  assert.ok(stored.includes(`${folder}openai-output.jsonl`), stored.join(', '));
+  assert.ok(!stored.includes(`${folder}input.jsonl`) && !stored.includes(`${folder}custom-ids.jsonl`), `intermediates deleted: ${stored.join(', ')}`);
+  const [inputCopy] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id}`);
+  assert.ok(google.objects(BUCKET).some((object) => `gs://${BUCKET}/${object.name}` === inputCopy!.provider_file_id), "the user's input file is kept");
   // Terminal: the stored copy is served without another provider call, and one output mapping exists.
   const callsBeforeRetrieve = jobCalls().length;
   assert.deepEqual(await client.batches.retrieve(created.id), done);
@@ -100,6 +104,37 @@ test('a 1,000-line managed batch on Vertex: converted input, every custom_id ans
   await assert.rejects(stranger.batches.retrieve('batch_uf_AAAAAAAAAAAAAAAAAAAAAAAA'), notFound);
   assert.deepEqual((await stranger.batches.list()).data, []);
   assert.equal(google.calls.length, callsBefore, 'no provider call for a not-yours id');
+});
+
+test('an intermediate that cannot be deleted when the batch ends is retried by the sweeper; the output stays readable', async () => {
+  const google = harness.emulators.google;
+  google.setBatchStepMs(20);
+  const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-cleanup' })).key);
+  const file = await uploadBatchFile(client, vertexBatchLines(5, { prefix: 'Clean' }), MODEL);
+  const created = await create(client, file.id);
+  const inputUri = ((google.batchJobs().at(-1)!.inputConfig as { gcsSource: { uris: string[] } }).gcsSource.uris)[0]!;
+  const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
+  const idsUri = `gs://${BUCKET}/${folder}custom-ids.jsonl`;
+  google.faults.add({ method: 'DELETE', path: /custom-ids\.jsonl$/, times: 20, action: { kind: 'status', status: 503, body: { error: { code: 503, message: 'backend' } } } });
+  let done;
+  try {
+    done = await pollUntil(client, created.id, ['completed', 'failed']);
+  } finally {
+    google.faults.clear();
+  }
+  assert.equal(done.status, 'completed', JSON.stringify(done.errors));
+  const names = () => google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
+  assert.ok(!names().includes(`${folder}input.jsonl`), 'the converted input is gone');
+  assert.ok(names().includes(`${folder}custom-ids.jsonl`), 'the custom_ids delete failed');
+  const pending = await rows(harness, sql`SELECT deployment_id FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`);
+  assert.deepEqual(pending, [{ deployment_id: 'vertex-batch-1' }], 'queued for the sweeper');
+  assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
+  await harness.runtime.database.db.execute(sql`UPDATE pending_provider_deletes SET next_attempt_at = now() WHERE provider_file_id = ${idsUri}`);
+  await harness.runtime.deletion.sweepOnce({ requestId: 'test-sweep', logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+  // Left: the converted output, and Vertex's own prediction shards (removed with the output file).
+  assert.deepEqual(names().filter((name) => !name.startsWith(`${folder}output/`)), [`${folder}openai-output.jsonl`], 'only the outputs are left');
+  assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`))[0]!.n, 0);
+  assert.equal((await outputLines(client, done.output_file_id!)).length, 5, 'the output is still readable');
 });
 
 test('list on Vertex: the caller\'s batches, newest first, keyset pages with exact has_more', async () => {

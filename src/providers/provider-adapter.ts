@@ -262,6 +262,12 @@ export interface ProviderBatch {
   model?: string | null;
   /** OpenAI `usage` when the provider reports it, else null/undefined. */
   usage?: Record<string, unknown> | null;
+  /**
+   * Objects the adapter made for this batch and no longer needs once it is terminal and its
+   * outputs are recorded (Vertex: the converted input and the custom_ids beside it), as ids its
+   * files capability deletes. Never the caller's input file.
+   */
+  intermediates?: string[];
 }
 
 /** The file facts the service needs to record an output reference as a managed `batch_output` file. */

@@ -13,6 +13,7 @@ import { mintId } from '../core/ids.ts';
 import type { BatchRepository, BatchRow } from '../persistence/batch-repository.ts';
 import type { AdapterLogger, BatchesCapability, CallContext, ProviderBatch } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 import { startRefreshLoop } from './refresh-loop.ts';
 
 /** Batches leased per round; a full round is followed at once by the next. */
@@ -51,6 +52,8 @@ export class BatchRefresher {
     private readonly registry: ProviderRegistry,
     private readonly batches: BatchRepository,
     private readonly options: BatchRefreshOptions,
+    /** Deletes a terminal batch's intermediates; a failed delete is queued for the sweeper. */
+    private readonly deletion?: Pick<ManagedFileDeletion, 'compensate'>,
   ) {}
 
   capability(row: BatchRow): BatchesCapability | undefined {
@@ -70,6 +73,12 @@ export class BatchRefresher {
   /** Stores what the provider answered (retrieve or cancel). */
   async apply(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<BatchObject> {
     const outputs = isTerminalBatchStatus(batch.status) ? await this.outputs(row, batch, context) : {};
+    // Before the terminal state is saved: if this instance stops in between, the next refresh
+    // (the batch is still unfinished in the database) deletes them again; a 404 counts as done.
+    if (isTerminalBatchStatus(batch.status) && batch.intermediates?.length && this.deletion) {
+      const upstream: CallContext = { ...context, signal: undefined };
+      await this.deletion.compensate(batch.intermediates.map((reference) => ({ deploymentId: row.deploymentId, providerFileId: reference })), upstream);
+    }
     const object = composeBatch(row, row.batchObject.model ?? null, batch, outputs);
     const saved = await this.batches.saveRefresh(row.id, {
       status: batch.status,
