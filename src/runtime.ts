@@ -77,6 +77,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     filesSettings: config.filesSettings,
     providers: config.providers,
     unsupportedModels: config.unsupportedModels,
+    spoolDirectory: processSpoolDirectory(config.spoolDir),
   });
   // Deleted keys and files leave every instance's caches within milliseconds (LISTEN/NOTIFY).
   const bus = await InvalidationBus.start(database);

@@ -7,19 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { mkdirSync, mkdtempSync, readdirSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { defaultSpoolRoot, processSpoolDirectory } from '../src/core/spooled-file.ts';
 import type OpenAI from 'openai';
 import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
 import { notFound, outputLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
 import { VERTEX_BATCH_BUCKET as BUCKET, VERTEX_BATCH_MODEL as MODEL, vertexBatchLines, vertexBatchModels, vertexCustomId as customId } from './support/vertex-batch-config.ts';
 
 let harness: Harness;
+/** general_settings.spool_dir: where the custom_id temp files must go (not the OS temp dir). */
+const spoolRoot = mkdtempSync(join(tmpdir(), 'unifile-vertex-spool-'));
 
 before(async () => {
-  harness = await startHarness({ config: (emulators) => ({ model_list: vertexBatchModels(emulators) }) });
+  harness = await startHarness({ config: (emulators) => ({ model_list: vertexBatchModels(emulators) }), general: { spool_dir: spoolRoot } });
 });
 after(async () => {
+  const left = readdirSync(processSpoolDirectory(spoolRoot)).filter((name) => name.startsWith('batch-'));
   await harness.close();
+  assert.deepEqual(left, [], 'no custom_id temp file outlives its batch call, whatever the outcome');
 });
 
 const create = (client: OpenAI, fileId: string) => client.batches.create({ input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { run: 'vertex' } });
@@ -135,6 +143,35 @@ test('an intermediate that cannot be deleted when the batch ends is retried by t
   assert.deepEqual(names().filter((name) => !name.startsWith(`${folder}output/`)), [`${folder}openai-output.jsonl`], 'only the outputs are left');
   assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`))[0]!.n, 0);
   assert.equal((await outputLines(client, done.output_file_id!)).length, 5, 'the output is still readable');
+});
+
+test('custom_id temp files go to the configured spool directory and are removed once used', async () => {
+  harness.emulators.google.setBatchStepMs(20);
+  const processSpool = processSpoolDirectory(spoolRoot);
+  mkdirSync(processSpool, { recursive: true });
+  const seen = new Set<string>();
+  const watcher = watch(processSpool, (_event, name) => {
+    if (name && /^batch-(ids|index)-/.test(name)) seen.add(name.replace(/-[^-]+$/, ''));
+  });
+  try {
+    const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-spool' })).key);
+    const file = await uploadBatchFile(client, vertexBatchLines(5, { prefix: 'Spool' }), MODEL);
+    const done = await pollUntil(client, (await create(client, file.id)).id, ['completed', 'failed']);
+    assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the last watch events arrive
+  } finally {
+    watcher.close();
+  }
+  assert.deepEqual([...seen].sort(), ['batch-ids', 'batch-index'], 'the custom_id spool (create) and index (output) were written under spool_dir');
+  assert.deepEqual(readdirSync(processSpool).filter((name) => name.startsWith('batch-')), [], 'and removed');
+  const defaultSpool = processSpoolDirectory(defaultSpoolRoot());
+  let elsewhere: string[] = [];
+  try {
+    elsewhere = readdirSync(defaultSpool).filter((name) => name.startsWith('batch-'));
+  } catch {
+    // never created: nothing went there
+  }
+  assert.deepEqual(elsewhere, [], 'nothing in the OS temp dir');
 });
 
 test('list on Vertex: the caller\'s batches, newest first, keyset pages with exact has_more', async () => {

@@ -34,7 +34,11 @@ export interface VertexBatchesOptions {
   region: string;
   /** The deployment's publisher model, e.g. gemini-2.5-flash. */
   model: string;
-  /** Where custom_ids are spooled while converting (default: this process's spool under the system temp dir). */
+  /**
+   * Where custom_ids are spooled while converting: this process's spool directory under
+   * general_settings.spool_dir (ProviderSettings.spoolDirectory); default, for adapters built
+   * outside a runtime, the same under the default spool root.
+   */
   spoolDirectory?: string;
 }
 
