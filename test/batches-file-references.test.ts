@@ -78,6 +78,18 @@ test("a managed batch file naming another user's file is refused at upload, nami
   await refused(uploadBatchFile(bob, text(aliceFile), OPENAI_MODEL), 404, /Line 2 .*no such File/, "alice's unified id");
   await refused(uploadBatchFile(bob, text(aliceCopies.get('oai-1')!), OPENAI_MODEL), 404, /Line 2 /, "the raw id of alice's managed copy");
   await refused(uploadBatchFile(bob, text(aliceFile, VERTEX_BATCH_MODEL), VERTEX_BATCH_MODEL), 404, /Line 2 /, "alice's unified id for Vertex");
+  // Any endpoint's file references, at any depth: Responses input_file / input_image, code interpreter file_ids.
+  const responses = (fileId: string) =>
+    JSON.stringify({ custom_id: 'r', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_file', file_id: fileId }] }] } });
+  const interpreter = (fileId: string) =>
+    JSON.stringify({ custom_id: 'c', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: 'run it', tools: [{ type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-mine-not', fileId] } }] } });
+  await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), responses(aliceRaw)].join('\n'), OPENAI_MODEL), 404, /Line 2 /, 'a Responses input_file');
+  await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), plainLine(1, OPENAI_MODEL), interpreter(aliceFile)].join('\n'), OPENAI_MODEL), 404, /Line 3 /, 'code interpreter file_ids');
+  const deep = { custom_id: 'd', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [] as unknown[] } };
+  let inner: Record<string, unknown> = { file_id: aliceRaw };
+  for (let depth = 0; depth < 1000; depth++) inner = { nested: [inner] };
+  deep.body.input.push(inner);
+  await refused(uploadBatchFile(bob, JSON.stringify(deep), OPENAI_MODEL), 404, /Line 1 /, 'a reference 2,000 levels deep');
   // Alice's own file, but not uploaded for every model the batch file goes to.
   await refused(
     uploadBatchFile(alice, [line(0, OPENAI_MODEL, aliceOpenAIOnly)].join('\n'), `${OPENAI_MODEL},${VERTEX_BATCH_MODEL}`),
@@ -89,6 +101,18 @@ test("a managed batch file naming another user's file is refused at upload, nami
 });
 
 test('the owner\'s unified id reaches OpenAI as the deployment\'s copy, and the batch reads it', async () => {
+  const responsesLine = JSON.stringify({
+    custom_id: 'resp',
+    method: 'POST',
+    url: '/v1/responses',
+    body: { model: OPENAI_MODEL, input: 'run', tools: [{ type: 'code_interpreter', container: { type: 'auto', file_ids: [aliceFile] } }] },
+  });
+  const mixed = await uploadBatchFile(alice, responsesLine, OPENAI_MODEL);
+  const [mixedCopy] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${mixed.id}`);
+  const upstreamFiles = new OpenAI({ apiKey: harness.emulators.openai.apiKey, baseURL: harness.emulators.openai.apiBase });
+  const mixedStored = JSON.parse((await (await upstreamFiles.files.content(mixedCopy!.provider_file_id as string)).text()).trim());
+  assert.deepEqual(mixedStored.body.tools[0].container.file_ids, [aliceCopies.get('oai-1')], 'file_ids translated too');
+
   const file = await uploadBatchFile(alice, [line(0, OPENAI_MODEL, aliceFile), line(1, OPENAI_MODEL, aliceFile), plainLine(2, OPENAI_MODEL)].join('\n'), OPENAI_MODEL);
   const [copy] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id}`);
   // What the provider stores: the lines name the deployment's model and its copy of alice's file.

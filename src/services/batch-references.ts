@@ -3,7 +3,10 @@
  * runs every line with the gateway's credentials, so a line may only name stored data the caller
  * could name in a chat request.
  *
- * - A raw provider id or storage URI (stored-references.ts) must be recorded as the caller's, on
+ * References are found anywhere in a line's body, whatever its endpoint (stored-references.ts
+ * requestReferences: every `file_id`/`file_ids` value and storage URI).
+ *
+ * - A raw provider id or storage URI must be recorded as the caller's, on
  *   a provider the batch can run on; anything else is 404 naming the line.
  * - A unified id must be the caller's managed file (else 404 naming the line) and have a copy on
  *   the deployment that runs the line; it is replaced by that copy's provider id — at upload for
@@ -19,7 +22,7 @@ import { jsonlLines } from '../core/jsonl-lines.ts';
 import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { BatchLineFile } from '../providers/provider-adapter.ts';
 import type { RawReferenceOwner } from './raw-reference-owner.ts';
-import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
+import { requestReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Distinct raw references remembered as owned per check (a batch repeats the same few). */
@@ -31,11 +34,6 @@ export interface LineDeployment {
   modelName: string;
 }
 
-function messagesOf(request: unknown): unknown[] | undefined {
-  const body = request && typeof request === 'object' ? (request as { body?: unknown }).body : undefined;
-  const messages = body && typeof body === 'object' ? (body as { messages?: unknown }).messages : undefined;
-  return Array.isArray(messages) ? messages : undefined;
-}
 
 export class BatchReferences {
   constructor(
@@ -58,9 +56,10 @@ export class BatchReferences {
     }
   }
 
+  /** Every stored-data reference in the line's body, whatever its endpoint (stored-references.ts). */
   references(request: unknown): StoredReference[] {
-    const messages = messagesOf(request);
-    return messages ? storedReferences(messages, this.scan) : [];
+    const body = request && typeof request === 'object' ? (request as { body?: unknown }).body : undefined;
+    return body && typeof body === 'object' ? requestReferences(body, this.scan) : [];
   }
 
   /** The caller's managed file `fileId`, with its copies; 404 naming the line otherwise. */

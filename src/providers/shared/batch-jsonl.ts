@@ -13,21 +13,30 @@ import { jsonlLines } from '../../core/jsonl-lines.ts';
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Replaces the unified id in every `{"type":"file","file":{"file_id": …}}` part by this
- * deployment's provider id (the chat rule, openai-chat.ts rewriteFileReferences).
+ * Replaces every unified id under a `file_id` key (or in a `file_ids` array) anywhere in the body
+ * by this deployment's provider id: chat `file.file_id` (the chat rule, openai-chat.ts
+ * rewriteFileReferences), Responses `input_file`/`input_image`, code interpreter `file_ids`, ….
+ * Iterative: a deeply nested body cannot exhaust the stack.
  */
 function translateFileIds(body: Record<string, unknown>, fileIds: Readonly<Record<string, string>>, lineNumber: number): void {
-  if (!Array.isArray(body.messages)) return;
-  for (const message of body.messages) {
-    const content = isRecord(message) ? message.content : undefined;
-    if (!Array.isArray(content)) continue;
-    for (const part of content) {
-      const file = isRecord(part) ? part.file : undefined;
-      if (!isRecord(file) || typeof file.file_id !== 'string' || !isUnifiedId('file', file.file_id)) continue;
-      if (!Object.hasOwn(fileIds, file.file_id)) {
-        throw errors.invalidValue('file', `Line ${lineNumber} of the batch file refers to file ${file.file_id}, which is not available on this deployment.`);
+  const swap = (id: string): string => {
+    if (!isUnifiedId('file', id)) return id;
+    if (!Object.hasOwn(fileIds, id)) {
+      throw errors.invalidValue('file', `Line ${lineNumber} of the batch file refers to file ${id}, which is not available on this deployment.`);
+    }
+    return fileIds[id]!;
+  };
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (isRecord(value)) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key === 'file_id' && typeof item === 'string') value[key] = swap(item);
+        else if (key === 'file_ids' && Array.isArray(item)) value[key] = item.map((entry: unknown) => (typeof entry === 'string' ? swap(entry) : entry));
+        else stack.push(item);
       }
-      file.file_id = fileIds[file.file_id];
     }
   }
 }
