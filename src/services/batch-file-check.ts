@@ -56,7 +56,7 @@ function checkLine(line: string, number: number, targets: readonly string[]): Re
 export interface BatchFileCheckOptions {
   idHash?: IdHash;
   /** Called with every checked request in order (the files its lines name: batch-references.ts). */
-  onRequest?: (request: Record<string, unknown>, number: number) => Promise<void>;
+  onRequest?: (request: Record<string, unknown>, number: number) => Promise<void> | undefined;
 }
 
 export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: BatchFileCheckOptions = {}): Promise<void> {
@@ -80,7 +80,9 @@ export async function checkBatchFile(body: UploadBody, targets: readonly string[
         throw errors.invalidValue('file', `Line ${number} of the batch file repeats the custom_id "${id.slice(0, 200)}".`);
       }
       seen.add(id, number);
-      await options.onRequest?.(request, number);
+      // Awaited only when it has work to wait for (most lines name no file): no microtask per line.
+      const pending = options.onRequest?.(request, number);
+      if (pending) await pending;
     }
   } finally {
     stream.destroy();

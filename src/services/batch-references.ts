@@ -137,9 +137,13 @@ export class UploadReferenceCheck {
     this.raw = { providers: new Set(deployments.map((deployment) => deployment.provider)), owned: new Set(), param: 'file' };
   }
 
-  async line(request: unknown, number: number): Promise<void> {
+  /** Undefined (nothing to wait for) when the line names no file: the common case stays synchronous. */
+  line(request: unknown, number: number): Promise<void> | undefined {
     const found = this.references.references(request);
-    if (found.length === 0) return;
+    return found.length === 0 ? undefined : this.check(found, number);
+  }
+
+  private async check(found: StoredReference[], number: number): Promise<void> {
     await this.references.checkRaw(this.principal, found, number, this.raw);
     for (const reference of found) {
       if (reference.kind !== 'managed' || this.files.has(reference.value)) continue;

@@ -79,17 +79,27 @@ export function requestReferences(body: unknown, options: ReferenceScanOptions):
       found.push({ kind: 'raw', value, lookupIds: lookupForms(value, options), param: 'body' });
     }
   };
-  const stack: Array<{ value: unknown; key: string | undefined }> = [{ value: body, key: undefined }];
-  while (stack.length > 0) {
-    const { value, key } = stack.pop()!;
+  // Two parallel stacks (value, the key it sits under) instead of an object per node: this runs
+  // on every line of a batch file (BENCHMARKS.md "Batch upload line check").
+  const values: unknown[] = [body];
+  const keys: Array<string | undefined> = [undefined];
+  while (values.length > 0) {
+    const value = values.pop();
+    const key = keys.pop();
     const fileIdKey = key !== undefined && FILE_ID_KEYS.has(key);
     if (typeof value === 'string') {
-      if (key === undefined || !NOT_REFERENCES.has(key) || fileIdKey) add(value, fileIdKey);
+      if (fileIdKey || key === undefined || !NOT_REFERENCES.has(key)) add(value, fileIdKey);
     } else if (Array.isArray(value)) {
-      for (let index = value.length - 1; index >= 0; index -= 1) stack.push({ value: value[index], key: fileIdKey ? key : undefined });
+      for (let index = value.length - 1; index >= 0; index -= 1) {
+        values.push(value[index]);
+        keys.push(fileIdKey ? key : undefined);
+      }
     } else if (isRecord(value)) {
-      const entries = Object.entries(value);
-      for (let index = entries.length - 1; index >= 0; index -= 1) stack.push({ value: entries[index]![1], key: entries[index]![0] });
+      // Parsed JSON: own enumerable keys only, nothing inherited.
+      for (const name in value) {
+        values.push(value[name]);
+        keys.push(name);
+      }
     }
   }
   return found;
