@@ -11,6 +11,7 @@
  */
 import { hash } from 'node:crypto';
 import { errors } from '../../core/errors.ts';
+import { isUnifiedId } from '../../core/ids.ts';
 import { jsonlLines, JsonlSplitter, type JsonlLine, type JsonlLineOptions } from '../../core/jsonl-lines.ts';
 import { convertGeminiResponse } from '../google/convert-gemini-to-openai.ts';
 import { convertOpenAIToGemini } from '../google/convert-openai-to-gemini.ts';
@@ -32,14 +33,14 @@ export function splitLines(source: AsyncIterable<Buffer | string>): AsyncGenerat
 }
 
 /**
- * The converted lines of each source chunk joined into one string: the converters yield once
- * per chunk (~64 KiB), not once per line, so no promise chain per line runs through the
- * generators and the upload loop (BENCHMARKS.md, "Vertex AI batch through the gateway").
+ * The converted lines of each source chunk joined into one string: the output converter yields
+ * once per chunk (~64 KiB), not once per line, so no promise chain per line runs through the
+ * generators and the upload loop (BENCHMARKS.md, "Vertex AI batch through the gateway"). The
+ * input converter stays per line: resolving a managed file a line names is asynchronous.
  */
 async function* convertByChunk(
   source: AsyncIterable<Buffer | string>,
   convert: (line: string, number: number) => string | undefined,
-  afterChunk?: () => Promise<void>,
 ): AsyncGenerator<string> {
   const splitter = new JsonlSplitter(LINE_OPTIONS);
   let out = '';
@@ -49,7 +50,6 @@ async function* convertByChunk(
   };
   for await (const chunk of source) {
     splitter.push(chunk, take);
-    if (afterChunk) await afterChunk();
     if (out !== '') {
       const ready = out;
       out = '';
@@ -57,7 +57,6 @@ async function* convertByChunk(
     }
   }
   splitter.end(take);
-  if (afterChunk) await afterChunk();
   if (out !== '') yield out;
 }
 
@@ -67,59 +66,82 @@ function badLine(number: number, problem: string): Error {
 
 /**
  * OpenAI batch lines → `{"request": <generateContent body>}` lines. `onRow(row, custom_id)` is
- * called for each request in order (rows count from 0, blank lines skipped); `afterChunk` is
- * awaited after each source chunk's lines (where a spool of the custom_ids writes to disk).
- * Yields the converted lines of each source chunk as one string.
+ * called for each request in order (rows count from 0, blank lines skipped).
  */
-export function openAIBatchToVertex(
+export async function* openAIBatchToVertex(
   source: AsyncIterable<Buffer | string>,
-  options: { instance: string; onRow: (row: number, customId: string) => void; afterChunk?: () => Promise<void> },
+  options: {
+    instance: string;
+    onRow: (row: number, customId: string) => void;
+    /** This deployment's copy of a managed file a line names (checked as the caller's); throws naming the line otherwise. */
+    resolveFile?: (fileId: string, line: number) => Promise<{ providerFileId: string; mimeType: string }>;
+  },
 ): AsyncGenerator<string> {
   let row = 0;
-  return convertByChunk(
-    source,
-    (line, number) => {
-      if (line.trim() === '') return undefined;
-      let request: Json;
-      try {
-        request = JSON.parse(line) as Json;
-      } catch {
-        throw badLine(number, 'is not valid JSON');
-      }
-      if (!request || typeof request !== 'object' || Array.isArray(request)) throw badLine(number, 'is not a JSON object');
-      if (typeof request.custom_id !== 'string') throw badLine(number, 'has no string "custom_id"');
-      const body = request.body as Json | undefined;
-      if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw badLine(number, 'has no chat completion "body" with "messages"');
-      let gemini: Json;
-      try {
-        gemini = convertOpenAIToGemini({ body: body as Json & { messages: unknown[] }, fileReferences: {}, instance: options.instance }) as unknown as Json;
-      } catch (error) {
-        throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
-      }
-      const stored = storedDataUri(gemini);
-      if (stored !== undefined) {
-        // Vertex reads it with the gateway's credentials, and no ownership check runs inside a batch.
-        throw badLine(number, `refers to stored data (${stored.slice(0, 200)}); a Vertex AI batch line may only carry inline data or public https URLs`);
-      }
-      // Object.assign, not a spread literal with an extra key (old-generation garbage, convert-gemini-to-openai.ts).
-      gemini.labels = Object.assign({}, (gemini.labels as Json | undefined) ?? {}, { [ROW_LABEL]: String(row) });
-      options.onRow(row, request.custom_id);
-      row += 1;
-      return `{"request":${JSON.stringify(gemini)}}\n`;
-    },
-    options.afterChunk,
-  );
+  for await (const { line, number } of splitLines(source)) {
+    if (line.trim() === '') continue;
+    let request: Json;
+    try {
+      request = JSON.parse(line) as Json;
+    } catch {
+      throw badLine(number, 'is not valid JSON');
+    }
+    if (!request || typeof request !== 'object' || Array.isArray(request)) throw badLine(number, 'is not a JSON object');
+    if (typeof request.custom_id !== 'string') throw badLine(number, 'has no string "custom_id"');
+    const body = request.body as Json | undefined;
+    if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw badLine(number, 'has no chat completion "body" with "messages"');
+    // Managed file ids become this deployment's gs:// copies, as in chat (SPEC §5).
+    const fileReferences: Record<string, Record<string, { providerFileId: string; mimeType: string }>> = {};
+    const ours = new Set<string>();
+    for (const fileId of managedFileIds(body.messages)) {
+      if (Object.hasOwn(fileReferences, fileId)) continue;
+      if (!options.resolveFile) throw badLine(number, `refers to the managed file ${fileId}, which this batch cannot resolve`);
+      const target = await options.resolveFile(fileId, number);
+      fileReferences[fileId] = { [options.instance]: target };
+      ours.add(target.providerFileId);
+    }
+    let gemini: Json;
+    try {
+      gemini = convertOpenAIToGemini({ body: body as Json & { messages: unknown[] }, fileReferences, instance: options.instance }) as unknown as Json;
+    } catch (error) {
+      throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
+    }
+    const stored = storedDataUri(gemini, ours);
+    if (stored !== undefined) {
+      // Vertex reads it with the gateway's credentials, and no ownership check runs inside a batch.
+      throw badLine(number, `refers to stored data (${stored.slice(0, 200)}); a Vertex AI batch line may only carry inline data or public https URLs`);
+    }
+    // Object.assign, not a spread literal with an extra key (old-generation garbage, convert-gemini-to-openai.ts).
+    gemini.labels = Object.assign({}, (gemini.labels as Json | undefined) ?? {}, { [ROW_LABEL]: String(row) });
+    await options.onRow(row, request.custom_id);
+    row += 1;
+    yield `${JSON.stringify({ request: gemini })}\n`;
+  }
 }
 
 const STORAGE_HOSTS = /^https?:\/\/([a-z0-9.-]+\.)?(storage\.googleapis\.com|storage\.cloud\.google\.com|generativelanguage\.googleapis\.com)(:\d+)?\//i;
 
-/** The first `fileData.fileUri` naming a Cloud Storage object or Gemini file, if any. */
-function storedDataUri(gemini: Json): string | undefined {
+/** The unified ids in `file.file_id` of the messages' content parts. */
+function managedFileIds(messages: unknown[]): string[] {
+  const ids: string[] = [];
+  for (const message of messages) {
+    const content = (message as Json | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const file = (part as Json | null)?.file as Json | undefined;
+      if (file && typeof file.file_id === 'string' && isUnifiedId('file', file.file_id)) ids.push(file.file_id);
+    }
+  }
+  return ids;
+}
+
+/** The first `fileData.fileUri` naming a Cloud Storage object or Gemini file, if any, other than the copies in `ours`. */
+function storedDataUri(gemini: Json, ours: ReadonlySet<string>): string | undefined {
   const blocks = [...((gemini.contents as Json[] | undefined) ?? []), (gemini.systemInstruction as Json | undefined) ?? {}];
   for (const block of blocks) {
     for (const part of ((block as Json).parts as Json[] | undefined) ?? []) {
       const uri = (part?.fileData as Json | undefined)?.fileUri;
-      if (typeof uri === 'string' && (/^\s*gs:\/\//i.test(uri) || STORAGE_HOSTS.test(uri.trim()))) return uri;
+      if (typeof uri === 'string' && !ours.has(uri) && (/^\s*gs:\/\//i.test(uri) || STORAGE_HOSTS.test(uri.trim()))) return uri;
     }
   }
   return undefined;
