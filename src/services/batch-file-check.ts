@@ -1,11 +1,13 @@
 /**
  * The check of a managed `purpose=batch` upload before anything is uploaded (SPEC §6): every
  * non-blank line is a JSON object with `custom_id` (a string, unique in the file), `method`,
- * `url` and a `body` object whose `model` is one of the file's target model names. Streams the
- * spooled body line by line (memory: one chunk, one line and a 64-bit hash per custom_id, custom-id-set.ts), and answers 400
- * naming the first bad line.
+ * `url` and a `body` object (nested at most 64 levels, like a chat body) whose `model` is one of
+ * the file's target model names. Streams the spooled body line by line (memory: one chunk, one
+ * line and a 64-bit hash per custom_id, custom-id-set.ts), and answers 400 naming the first bad
+ * line.
  */
 import { errors } from '../core/errors.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { jsonlLines } from '../core/jsonl-lines.ts';
 import { CustomIdSet, type IdHash } from './custom-id-set.ts';
 import type { UploadBody } from '../providers/provider-adapter.ts';
@@ -31,8 +33,10 @@ async function customIdsAt(body: UploadBody, numbers: readonly number[]): Promis
   return ids;
 }
 
-function checkLine(line: string, number: number, targets: readonly string[]): string {
+function checkLine(line: string, number: number, targets: readonly string[]): Record<string, unknown> & { custom_id: string } {
   const bad = (why: string) => errors.invalidValue('file', `Line ${number} of the batch file ${why}.`);
+  // A line holds a request body one level down: the body gets the chat limit (core/json-depth.ts).
+  if (jsonDepthExceeds(line, MAX_JSON_DEPTH + 1)) throw bad(`is nested deeper than ${MAX_JSON_DEPTH} levels in its "body"`);
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -50,10 +54,16 @@ function checkLine(line: string, number: number, targets: readonly string[]): st
   if (model !== undefined && (typeof model !== 'string' || !targets.includes(model))) {
     throw bad(`names model ${JSON.stringify(String(model)).slice(0, 200)}, which is not among the file's target_model_names (${targets.join(', ')})`);
   }
-  return request.custom_id;
+  return request as Record<string, unknown> & { custom_id: string };
 }
 
-export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: { idHash?: IdHash } = {}): Promise<void> {
+export interface BatchFileCheckOptions {
+  idHash?: IdHash;
+  /** Called with every checked request in order (the files its lines name: batch-references.ts). */
+  onRequest?: (request: Record<string, unknown>, number: number) => Promise<void> | undefined;
+}
+
+export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: BatchFileCheckOptions = {}): Promise<void> {
   const seen = new CustomIdSet(options.idHash);
   let lines = 0;
   const stream = body.open();
@@ -66,13 +76,17 @@ export async function checkBatchFile(body: UploadBody, targets: readonly string[
     for await (const { line, number } of split) {
       if (line.trim() === '') continue;
       lines += 1;
-      const id = checkLine(line, number, targets);
+      const request = checkLine(line, number, targets);
+      const id = request.custom_id;
       const earlier = seen.seenAt(id);
       // A hash match is a candidate only: the earlier lines' ids are read again and compared.
       if (earlier.length > 0 && (await customIdsAt(body, earlier)).includes(id)) {
         throw errors.invalidValue('file', `Line ${number} of the batch file repeats the custom_id "${id.slice(0, 200)}".`);
       }
       seen.add(id, number);
+      // Awaited only when it has work to wait for (most lines name no file): no microtask per line.
+      const pending = options.onRequest?.(request, number);
+      if (pending) await pending;
     }
   } finally {
     stream.destroy();
