@@ -6,7 +6,7 @@
  * retry-policy.ts, and writes one log line and one metric per attempt.
  */
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
@@ -109,6 +109,8 @@ export class UpstreamClient {
   /** Uploads only (UpstreamCall.pool), made on first use; no connection cap: the per-key upload cap bounds it. */
   private uploadAgent: Agent | undefined;
   private readonly source: { provider: string; instance: string };
+  /** Origin and path per relative path (see target()). */
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: UpstreamClientOptions) {
     this.options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
@@ -123,12 +125,37 @@ export class UpstreamClient {
   }
 
   buildUrl(call: Pick<UpstreamCall, 'path' | 'url' | 'query'>): string {
+    return this.buildUrlObject(call).toString();
+  }
+
+  private buildUrlObject(call: Pick<UpstreamCall, 'path' | 'url' | 'query'>): URL {
     const url = new URL(call.url ?? this.options.baseUrl + (call.path ?? ''));
     const query = call.url ? call.query : { ...this.options.query, ...call.query };
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    return url.toString();
+    return url;
+  }
+
+  /**
+   * Origin and path of the call, as undici's `request(url)` derives them from the URL
+   * (https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherrequestoptions-callback); the
+   * same relative path without a query of its own (every chat call) is parsed once.
+   */
+  private target(call: UpstreamCall): { origin: string; path: string } {
+    const cacheable = call.url === undefined && call.query === undefined && call.path !== undefined;
+    if (cacheable) {
+      const known = this.targets.get(call.path!);
+      if (known) return known;
+    }
+    const url = this.buildUrlObject(call);
+    const target = { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname };
+    if (cacheable) {
+      // Paths with ids (files/{id}) are many: a bounded map, emptied when full.
+      if (this.targets.size >= 256) this.targets.clear();
+      this.targets.set(call.path!, target);
+    }
+    return target;
   }
 
   /** Sends the call; an answer outside `expect` (default 2xx) is thrown as UpstreamError. */
@@ -178,11 +205,14 @@ export class UpstreamClient {
     let response: Dispatcher.ResponseData;
     try {
       const body = typeof call.body === 'function' ? call.body() : call.body;
-      response = await request(this.buildUrl(call), {
+      const dispatcher = call.pool === 'upload' ? this.uploadPool() : this.agent;
+      // dispatcher.request with origin and path: what undici's top-level request() does after
+      // parsing the URL, without parsing it on every call.
+      response = await dispatcher.request({
+        ...this.target(call),
         method: call.method,
         headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers, ...credential },
         body: (body ?? null) as Dispatcher.RequestOptions['body'],
-        dispatcher: call.pool === 'upload' ? this.uploadPool() : this.agent,
         signal: context.signal,
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
