@@ -8,11 +8,12 @@
  * Written against undici's documented dispatch handler
  * (https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherdispatchoptions-handler) and kept
  * to the semantics of undici's own `request()` (lib/api/api-request.js): resolves at the response
- * headers, an aborted signal aborts the call with `signal.reason` (before the headers: the
+ * headers, an aborted signal (or CallContext.whenAborted) aborts the call with `signal.reason` (before the headers: the
  * promise rejects; after: the body does), the text skips a UTF-8 BOM and decodes as UTF-8.
  */
 import { Readable } from 'node:stream';
 import { errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
+import type { CallContext } from '../../core/call-context.ts';
 
 /** The body of an expected status, already on its way into memory. */
 export interface BufferedBody {
@@ -46,15 +47,21 @@ class BufferedHandler {
     private readonly resolve: (response: BufferedResponse) => void,
     private readonly reject: (error: Error) => void,
     private readonly buffered: (status: number) => boolean,
-    signal: AbortSignal | undefined,
+    context: CallContext,
   ) {
+    const onAbort = () => {
+      this.reason = abortReason(context.signal);
+      if (this.stream) this.stream.destroy(this.reason);
+      else if (this.abort) this.abort(this.reason);
+    };
+    if (context.whenAborted) {
+      // Called at once when the client already left: the call is then aborted on connect.
+      this.removeAbortListener = context.whenAborted(onAbort);
+      return;
+    }
+    const signal = context.signal;
     if (signal?.aborted) this.reason = abortReason(signal);
     else if (signal) {
-      const onAbort = () => {
-        this.reason = abortReason(signal);
-        if (this.stream) this.stream.destroy(this.reason);
-        else if (this.abort) this.abort(this.reason);
-      };
       signal.addEventListener('abort', onAbort, { once: true });
       this.removeAbortListener = () => signal.removeEventListener('abort', onAbort);
     }
@@ -139,8 +146,8 @@ class BufferedHandler {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  return (signal.reason as Error | undefined) ?? new undiciErrors.RequestAbortedError();
+function abortReason(signal: AbortSignal | undefined): Error {
+  return (signal?.reason as Error | undefined) ?? new undiciErrors.RequestAbortedError();
 }
 
 /** undici's body.text(): a leading UTF-8 BOM skipped, the rest decoded as UTF-8. */
@@ -155,11 +162,11 @@ function decodeUtf8(chunks: Buffer[], length: number): string {
 export function bufferedRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal | undefined,
+  context: CallContext,
   buffered: (status: number) => boolean,
 ): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
-    const handler = new BufferedHandler(resolve, reject, buffered, signal);
+    const handler = new BufferedHandler(resolve, reject, buffered, context);
     dispatcher.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
   });
 }

@@ -231,7 +231,7 @@ export class UpstreamClient {
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       };
       response = buffered
-        ? await bufferedRequest(dispatcher, options, context.signal, isExpected)
+        ? await bufferedRequest(dispatcher, options, context, isExpected)
         : await dispatcher.request({ ...options, signal: context.signal });
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
