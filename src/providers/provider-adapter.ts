@@ -69,6 +69,12 @@ export interface UploadShapingInput {
   purpose: string;
   filename: string;
   mimeType: string;
+  /**
+   * Batch files: unified file id → this deployment's provider file id, for every managed file
+   * the lines name (checked as the caller's beforehand, services/batch-references.ts). A line
+   * naming a unified id missing here is refused.
+   */
+  fileIds?: Readonly<Record<string, string>>;
 }
 
 export interface FilesCapability {
@@ -214,6 +220,18 @@ export interface BatchCreateInput {
   metadata: Record<string, string> | null;
   /** OpenAI `output_expires_after`, when the client sent one. */
   outputExpiresAfter?: ExpiresAfter;
+  /**
+   * For adapters that convert lines at create (BatchesCapability.convertsLines): this deployment's
+   * copy of a managed file a line names, checked as the caller's; throws (naming the line) when
+   * it is not theirs or has no copy here.
+   */
+  resolveFile?: (fileId: string, line: number) => Promise<BatchLineFile>;
+}
+
+/** A managed file's copy on the deployment running a batch. */
+export interface BatchLineFile {
+  providerFileId: string;
+  mimeType: string;
 }
 
 /**
@@ -244,6 +262,12 @@ export interface ProviderBatch {
   model?: string | null;
   /** OpenAI `usage` when the provider reports it, else null/undefined. */
   usage?: Record<string, unknown> | null;
+  /**
+   * Objects the adapter made for this batch and no longer needs once it is terminal and its
+   * outputs are recorded (Vertex: the converted input and the custom_ids beside it), as ids its
+   * files capability deletes. Never the caller's input file.
+   */
+  intermediates?: string[];
 }
 
 /** The file facts the service needs to record an output reference as a managed `batch_output` file. */
@@ -269,6 +293,12 @@ export interface ProviderBatchPage {
  * prediction shards converted to OpenAI batch output lines while streaming).
  */
 export interface BatchesCapability {
+  /**
+   * True when `create` converts every line itself (Vertex): it maps unified ids through
+   * `BatchCreateInput.resolveFile` and refuses other stored-data references. Otherwise the input
+   * is run as stored, so the service checks a plain input's lines before creating the batch.
+   */
+  readonly convertsLines?: boolean;
   /** Starts a batch over `input.inputReference`; answers the provider batch as created. */
   create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch>;
   /** The batch's current state. */
