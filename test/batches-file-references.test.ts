@@ -87,9 +87,10 @@ test("a managed batch file naming another user's file is refused at upload, nami
   await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), plainLine(1, OPENAI_MODEL), interpreter(aliceFile)].join('\n'), OPENAI_MODEL), 404, /Line 3 /, 'code interpreter file_ids');
   const deep = { custom_id: 'd', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [] as unknown[] } };
   let inner: Record<string, unknown> = { file_id: aliceRaw };
-  for (let depth = 0; depth < 1000; depth++) inner = { nested: [inner] };
+  // 30 × 2 levels under body.input: the innermost object at level 63 of the body (the limit is 64).
+  for (let depth = 0; depth < 30; depth++) inner = { nested: [inner] };
   deep.body.input.push(inner);
-  await refused(uploadBatchFile(bob, JSON.stringify(deep), OPENAI_MODEL), 404, /Line 1 /, 'a reference 2,000 levels deep');
+  await refused(uploadBatchFile(bob, JSON.stringify(deep), OPENAI_MODEL), 404, /Line 1 /, 'a reference 63 levels deep');
   // Alice's own file, but not uploaded for every model the batch file goes to.
   await refused(
     uploadBatchFile(alice, [line(0, OPENAI_MODEL, aliceOpenAIOnly)].join('\n'), `${OPENAI_MODEL},${VERTEX_BATCH_MODEL}`),
@@ -157,6 +158,22 @@ test("the owner's unified id reaches Vertex as the deployment's gs:// copy, mapp
     return true;
   });
   assert.equal(google.batchJobs().length, jobs, 'no job started');
+});
+
+test("a batch file's OpenAI copy re-made after it expired maps the lines' unified ids again", async () => {
+  // The Vertex copy holds the original bytes for good: the OpenAI copy is re-made from it.
+  const file = await uploadBatchFile(alice, [line(0, OPENAI_MODEL, aliceFile)].join('\n'), `${OPENAI_MODEL},${VERTEX_BATCH_MODEL}`);
+  await harness.runtime.database.db.execute(sql`UPDATE managed_file_copies SET upstream_expires_at = now() - interval '1 second' WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  const [before] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  const created = await alice.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { headers: { 'x-litellm-model': OPENAI_MODEL } });
+  const [after] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  assert.notEqual(after!.provider_file_id, before!.provider_file_id, 'the copy was re-made');
+  const upstream = new OpenAI({ apiKey: harness.emulators.openai.apiKey, baseURL: harness.emulators.openai.apiBase });
+  const stored = JSON.parse((await (await upstream.files.content(after!.provider_file_id as string)).text()).trim());
+  assert.equal(stored.body.model, 'gpt-4o-mini');
+  assert.equal(stored.body.messages[0].content[1].file.file_id, aliceCopies.get('oai-1'));
+  const done = await pollUntil(alice, created.id, ['completed', 'failed']);
+  assert.deepEqual(done.request_counts, { total: 1, completed: 1, failed: 0 });
 });
 
 test('a plain batch file is read at create: another user\'s raw id or any unified id is refused naming the line, no batch created', async () => {

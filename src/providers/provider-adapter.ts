@@ -14,6 +14,7 @@ export type ProviderKind = string;
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
 import type { JsonAnswer } from '../core/raw-json.ts';
+import type { FileIdMapping } from './shared/batch-jsonl.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
 export interface UploadBody {
@@ -71,10 +72,11 @@ export interface UploadShapingInput {
   mimeType: string;
   /**
    * Batch files: unified file id → this deployment's provider file id, for every managed file
-   * the lines name (checked as the caller's beforehand, services/batch-references.ts). A line
-   * naming a unified id missing here is refused.
+   * the lines name (checked as the caller's beforehand, services/batch-references.ts) — a map at
+   * upload (a line naming a unified id missing from it is refused), or a lookup when a copy is
+   * re-made later (copy-remake.ts).
    */
-  fileIds?: Readonly<Record<string, string>>;
+  fileIds?: FileIdMapping;
 }
 
 export interface FilesCapability {
