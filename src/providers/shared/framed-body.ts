@@ -9,22 +9,54 @@ import { isCounted, streamedBytes } from '../../core/stream-memory.ts';
 
 /** Bytes the body holds ahead of the socket. */
 const BODY_BUFFER_BYTES = 256 * 1024;
+/** Line breaks the epilogue filler is cut from (a multipart epilogue is ignored, RFC 2046 §5.1.1). */
+const FILLER = Buffer.from('\r\n'.repeat(32 * 1024));
+
+export interface FramedBodyOptions {
+  /**
+   * The file has at most this many bytes and the body's declared length counts them all: a file
+   * that turns out longer fails the body; one that is shorter is followed, after the tail, by
+   * as many filler bytes (line breaks) as it fell short by, so the length is exact.
+   */
+  fileBytesAtMost?: number;
+}
 
 /**
  * `open` is called when the request starts sending (not before), `tail` once the file's bytes
  * have all been handed on; a tail that rejects fails the body before it completes, so the
  * receiver never sees a complete request.
  */
-export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffer | Promise<Buffer>): Readable {
+export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffer | Promise<Buffer>, options: FramedBodyOptions = {}): Readable {
   let source: Readable | undefined;
+  const atMost = options.fileBytesAtMost;
+  /** Filler bytes still to push once the tail is out (see `fileBytesAtMost`). */
+  let filler = 0;
+  let fillerStarted = false;
+  const pushFiller = (body: Readable) => {
+    while (filler > 0) {
+      // An odd shortfall starts with a space, so the filler stays whole line breaks after it.
+      const piece = filler % 2 === 1 ? Buffer.from(' ') : FILLER.subarray(0, Math.min(filler, FILLER.length));
+      filler -= piece.length;
+      if (!body.push(piece)) return;
+    }
+    body.push(null);
+  };
   const start = (body: Readable) => {
     body.push(head);
     const file = open();
     source = file;
     let ended = false;
+    let fileBytes = 0;
     const count = !isCounted(file); // e.g. a spool read; not the bytes a form pump or a shared read counted
     file.on('data', (chunk: Buffer | string) => {
       if (count) streamedBytes(chunk.length);
+      if (atMost !== undefined) {
+        fileBytes += chunk.length;
+        if (fileBytes > atMost) {
+          body.destroy(new Error(`the file is longer than the ${atMost} bytes its request declared`));
+          return;
+        }
+      }
       if (!body.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) file.pause();
     });
     file.on('error', (error) => body.destroy(error));
@@ -42,8 +74,15 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
         .then(tail)
         .then(
           (buffer) => {
+            if (body.destroyed) return;
             body.push(buffer);
-            body.push(null);
+            if (atMost === undefined) {
+              body.push(null);
+              return;
+            }
+            filler = atMost - fileBytes;
+            fillerStarted = true;
+            pushFiller(body);
           },
           (error: Error) => body.destroy(error),
         );
@@ -52,7 +91,8 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
   return new Readable({
     highWaterMark: BODY_BUFFER_BYTES,
     read() {
-      if (source) source.resume();
+      if (fillerStarted) pushFiller(this);
+      else if (source) source.resume();
       else start(this);
     },
     destroy(error, callback) {

@@ -1,7 +1,7 @@
 /**
  * Builds a multipart/form-data request body that streams the file from its source, with an
  * exact Content-Length when the file length is known (so upstreams never see chunked bodies
- * they might reject).
+ * they might reject) or bounded (UploadBody.bytesAtMost: the shortfall goes in the epilogue).
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -46,7 +46,13 @@ export function buildMultipart(fields: Array<[string, string]>, file: MultipartF
       `Content-Type: ${file.contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = file.body.bytes === undefined || lateFields ? undefined : head.length + file.body.bytes + tail.length;
+  // A file of unknown length with a known maximum: the declared length counts the maximum, and
+  // framedBody fills the shortfall after the closing delimiter (epilogue, RFC 2046 §5.1.1). A
+  // receiver then gets one plain body instead of a chunk per write (less work per byte for it).
+  const atMost = file.body.bytes === undefined && !lateFields ? file.body.bytesAtMost : undefined;
+  const fileLength = lateFields ? undefined : (file.body.bytes ?? atMost);
+  const length = fileLength === undefined ? undefined : head.length + fileLength + tail.length;
   const end = lateFields ? async () => Buffer.from(`\r\n${encodeFields(boundary, await lateFields)}--${boundary}--\r\n`) : () => tail;
-  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: framedBody(head, () => file.body.open(), end) };
+  const body = framedBody(head, () => file.body.open(), end, atMost === undefined ? undefined : { fileBytesAtMost: atMost });
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body };
 }
