@@ -223,8 +223,8 @@ class FormReader<T> {
       stream.resume();
       return this.fail(toGatewayError(error)); // e.g. an invalid purpose before the file
     }
-    // Only a fields-first direct upload locates the file's first byte (fileStart).
-    if (!consumer || consumer.provisional) this.recentRaw = undefined;
+    // Only a direct upload locates the file's first byte (fileStart).
+    if (!consumer) this.recentRaw = undefined;
     const task = consumer?.provisional
       ? this.runProvisional(consumer, received, stream)
       : consumer
@@ -239,6 +239,7 @@ class FormReader<T> {
   }
 
   private async runDirect(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
+    // Listens to the file's chunks, so only together with the pump (nothing may flow past it).
     const start = this.fileStart(stream);
     const pump = this.pump(stream, { output: true });
     const bytesAtMost = await start;
@@ -256,6 +257,8 @@ class FormReader<T> {
   /** Spools the file and streams it to the provisional consumer at the same time. */
   private async runProvisional(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
     this.spoolWriter = await SpooledFile.writer({ root: this.options.spoolDirectory });
+    // Listens to the file's chunks, so only together with the pump (nothing may flow past it).
+    const start = this.fileStart(stream);
     const pump = this.pump(stream, { spool: this.spoolWriter, output: true });
     let accept!: (late: unknown) => void;
     let abandon!: (reason: Error) => void;
@@ -266,9 +269,9 @@ class FormReader<T> {
     late.catch(() => undefined); // read by the consumer's body; never unhandled
     const pending: Pending<T> = { consumer, run: undefined, accept, abandon };
     this.pending = pending;
-    void pump.head.then((head) => {
+    void Promise.all([pump.head, start]).then(([head, bytesAtMost]) => {
       if (this.failure) return; // the form already failed: start nothing
-      pending.run = consumer.run({ ...received, stream: pump.output!, head, late });
+      pending.run = consumer.run({ ...received, stream: pump.output!, head, late, bytesAtMost });
       pending.run.catch(() => undefined); // its outcome is read when the form is complete
     });
     await pump.done;

@@ -14,11 +14,11 @@ const FILLER = Buffer.from('\r\n'.repeat(32 * 1024));
 
 export interface FramedBodyOptions {
   /**
-   * The file has at most this many bytes and the body's declared length counts them all: a file
-   * that turns out longer fails the body; one that is shorter is followed, after the tail, by
-   * as many filler bytes (line breaks) as it fell short by, so the length is exact.
+   * The length the request declared, counting the file and tail at their largest: a body that
+   * would grow past it fails; one that ends short is followed, after the tail, by as many filler
+   * bytes (line breaks) as it fell short by, so the length sent is exactly this.
    */
-  fileBytesAtMost?: number;
+  length?: number;
 }
 
 /**
@@ -28,7 +28,7 @@ export interface FramedBodyOptions {
  */
 export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffer | Promise<Buffer>, options: FramedBodyOptions = {}): Readable {
   let source: Readable | undefined;
-  const atMost = options.fileBytesAtMost;
+  const declared = options.length;
   /** Filler bytes still to push once the tail is out (see `fileBytesAtMost`). */
   let filler = 0;
   let fillerStarted = false;
@@ -46,14 +46,14 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
     const file = open();
     source = file;
     let ended = false;
-    let fileBytes = 0;
+    let sent = head.length;
     const count = !isCounted(file); // e.g. a spool read; not the bytes a form pump or a shared read counted
     file.on('data', (chunk: Buffer | string) => {
       if (count) streamedBytes(chunk.length);
-      if (atMost !== undefined) {
-        fileBytes += chunk.length;
-        if (fileBytes > atMost) {
-          body.destroy(new Error(`the file is longer than the ${atMost} bytes its request declared`));
+      if (declared !== undefined) {
+        sent += chunk.length;
+        if (sent > declared) {
+          body.destroy(new Error(`the body is longer than the ${declared} bytes its request declared`));
           return;
         }
       }
@@ -75,12 +75,16 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
         .then(
           (buffer) => {
             if (body.destroyed) return;
+            if (declared !== undefined && sent + buffer.length > declared) {
+              body.destroy(new Error(`the body is longer than the ${declared} bytes its request declared`));
+              return;
+            }
             body.push(buffer);
-            if (atMost === undefined) {
+            if (declared === undefined) {
               body.push(null);
               return;
             }
-            filler = atMost - fileBytes;
+            filler = declared - sent - buffer.length;
             fillerStarted = true;
             pushFiller(body);
           },
