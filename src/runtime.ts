@@ -16,6 +16,8 @@ import { ManagedFileRepository } from './persistence/managed-file-repository.ts'
 import type { AdapterLogger } from './providers/provider-adapter.ts';
 import { BatchRepository } from './persistence/batch-repository.ts';
 import { BatchInputResolver } from './services/batch-input.ts';
+import { BatchReferences } from './services/batch-references.ts';
+import { RawReferenceOwner } from './services/raw-reference-owner.ts';
 import { BatchRefresher, startBatchRefresher } from './services/batch-refresh.ts';
 import { BatchesService } from './services/batches-service.ts';
 import { ChatService } from './services/chat-service.ts';
@@ -75,6 +77,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
     filesSettings: config.filesSettings,
     providers: config.providers,
     unsupportedModels: config.unsupportedModels,
+    spoolDirectory: processSpoolDirectory(config.spoolDir),
   });
   // Deleted keys and files leave every instance's caches within milliseconds (LISTEN/NOTIFY).
   const bus = await InvalidationBus.start(database);
@@ -95,17 +98,19 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const readiness = new CopyReadiness(registry, managedRepository, remaker, { waitMs: config.fileProcessingTimeoutSeconds * 1000, onChange: invalidate });
   const batchRepository = new BatchRepository(database.db);
   const batchRefreshMs = config.batchRefreshIntervalSeconds * 1000;
-  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs });
-  const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness), batchRefresher);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context));
+  const batchRefresher = new BatchRefresher(registry, batchRepository, { intervalMs: batchRefreshMs }, deletion);
   const providerEndpoints = providerOrigins([...config.deployments.map((deployment) => deployment.settings), ...config.filesSettings]);
+  const referenceScan = { providerOrigins: providerEndpoints, storageForms: (value: string) => registry.storedReferenceForms(value) };
+  const batchReferences = new BatchReferences(managedRepository, new RawReferenceOwner(registry, providerFiles), referenceScan);
+  const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness, batchReferences), batchRefresher);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context), batchReferences);
   const fineTuningJobs = new FineTuningJobRepository(database.db);
   const tunedModels = new FineTunedModels(registry, fineTuningJobs);
   const fineTuning = new FineTuningService(registry, fineTuningJobs, new FineTuningPlacement(registry, managedRepository, providerFiles, readiness), (name) =>
     tunedModels.forget(name),
   );
   const fineTuningRefresher = new FineTuningRefresher(fineTuning, fineTuningJobs, { intervalMs: config.fineTuningRefreshIntervalSeconds * 1000 });
-  const chat = new ChatService(registry, fileCache, providerFiles, readiness, { providerOrigins: providerEndpoints, storageForms: (value) => registry.storedReferenceForms(value) }, tunedModels);
+  const chat = new ChatService(registry, fileCache, providerFiles, readiness, referenceScan, tunedModels);
   let stopSweeper: (() => Promise<void>) | undefined;
   let stopBatchRefresher: (() => Promise<void>) | undefined;
   let stopFineTuningRefresher: (() => Promise<void>) | undefined;

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { toFile } from 'openai';
+import { BatchRepository } from '../src/persistence/batch-repository.ts';
+import { BatchRefresher } from '../src/services/batch-refresh.ts';
 import { testContext } from './support/silent-logger.ts';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { BATCH_MODELS, batchLines, notFound, outputLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
@@ -164,4 +166,60 @@ test('the batch routes also answer without /v1 and under /{provider}/v1', async 
   await assert.rejects(onAzure.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' }), notFound);
   const cancelled = await first.fetch(`/batches/${created.id}/cancel`, { method: 'POST', key: owner.key });
   assert.equal(((await cancelled.json()) as { status: string }).status, 'completed', 'cancelling a finished batch answers it');
+});
+
+test('a finished batch another instance is recording is waited for, and taken over when that instance\'s lease ends', async () => {
+  const owner = await first.newUser({ user_id: 'lease-waiter' });
+  const client = second.client(owner.key);
+  const file = await uploadBatchFile(client, batchLines(5, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  // Slow enough that the lease below is set long before the provider finishes.
+  first.emulators.openai.batches.setClock({ stepMs: 400 });
+  let created;
+  try {
+    created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    // An instance that stopped while recording the outputs: its lease ends 2.5 s from now.
+    await first.runtime.database.db.execute(sql`UPDATE batches SET lease_owner = 'stopped-instance', lease_until = now() + interval '2500 milliseconds' WHERE id = ${created.id}`);
+    await waitFor(async () => (await providerBatchStatus(created!.id)) === 'completed', 'the provider to finish');
+  } finally {
+    first.emulators.openai.batches.setClock({ stepMs: 20 });
+  }
+  const [unrecorded] = await rows(first, sql`SELECT status, lease_owner FROM batches WHERE id = ${created.id}`);
+  assert.deepEqual(unrecorded, { status: 'validating', lease_owner: 'stopped-instance' }, 'nobody recorded it meanwhile');
+  const started = Date.now();
+  const done = await client.batches.retrieve(created.id);
+  assert.equal(done.status, 'completed');
+  assert.ok(Date.now() - started >= 500, `the retrieve waited for the lease (${Date.now() - started} ms)`);
+  assert.match(done.output_file_id!, /^file-uf_/);
+  assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
+  const [row] = await rows(first, sql`SELECT lease_owner FROM batches WHERE id = ${created.id}`);
+  assert.equal(row!.lease_owner, null, 'released once recorded');
+});
+
+test('a refresh that waits too long for another instance recording a finished batch answers "finalizing" and records nothing', async () => {
+  const owner = await first.newUser({ user_id: 'lease-finalizing' });
+  const client = first.client(owner.key);
+  const file = await uploadBatchFile(client, batchLines(3, 'gpt-4o-mini-openai'), 'gpt-4o-mini-openai');
+  first.emulators.openai.batches.setClock({ stepMs: 400 });
+  let created;
+  try {
+    created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await first.runtime.database.db.execute(sql`UPDATE batches SET lease_owner = 'busy-instance', lease_until = now() + interval '1 hour' WHERE id = ${created.id}`);
+    await waitFor(async () => (await providerBatchStatus(created!.id)) === 'completed', 'the provider to finish');
+  } finally {
+    first.emulators.openai.batches.setClock({ stepMs: 20 });
+  }
+  // The runtime's own refresher, with a short wait instead of the default 20 s.
+  const repository = new BatchRepository(first.runtime.database.db);
+  const refresher = new BatchRefresher(first.runtime.registry, repository, { intervalMs: 100, finishWaitMs: 300 });
+  const started = Date.now();
+  const answer = await refresher.refresh((await repository.find(created.id))!, testContext);
+  assert.ok(Date.now() - started >= 300, 'it waited');
+  assert.equal(answer.status, 'finalizing');
+  assert.equal(answer.output_file_id, null);
+  const [row] = await rows(first, sql`SELECT status, lease_owner FROM batches WHERE id = ${created.id}`);
+  assert.deepEqual(row, { status: 'validating', lease_owner: 'busy-instance' }, 'nothing saved, the lease untouched');
+  assert.equal((await rows(first, sql`SELECT count(*)::int AS n FROM batch_output_files WHERE batch_id = ${created.id}`))[0]!.n, 0);
+  // The lease ends: the next retrieve records it.
+  await first.runtime.database.db.execute(sql`UPDATE batches SET lease_until = now() - interval '1 second' WHERE id = ${created.id}`);
+  assert.equal((await client.batches.retrieve(created.id)).status, 'completed');
 });

@@ -1,7 +1,7 @@
 /**
  * Vertex AI batches across instances and restarts (SPEC §6): two gateways on one Postgres
- * retrieving the same finished batch concurrently answer the same object and make the output
- * mappings once; the real CLI stopped while a Vertex batch runs and started again finishes it
+ * retrieving the same finished batch concurrently answer the same object, and one of them converts
+ * and records the outputs while the other waits for it; the real CLI stopped while a Vertex batch runs and started again finishes it
  * with its background refresher, no client ever retrieving it.
  */
 import assert from 'node:assert/strict';
@@ -41,8 +41,12 @@ test('two instances retrieving one finished Vertex batch concurrently: the same 
   const created = await clients[0]!.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
   // Nobody looks until the job's time is up: the first look finishes it, and every retrieve races to record it.
   await new Promise((resolve) => setTimeout(resolve, 450));
+  // Each converted object (output, errors) is written with ifGenerationMatch=0 by whoever converts it.
+  const conversions = () => google.calls.filter((call) => call.method === 'POST' && call.query.uploadType === 'resumable' && call.query.ifGenerationMatch === '0').length;
+  const conversionsBefore = conversions();
   const answers = await Promise.all(Array.from({ length: 24 }, (_, index) => clients[index % 2]!.batches.retrieve(created.id)));
   for (const answer of answers) assert.deepEqual(answer, answers[0]);
+  assert.equal(conversions() - conversionsBefore, 2, 'the output and the errors were each converted once, by one instance');
   assert.equal(answers[0]!.status, 'completed');
   assert.deepEqual(answers[0]!.request_counts, { total: 300, completed: 200, failed: 100 });
   const mappings = await rows(first, sql`SELECT kind, file_id FROM batch_output_files WHERE batch_id = ${created.id} ORDER BY kind`);

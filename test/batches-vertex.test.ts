@@ -7,19 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { mkdirSync, mkdtempSync, readdirSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { defaultSpoolRoot, processSpoolDirectory } from '../src/core/spooled-file.ts';
 import type OpenAI from 'openai';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
+import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
 import { notFound, outputLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
 import { VERTEX_BATCH_BUCKET as BUCKET, VERTEX_BATCH_MODEL as MODEL, vertexBatchLines, vertexBatchModels, vertexCustomId as customId } from './support/vertex-batch-config.ts';
 
 let harness: Harness;
+/** general_settings.spool_dir: where the custom_id temp files must go (not the OS temp dir). */
+const spoolRoot = mkdtempSync(join(tmpdir(), 'unifile-vertex-spool-'));
 
 before(async () => {
-  harness = await startHarness({ config: (emulators) => ({ model_list: vertexBatchModels(emulators) }) });
+  harness = await startHarness({ config: (emulators) => ({ model_list: vertexBatchModels(emulators) }), general: { spool_dir: spoolRoot } });
 });
 after(async () => {
+  const left = readdirSync(processSpoolDirectory(spoolRoot)).filter((name) => name.startsWith('batch-'));
   await harness.close();
+  assert.deepEqual(left, [], 'no custom_id temp file outlives its batch call, whatever the outcome');
 });
 
 const create = (client: OpenAI, fileId: string) => client.batches.create({ input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { run: 'vertex' } });
@@ -80,10 +88,14 @@ test('a 1,000-line managed batch on Vertex: converted input, every custom_id ans
   const text = await (await client.files.content(done.output_file_id!)).text();
   assert.equal(output?.bytes, Buffer.byteLength(text), 'the recorded size is the converted output\'s exact length');
   assert.equal(await (await client.files.content(done.output_file_id!)).text(), text, 'a second read answers the same bytes');
-  // Converted once, beside the input; the custom_ids object is there too, never in a label.
+  // Converted once, beside the input; once recorded, the gateway's intermediates (the converted
+  // input and the custom_ids, never in a label) are gone, and the user's own input file stays.
   const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
   const stored = google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
-  assert.ok(stored.includes(`${folder}openai-output.jsonl`) && stored.includes(`${folder}custom-ids.jsonl`), stored.join(', '));
+  assert.ok(stored.includes(`${folder}openai-output.jsonl`), stored.join(', '));
+  assert.ok(!stored.includes(`${folder}input.jsonl`) && !stored.includes(`${folder}custom-ids.jsonl`), `intermediates deleted: ${stored.join(', ')}`);
+  const [inputCopy] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id}`);
+  assert.ok(google.objects(BUCKET).some((object) => `gs://${BUCKET}/${object.name}` === inputCopy!.provider_file_id), "the user's input file is kept");
   // Terminal: the stored copy is served without another provider call, and one output mapping exists.
   const callsBeforeRetrieve = jobCalls().length;
   assert.deepEqual(await client.batches.retrieve(created.id), done);
@@ -100,6 +112,66 @@ test('a 1,000-line managed batch on Vertex: converted input, every custom_id ans
   await assert.rejects(stranger.batches.retrieve('batch_uf_AAAAAAAAAAAAAAAAAAAAAAAA'), notFound);
   assert.deepEqual((await stranger.batches.list()).data, []);
   assert.equal(google.calls.length, callsBefore, 'no provider call for a not-yours id');
+});
+
+test('an intermediate that cannot be deleted when the batch ends is retried by the sweeper; the output stays readable', async () => {
+  const google = harness.emulators.google;
+  google.setBatchStepMs(20);
+  const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-cleanup' })).key);
+  const file = await uploadBatchFile(client, vertexBatchLines(5, { prefix: 'Clean' }), MODEL);
+  const created = await create(client, file.id);
+  const inputUri = ((google.batchJobs().at(-1)!.inputConfig as { gcsSource: { uris: string[] } }).gcsSource.uris)[0]!;
+  const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
+  const idsUri = `gs://${BUCKET}/${folder}custom-ids.jsonl`;
+  google.faults.add({ method: 'DELETE', path: /custom-ids\.jsonl$/, times: 20, action: { kind: 'status', status: 503, body: { error: { code: 503, message: 'backend' } } } });
+  let done;
+  try {
+    done = await pollUntil(client, created.id, ['completed', 'failed']);
+  } finally {
+    google.faults.clear();
+  }
+  assert.equal(done.status, 'completed', JSON.stringify(done.errors));
+  const names = () => google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
+  assert.ok(!names().includes(`${folder}input.jsonl`), 'the converted input is gone');
+  assert.ok(names().includes(`${folder}custom-ids.jsonl`), 'the custom_ids delete failed');
+  const pending = await rows(harness, sql`SELECT deployment_id FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`);
+  assert.deepEqual(pending, [{ deployment_id: 'vertex-batch-1' }], 'queued for the sweeper');
+  assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
+  await harness.runtime.database.db.execute(sql`UPDATE pending_provider_deletes SET next_attempt_at = now() WHERE provider_file_id = ${idsUri}`);
+  await harness.runtime.deletion.sweepOnce({ requestId: 'test-sweep', logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+  // Left: the converted output, and Vertex's own prediction shards (removed with the output file).
+  assert.deepEqual(names().filter((name) => !name.startsWith(`${folder}output/`)), [`${folder}openai-output.jsonl`], 'only the outputs are left');
+  assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`))[0]!.n, 0);
+  assert.equal((await outputLines(client, done.output_file_id!)).length, 5, 'the output is still readable');
+});
+
+test('custom_id temp files go to the configured spool directory and are removed once used', async () => {
+  harness.emulators.google.setBatchStepMs(20);
+  const processSpool = processSpoolDirectory(spoolRoot);
+  mkdirSync(processSpool, { recursive: true });
+  const seen = new Set<string>();
+  const watcher = watch(processSpool, (_event, name) => {
+    if (name && /^batch-(ids|index)-/.test(name)) seen.add(name.replace(/-[^-]+$/, ''));
+  });
+  try {
+    const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-spool' })).key);
+    const file = await uploadBatchFile(client, vertexBatchLines(5, { prefix: 'Spool' }), MODEL);
+    const done = await pollUntil(client, (await create(client, file.id)).id, ['completed', 'failed']);
+    assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the last watch events arrive
+  } finally {
+    watcher.close();
+  }
+  assert.deepEqual([...seen].sort(), ['batch-ids', 'batch-index'], 'the custom_id spool (create) and index (output) were written under spool_dir');
+  assert.deepEqual(readdirSync(processSpool).filter((name) => name.startsWith('batch-')), [], 'and removed');
+  const defaultSpool = processSpoolDirectory(defaultSpoolRoot());
+  let elsewhere: string[] = [];
+  try {
+    elsewhere = readdirSync(defaultSpool).filter((name) => name.startsWith('batch-'));
+  } catch {
+    // never created: nothing went there
+  }
+  assert.deepEqual(elsewhere, [], 'nothing in the OS temp dir');
 });
 
 test('list on Vertex: the caller\'s batches, newest first, keyset pages with exact has_more', async () => {
@@ -207,17 +279,25 @@ test('a malformed line for Vertex: the managed upload answers 400 naming the lin
   assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM managed_files WHERE owner_id = ${owner.user_id}`))[0]!.n, 0);
 });
 
-test('a Vertex batch line pointing at stored data is refused at create, naming the line: no job, nothing left in the bucket', async () => {
+test('a Vertex batch line pointing at stored data: refused at upload (not the caller\'s), and at create (an admin\'s): no job, nothing left in the bucket', async () => {
   const client = harness.client((await harness.newUser({ user_id: 'vertex-batch-stored-ref' })).key);
   // Another tenant's object in the same bucket: Vertex would read it with the gateway's credentials.
   const stolen = { custom_id: 'steal', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `gs://${BUCKET}/gw/someone-else/secret.png` } }] }] } };
-  const file = await uploadBatchFile(client, `${vertexBatchLines(2)}\n${JSON.stringify(stolen)}`, MODEL);
-  const jobsBefore = harness.emulators.google.batchJobs().length;
+  const text = `${vertexBatchLines(2)}\n${JSON.stringify(stolen)}`;
   const objectsBefore = harness.emulators.google.objects(BUCKET).map((object) => object.name);
-  await assert.rejects(create(client, file.id), (error: { status?: number; message: string }) => error.status === 400 && /Line 3 .*stored data/.test(error.message));
+  await assert.rejects(uploadBatchFile(client, text, MODEL), (error: { status?: number; message: string }) => error.status === 404 && /Line 3 .*secret\.png/.test(error.message));
+  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), objectsBefore, 'nothing uploaded');
+  // An admin may upload it (admins are trusted with raw references), but a Vertex batch line only
+  // carries inline data, public URLs and managed ids: the conversion at create refuses it.
+  const admin = harness.client(MASTER_KEY);
+  const file = await uploadBatchFile(admin, text, MODEL);
+  const jobsBefore = harness.emulators.google.batchJobs().length;
+  const withUpload = harness.emulators.google.objects(BUCKET).map((object) => object.name);
+  await assert.rejects(create(admin, file.id), (error: { status?: number; message: string }) => error.status === 400 && /Line 3 .*stored data/.test(error.message));
   assert.equal(harness.emulators.google.batchJobs().length, jobsBefore, 'no job was created');
-  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), objectsBefore, 'no converted input or custom_ids left behind');
+  assert.deepEqual(harness.emulators.google.objects(BUCKET).map((object) => object.name), withUpload, 'no converted input or custom_ids left behind');
   assert.deepEqual((await client.batches.list()).data, []);
+  await admin.files.delete(file.id);
 });
 
 test('a failed Vertex job: the batch is failed with its errors and no output files', async () => {

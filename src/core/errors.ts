@@ -131,6 +131,15 @@ export const errors = {
       param: options.param ?? 'id',
       cause: options.cause,
     }),
+  /** A batch line names a file that does not exist or is not the caller's: 404 like an unknown id, naming the line. */
+  batchLineFileNotFound: (line: number, id: string, param: string) =>
+    new GatewayError({
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'file_not_found',
+      message: `Line ${line} of the batch file refers to ${id.slice(0, 200)}: no such File object.`,
+      param,
+    }),
   notFound: (what: string, id: string, param = 'id') =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: `${what}_not_found`, message: `No such ${what}: ${id}`, param }),
   batchNotFound: (id: string) =>

@@ -85,6 +85,20 @@ export class BatchRepository {
     return this.db.select().from(batches).where(inArray(batches.id, ids));
   }
 
+  /**
+   * Leases one unfinished batch to `owner` (free, expired, or already `owner`'s) for `leaseMs`:
+   * whoever holds it records the batch's outputs, so instances do not convert them twice. False
+   * when another instance holds it or the batch is finished.
+   */
+  async claim(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const claimed = await this.db
+      .update(batches)
+      .set({ leaseOwner: owner, leaseUntil: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+      .where(and(eq(batches.id, id), UNFINISHED, sql`(${batches.leaseUntil} IS NULL OR ${batches.leaseUntil} < now() OR ${batches.leaseOwner} = ${owner})`))
+      .returning({ id: batches.id });
+    return claimed.length > 0;
+  }
+
   async releaseLease(id: string, owner: string): Promise<void> {
     await this.db.update(batches).set({ leaseOwner: null, leaseUntil: null }).where(and(eq(batches.id, id), eq(batches.leaseOwner, owner)));
   }

@@ -14,6 +14,7 @@ export type ProviderKind = string;
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
 import type { JsonAnswer } from '../core/raw-json.ts';
+import type { FileIdMapping } from './shared/batch-jsonl.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
 export interface UploadBody {
@@ -76,6 +77,13 @@ export interface UploadShapingInput {
   purpose: string;
   filename: string;
   mimeType: string;
+  /**
+   * Batch files: unified file id → this deployment's provider file id, for every managed file
+   * the lines name (checked as the caller's beforehand, services/batch-references.ts) — a map at
+   * upload (a line naming a unified id missing from it is refused), or a lookup when a copy is
+   * re-made later (copy-remake.ts).
+   */
+  fileIds?: FileIdMapping;
 }
 
 export interface FilesCapability {
@@ -221,6 +229,18 @@ export interface BatchCreateInput {
   metadata: Record<string, string> | null;
   /** OpenAI `output_expires_after`, when the client sent one. */
   outputExpiresAfter?: ExpiresAfter;
+  /**
+   * For adapters that convert lines at create (BatchesCapability.convertsLines): this deployment's
+   * copy of a managed file a line names, checked as the caller's; throws (naming the line) when
+   * it is not theirs or has no copy here.
+   */
+  resolveFile?: (fileId: string, line: number) => Promise<BatchLineFile>;
+}
+
+/** A managed file's copy on the deployment running a batch. */
+export interface BatchLineFile {
+  providerFileId: string;
+  mimeType: string;
 }
 
 /**
@@ -251,6 +271,12 @@ export interface ProviderBatch {
   model?: string | null;
   /** OpenAI `usage` when the provider reports it, else null/undefined. */
   usage?: Record<string, unknown> | null;
+  /**
+   * Objects the adapter made for this batch and no longer needs once it is terminal and its
+   * outputs are recorded (Vertex: the converted input and the custom_ids beside it), as ids its
+   * files capability deletes. Never the caller's input file.
+   */
+  intermediates?: string[];
 }
 
 /** The file facts the service needs to record an output reference as a managed `batch_output` file. */
@@ -276,6 +302,12 @@ export interface ProviderBatchPage {
  * prediction shards converted to OpenAI batch output lines while streaming).
  */
 export interface BatchesCapability {
+  /**
+   * True when `create` converts every line itself (Vertex): it maps unified ids through
+   * `BatchCreateInput.resolveFile` and refuses other stored-data references. Otherwise the input
+   * is run as stored, so the service checks a plain input's lines before creating the batch.
+   */
+  readonly convertsLines?: boolean;
   /** Starts a batch over `input.inputReference`; answers the provider batch as created. */
   create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch>;
   /** The batch's current state. */

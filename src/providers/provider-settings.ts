@@ -38,6 +38,11 @@ export interface ProviderSettings {
   maxRetries?: number;
   /** Replaces https://storage.googleapis.com. */
   gcsApiBase?: string;
+  /**
+   * This process's spool directory (under general_settings.spool_dir), for temp files an adapter
+   * writes (e.g. a Vertex batch's custom_ids). Set by the registry, not by the config entry.
+   */
+  spoolDirectory?: string;
   /** Anything else a provider's definition derives from its params (read only by that provider). */
   options?: Readonly<Record<string, unknown>>;
 }

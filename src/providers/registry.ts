@@ -23,6 +23,12 @@ export interface RegistryInput {
   providers?: ProviderCatalog;
   /** model_list entries skipped at startup, so requests naming them get a clear 400. */
   unsupportedModels?: readonly UnsupportedModel[];
+  /** This process's spool directory, handed to every adapter (ProviderSettings.spoolDirectory). */
+  spoolDirectory?: string;
+}
+
+function withSpool(settings: ProviderSettings, spoolDirectory: string | undefined): ProviderSettings {
+  return spoolDirectory === undefined ? settings : { ...settings, spoolDirectory };
 }
 
 /** The adapter for one deployment or files_settings entry, built by its provider's definition. */
@@ -44,12 +50,12 @@ export class ProviderRegistry {
     this.providers = input.providers ?? defaultCatalog;
     this.unsupportedModels = input.unsupportedModels ?? [];
     for (const deployment of input.deployments) {
-      this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(deployment.settings, this.providers) });
+      this.byDeployment.set(deployment.id, { deployment, adapter: createAdapter(withSpool(deployment.settings, input.spoolDirectory), this.providers) });
       const group = this.byModelName.get(deployment.modelName) ?? [];
       group.push(deployment);
       this.byModelName.set(deployment.modelName, group);
     }
-    for (const settings of input.filesSettings) this.filesAdapters.set(settings.provider, createAdapter(settings, this.providers));
+    for (const settings of input.filesSettings) this.filesAdapters.set(settings.provider, createAdapter(withSpool(settings, input.spoolDirectory), this.providers));
   }
 
   /** The provider kinds this gateway speaks (for validation and documentation). */

@@ -31,7 +31,7 @@ async function customIdsAt(body: UploadBody, numbers: readonly number[]): Promis
   return ids;
 }
 
-function checkLine(line: string, number: number, targets: readonly string[]): string {
+function checkLine(line: string, number: number, targets: readonly string[]): Record<string, unknown> & { custom_id: string } {
   const bad = (why: string) => errors.invalidValue('file', `Line ${number} of the batch file ${why}.`);
   let value: unknown;
   try {
@@ -50,10 +50,16 @@ function checkLine(line: string, number: number, targets: readonly string[]): st
   if (model !== undefined && (typeof model !== 'string' || !targets.includes(model))) {
     throw bad(`names model ${JSON.stringify(String(model)).slice(0, 200)}, which is not among the file's target_model_names (${targets.join(', ')})`);
   }
-  return request.custom_id;
+  return request as Record<string, unknown> & { custom_id: string };
 }
 
-export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: { idHash?: IdHash } = {}): Promise<void> {
+export interface BatchFileCheckOptions {
+  idHash?: IdHash;
+  /** Called with every checked request in order (the files its lines name: batch-references.ts). */
+  onRequest?: (request: Record<string, unknown>, number: number) => Promise<void> | undefined;
+}
+
+export async function checkBatchFile(body: UploadBody, targets: readonly string[], options: BatchFileCheckOptions = {}): Promise<void> {
   const seen = new CustomIdSet(options.idHash);
   let lines = 0;
   const stream = body.open();
@@ -66,13 +72,17 @@ export async function checkBatchFile(body: UploadBody, targets: readonly string[
     for await (const { line, number } of split) {
       if (line.trim() === '') continue;
       lines += 1;
-      const id = checkLine(line, number, targets);
+      const request = checkLine(line, number, targets);
+      const id = request.custom_id;
       const earlier = seen.seenAt(id);
       // A hash match is a candidate only: the earlier lines' ids are read again and compared.
       if (earlier.length > 0 && (await customIdsAt(body, earlier)).includes(id)) {
         throw errors.invalidValue('file', `Line ${number} of the batch file repeats the custom_id "${id.slice(0, 200)}".`);
       }
       seen.add(id, number);
+      // Awaited only when it has work to wait for (most lines name no file): no microtask per line.
+      const pending = options.onRequest?.(request, number);
+      if (pending) await pending;
     }
   } finally {
     stream.destroy();

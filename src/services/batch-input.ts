@@ -10,8 +10,9 @@ import { errors } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
 import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
-import type { CallContext, ProviderAdapter } from '../providers/provider-adapter.ts';
+import type { BatchCreateInput, CallContext, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import type { BatchReferences } from './batch-references.ts';
 import type { CopyReadiness } from './copy-readiness.ts';
 
 export interface BatchInput {
@@ -24,6 +25,8 @@ export interface BatchInput {
   managed: boolean;
   /** Public model name the batch runs under (null for a plain batch). */
   modelName: string | null;
+  /** For adapters that convert lines at create: the managed files the lines name (BatchCreateInput.resolveFile). */
+  resolveFile?: BatchCreateInput['resolveFile'];
 }
 
 export interface BatchInputRequest {
@@ -40,6 +43,8 @@ export class BatchInputResolver {
     private readonly managedFiles: ManagedFileRepository,
     private readonly providerFiles: ProviderFileRepository,
     private readonly readiness: CopyReadiness,
+    /** The files a batch's lines name (batch-references.ts). */
+    private readonly references?: BatchReferences,
   ) {}
 
   async resolve(principal: Principal, request: BatchInputRequest, context: CallContext): Promise<BatchInput> {
@@ -85,6 +90,7 @@ export class BatchInputResolver {
       inputReference: references[id]![copy.deploymentId]!.providerFileId,
       managed: true,
       modelName: copy.modelName,
+      ...this.lineFiles(principal, adapter, { id: copy.deploymentId, modelName: copy.modelName }),
     };
   }
 
@@ -104,9 +110,27 @@ export class BatchInputResolver {
       if (record?.fileObject.status === 'uploaded' && adapter.files) {
         await this.readiness.rawReady({ files: adapter.files, providerFileId: id, where: provider, param: 'input_file_id' }, context);
       }
-      return { instance: adapter.instance, provider, adapter: adapter as BatchInput['adapter'], inputReference: id, managed: false, modelName: null };
+      // Nothing checked this file's lines at upload: they are read once now (batch-references.ts).
+      if (this.references && !adapter.batches.convertsLines && !principal.isAdmin) {
+        if (!adapter.files) throw errors.unsupportedOperation(provider, 'batches');
+        const content = await adapter.files.content(id, context);
+        await this.references.checkPlainInput(principal, provider, content.body as AsyncIterable<Buffer> & { destroy(): void });
+      }
+      return {
+        instance: adapter.instance,
+        provider,
+        adapter: adapter as BatchInput['adapter'],
+        inputReference: id,
+        managed: false,
+        modelName: null,
+        ...this.lineFiles(principal, adapter, { id: adapter.instance, modelName: null }),
+      };
     }
     throw errors.fileNotFound(id, { param: 'input_file_id' });
+  }
+
+  private lineFiles(principal: Principal, adapter: ProviderAdapter, deployment: { id: string; modelName: string | null }): Pick<BatchInput, 'resolveFile'> {
+    return this.references && adapter.batches?.convertsLines ? { resolveFile: this.references.resolver(principal, deployment) } : {};
   }
 
   private modelAdapter(model: string, provider: string): ProviderAdapter | undefined {

@@ -13,6 +13,7 @@ import { mintId } from '../core/ids.ts';
 import type { BatchRepository, BatchRow } from '../persistence/batch-repository.ts';
 import type { AdapterLogger, BatchesCapability, CallContext, ProviderBatch } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
+import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 import { startRefreshLoop } from './refresh-loop.ts';
 
 /** Batches leased per round; a full round is followed at once by the next. */
@@ -21,7 +22,12 @@ const REFRESH_PAGE = 100;
 export interface BatchRefreshOptions {
   /** How long after a refresh an unfinished batch is looked at again by the background loop. */
   intervalMs: number;
+  /** How long a refresh waits for another instance recording a finished batch's outputs (default 20 s). */
+  finishWaitMs?: number;
 }
+
+const FINISH_WAIT_MS = 20_000;
+const FINISH_POLL_MS = 100;
 
 /** The OpenAI object for a provider batch, with the gateway's ids and metadata. */
 export function composeBatch(row: Pick<BatchRow, 'id' | 'endpoint' | 'inputFileId' | 'completionWindow' | 'metadata' | 'createdAt'>, model: string | null, batch: ProviderBatch, outputs: Partial<Record<'output' | 'error', string>>): BatchObject {
@@ -51,6 +57,8 @@ export class BatchRefresher {
     private readonly registry: ProviderRegistry,
     private readonly batches: BatchRepository,
     private readonly options: BatchRefreshOptions,
+    /** Deletes a terminal batch's intermediates; a failed delete is queued for the sweeper. */
+    private readonly deletion?: Pick<ManagedFileDeletion, 'compensate'>,
   ) {}
 
   capability(row: BatchRow): BatchesCapability | undefined {
@@ -67,9 +75,45 @@ export class BatchRefresher {
     return this.apply(row, await capability.retrieve(row.providerBatchId, context), context);
   }
 
+  /** How long a refresh holds a batch's lease (the background loop's, renewed while outputs are recorded). */
+  private get leaseMs(): number {
+    return Math.max(60_000, this.options.intervalMs * 4);
+  }
+
   /** Stores what the provider answered (retrieve or cancel). */
   async apply(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<BatchObject> {
-    const outputs = isTerminalBatchStatus(batch.status) ? await this.outputs(row, batch, context) : {};
+    if (!isTerminalBatchStatus(batch.status)) return this.save(row, batch, {}, context);
+    // Terminal: one instance records the outputs (converting them may take a while, e.g. Vertex);
+    // the others wait for its result instead of doing the same work (the (batch, kind) key of the
+    // output mappings stays the final guard).
+    const deadline = Date.now() + (this.options.finishWaitMs ?? FINISH_WAIT_MS);
+    while (!(await this.batches.claim(row.id, this.instanceId, this.leaseMs))) {
+      const current = await this.batches.find(row.id);
+      if (current && isTerminalBatchStatus(current.status)) return current.batchObject;
+      if (Date.now() >= deadline) {
+        // Still being recorded elsewhere: OpenAI's own word for "results are being prepared".
+        return composeBatch(row, row.batchObject.model ?? null, { ...batch, status: 'finalizing' }, {});
+      }
+      await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
+    }
+    const renew = setInterval(() => void this.batches.claim(row.id, this.instanceId, this.leaseMs).catch(() => undefined), this.leaseMs / 3);
+    renew.unref();
+    try {
+      const outputs = await this.outputs(row, batch, context);
+      return await this.save(row, batch, outputs, context);
+    } finally {
+      clearInterval(renew);
+      await this.batches.releaseLease(row.id, this.instanceId).catch(() => undefined);
+    }
+  }
+
+  private async save(row: BatchRow, batch: ProviderBatch, outputs: Partial<Record<'output' | 'error', string>>, context: CallContext): Promise<BatchObject> {
+    // Before the terminal state is saved: if this instance stops in between, the next refresh
+    // (the batch is still unfinished in the database) deletes them again; a 404 counts as done.
+    if (isTerminalBatchStatus(batch.status) && batch.intermediates?.length && this.deletion) {
+      const upstream: CallContext = { ...context, signal: undefined };
+      await this.deletion.compensate(batch.intermediates.map((reference) => ({ deploymentId: row.deploymentId, providerFileId: reference })), upstream);
+    }
     const object = composeBatch(row, row.batchObject.model ?? null, batch, outputs);
     const saved = await this.batches.saveRefresh(row.id, {
       status: batch.status,
@@ -122,8 +166,7 @@ export class BatchRefresher {
 
   /** One background round: lease up to `limit` due batches, refresh each, release. Answers how many it leased. */
   async refreshDue(logger: AdapterLogger, limit = REFRESH_PAGE): Promise<number> {
-    const leaseMs = Math.max(60_000, this.options.intervalMs * 4);
-    const rows = await this.batches.claimDue(this.instanceId, limit, leaseMs);
+    const rows = await this.batches.claimDue(this.instanceId, limit, this.leaseMs);
     const context: CallContext = { requestId: `batch-refresh-${randomUUID()}`, logger };
     await Promise.all(
       rows.map(async (row) => {

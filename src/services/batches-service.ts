@@ -38,6 +38,7 @@ export class BatchesService {
         completionWindow: request.completionWindow,
         metadata: request.metadata,
         ...(request.outputExpiresAfter ? { outputExpiresAfter: request.outputExpiresAfter } : {}),
+        ...(input.resolveFile ? { resolveFile: input.resolveFile } : {}),
       },
       upstream,
     );

@@ -4,7 +4,7 @@
  * retryable upstream errors before anything was streamed.
  */
 import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
-import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
+import { canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import type { JsonAnswer } from '../core/raw-json.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
@@ -13,6 +13,7 @@ import type { CopyReadiness } from './copy-readiness.ts';
 import type { FoundFile } from './copy-remake.ts';
 import type { ManagedFileCache } from './managed-file-cache.ts';
 import type { TunedModelLookup } from './fine-tuned-models.ts';
+import { RawReferenceOwner } from './raw-reference-owner.ts';
 import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
@@ -47,17 +48,20 @@ export function parseChatBody(raw: unknown): ParsedChatBody {
 
 export class ChatService {
   private readonly balancer = new WeightedRoundRobin();
+  private readonly owner: RawReferenceOwner;
 
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly managedFiles: ManagedFileCache,
-    private readonly providerFiles: ProviderFileRepository,
+    providerFiles: ProviderFileRepository,
     private readonly readiness: CopyReadiness,
     /** Where references count as stored data (see stored-references.ts). */
     private readonly scan: ReferenceScanOptions = { providerOrigins: new Map(), storageForms: (value) => registry.storedReferenceForms(value) },
     /** Fine-tuned models, looked up when a name is not one of the config's (SPEC §6). */
     private readonly tunedModels?: TunedModelLookup,
-  ) {}
+  ) {
+    this.owner = new RawReferenceOwner(registry, providerFiles);
+  }
 
   /** Checks the model and the files, and returns the eligible deployments in balanced order. */
   async plan(principal: Principal, parsed: ParsedChatBody): Promise<Plan> {
@@ -123,18 +127,9 @@ export class ChatService {
    * like an unknown id, and no provider is called.
    */
   private async checkRawReference(principal: Principal, reference: StoredReference, deployments: readonly Deployment[]): Promise<void> {
-    if (principal.isAdmin) return;
     // Only uploads on a provider this model runs on count: an id is that provider's namespace.
     const providers = new Set<string>(deployments.map((deployment) => deployment.settings.provider));
-    for (const form of reference.lookupIds) {
-      for (const { provider, ids } of this.registry.recordedIdsOf(form)) {
-        if (!providers.has(provider)) continue;
-        for (const id of ids) {
-          const record = await this.providerFiles.find(provider, id);
-          if (record && canAccess(principal, record)) return;
-        }
-      }
-    }
+    if (await this.owner.owns(principal, reference.lookupIds, providers)) return;
     throw errors.fileNotFound(reference.value, { param: reference.param });
   }
 

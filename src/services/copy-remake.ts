@@ -49,8 +49,10 @@ export class CopyRemaker {
       bytes: found.file.bytes,
     };
     const { filename, mimeType, purpose } = found.file;
-    // The deployment gets its bytes shaped as at the first upload (e.g. batch JSONL model names).
-    const body = files.shapeUpload?.({ body: original, purpose, filename, mimeType }) ?? original;
+    // The deployment gets its bytes shaped as at the first upload (e.g. batch JSONL model names,
+    // and the managed files its lines name mapped to this deployment's copies).
+    const fileIds = purpose === 'batch' ? this.lineFileIds(found.file, copy.deploymentId) : undefined;
+    const body = files.shapeUpload?.({ body: original, purpose, filename, mimeType, ...(fileIds ? { fileIds } : {}) }) ?? original;
     const send = (reserveId?: (providerFileId: string) => Promise<void>) =>
       files.upload({ body, filename, mimeType, purpose, ...(reserveId ? { reserveId } : {}) }, upstream);
     const entry = { deploymentId: copy.deploymentId, provider: copy.provider, filename: found.file.filename, bytes: found.file.bytes };
@@ -82,6 +84,25 @@ export class CopyRemaker {
     await this.deletion.compensate([{ deploymentId: copy.deploymentId, providerFileId: copy.providerFileId }], upstream);
     context.logger.info({ fileId: found.file.id, deployment: copy.deploymentId, bytes: made.bytes }, 'expired copy re-made');
     return { ...copy, providerFileId: made.id, ...state };
+  }
+
+  /**
+   * For a re-made batch file: each unified id a line names → its copy on `deploymentId`. The lines
+   * were checked when the file was uploaded; the file must still be the batch file owner's (or
+   * their team's) and have a copy there, else the line is refused.
+   */
+  private lineFileIds(batchFile: ManagedFileRow, deploymentId: string): (fileId: string, line: number) => Promise<string> {
+    const known = new Map<string, string>();
+    return async (fileId, line) => {
+      const cached = known.get(fileId);
+      if (cached) return cached;
+      const found = await this.files.findVisible(fileId);
+      const ours = found && (found.file.ownerId === batchFile.ownerId || (batchFile.teamId !== null && found.file.teamId === batchFile.teamId));
+      const copy = ours ? found.copies.find((row) => row.deploymentId === deploymentId && row.reader === 'file') : undefined;
+      if (!copy) throw errors.invalidValue('input_file_id', `Line ${line} of the batch file refers to file ${fileId}, which is no longer available on this deployment.`);
+      known.set(fileId, copy.providerFileId);
+      return copy.providerFileId;
+    };
   }
 
   /** The original bytes from the first durable copy that serves them. */

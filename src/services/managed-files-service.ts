@@ -13,6 +13,7 @@ import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
 import { shareBody } from '../core/shared-body.ts';
 import { checkBatchFile } from './batch-file-check.ts';
+import type { BatchReferences, UploadReferenceCheck } from './batch-references.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
 
@@ -56,6 +57,8 @@ export class ManagedFilesService {
     private readonly journal: CopyJournal,
     /** Refuses deleting a file something still needs (an unfinished batch reading it → 409). */
     private readonly deleteGuard: (fileId: string, context: CallContext) => Promise<void> = async () => undefined,
+    /** Checks and maps the files a batch file's lines name (batch-references.ts). */
+    private readonly batchReferences?: BatchReferences,
   ) {}
 
   /** Every name must exist (400) and be allowed for the key (403); every deployment must store files. */
@@ -78,14 +81,15 @@ export class ManagedFilesService {
   }
 
   /** The body each deployment receives: its adapter may shape it (e.g. batch JSONL model names). */
-  private bodyFor(target: Target, upload: ManagedUpload): { body: UploadBody; transformed: boolean } {
-    const shaped = target.adapter.files!.shapeUpload?.({ body: upload.body, purpose: upload.purpose, filename: upload.filename, mimeType: upload.mimeType });
+  private bodyFor(target: Target, upload: ManagedUpload, lineFiles: UploadReferenceCheck | undefined): { body: UploadBody; transformed: boolean } {
+    const fileIds = lineFiles?.fileIdsFor(target.deployment.id);
+    const shaped = target.adapter.files!.shapeUpload?.({ body: upload.body, purpose: upload.purpose, filename: upload.filename, mimeType: upload.mimeType, ...(fileIds ? { fileIds } : {}) });
     return shaped ? { body: shaped, transformed: true } : { body: upload.body, transformed: false };
   }
 
   /** One deployment's copy, journaled while the provider holds it and the database does not know it yet. */
-  private async uploadTo(target: Target, upload: ManagedUpload, upstreamContext: CallContext) {
-    const { body, transformed } = this.bodyFor(target, upload);
+  private async uploadTo(target: Target, upload: ManagedUpload, upstreamContext: CallContext, lineFiles: UploadReferenceCheck | undefined) {
+    const { body, transformed } = this.bodyFor(target, upload, lineFiles);
     const entry = { deploymentId: target.deployment.id, provider: target.deployment.settings.provider, filename: upload.filename, bytes: transformed ? undefined : body.bytes };
     const { file, journalId } = await this.journal.track(entry, (reserveId) =>
       target.adapter.files!.upload(
@@ -98,8 +102,15 @@ export class ManagedFilesService {
 
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
     const targets = this.resolveTargets(principal, upload.targetModelNames);
-    // A batch file is checked whole before any deployment receives it (SPEC §6).
-    if (upload.purpose === 'batch') await checkBatchFile(upload.body, upload.targetModelNames);
+    // A batch file is checked whole before any deployment receives it (SPEC §6), with the files
+    // its lines name: the caller's only, mapped to each deployment's copy (batch-references.ts).
+    let lineFiles: UploadReferenceCheck | undefined;
+    if (upload.purpose === 'batch') {
+      const deployments = targets.map((target) => ({ id: target.deployment.id, provider: target.deployment.settings.provider, modelName: target.modelName }));
+      const check = this.batchReferences?.uploadCheck(principal, deployments);
+      await checkBatchFile(upload.body, upload.targetModelNames, check ? { onRequest: (request, number) => check.line(request, number) } : {});
+      lineFiles = check;
+    }
     // Uploads are not aborted by a client disconnect: an aborted provider upload may or may not
     // exist upstream. They finish, and are then taken back if the client has gone.
     const upstreamContext: CallContext = { ...context, signal: undefined };
@@ -109,7 +120,7 @@ export class ManagedFilesService {
       targets.map(async (target, index) => {
         const branch = branches[index]!;
         try {
-          return await this.uploadTo(target, { ...upload, body: branch }, upstreamContext);
+          return await this.uploadTo(target, { ...upload, body: branch }, upstreamContext, lineFiles);
         } finally {
           branch.release();
         }

@@ -60,6 +60,51 @@ export function storedReferences(messages: readonly unknown[], options: Referenc
   return found;
 }
 
+/** Keys whose string values (or arrays of strings) an OpenAI endpoint reads as its own file ids. */
+const FILE_ID_KEYS = new Set(['file_id', 'file_ids']);
+
+/**
+ * Every reference to stored data anywhere in a request body of any endpoint a batch line may
+ * name (chat `file.file_id`, Responses `input_file`/`input_image` `file_id`, code interpreter
+ * `file_ids`, image and video references, …): each `file_id`/`file_ids` value, and each string
+ * that names a provider's storage (isStoredDataUrl), at any depth — a provider reads whatever it
+ * finds. Iterative, so a deeply nested body cannot exhaust the stack. `param` is `body`.
+ */
+export function requestReferences(body: unknown, options: ReferenceScanOptions): StoredReference[] {
+  const found: StoredReference[] = [];
+  const add = (value: string, asFileId: boolean) => {
+    if (asFileId && value !== '') {
+      found.push(isUnifiedId('file', value) ? { kind: 'managed', value, lookupIds: [value], param: 'body' } : { kind: 'raw', value, lookupIds: lookupForms(value, options), param: 'body' });
+    } else if (isStoredDataUrl(value, options)) {
+      found.push({ kind: 'raw', value, lookupIds: lookupForms(value, options), param: 'body' });
+    }
+  };
+  // Two parallel stacks (value, the key it sits under) instead of an object per node: this runs
+  // on every line of a batch file (BENCHMARKS.md "Batch upload line check").
+  const values: unknown[] = [body];
+  const keys: Array<string | undefined> = [undefined];
+  while (values.length > 0) {
+    const value = values.pop();
+    const key = keys.pop();
+    const fileIdKey = key !== undefined && FILE_ID_KEYS.has(key);
+    if (typeof value === 'string') {
+      if (fileIdKey || key === undefined || !NOT_REFERENCES.has(key)) add(value, fileIdKey);
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index -= 1) {
+        values.push(value[index]);
+        keys.push(fileIdKey ? key : undefined);
+      }
+    } else if (isRecord(value)) {
+      // Parsed JSON: own enumerable keys only, nothing inherited.
+      for (const name in value) {
+        values.push(value[name]);
+        keys.push(name);
+      }
+    }
+  }
+  return found;
+}
+
 function walk(value: unknown, path: string, depth: number, visit: (value: string, path: string) => void): void {
   if (depth > MAX_DEPTH) return;
   if (typeof value === 'string') return visit(value, path);

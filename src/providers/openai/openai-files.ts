@@ -41,12 +41,13 @@ export class OpenAIShapedFiles implements FilesCapability {
   /**
    * Batch input lines must name this deployment's model (Azure requires its deployment name; for
    * OpenAI the public model_name is not a model it knows), so a managed batch file is stored with
-   * `body.model` rewritten line by line (platform.openai.com/docs/guides/batch).
+   * `body.model` rewritten line by line (platform.openai.com/docs/guides/batch), and the managed
+   * file ids its lines name replaced by this deployment's copies.
    */
   shapeUpload(input: UploadShapingInput): UploadBody | undefined {
     if (input.purpose !== 'batch' || this.model === '') return undefined;
-    const { body } = input;
-    return { open: () => rewriteBatchModel(body.open(), this.model), bytes: undefined };
+    const { body, fileIds } = input;
+    return { open: () => rewriteBatchModel(body.open(), this.model, fileIds), bytes: undefined };
   }
 
   async upload(input: UploadInput, context: CallContext): Promise<FileObject> {

@@ -50,7 +50,10 @@ export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter
       });
       chat = new GeminiChat({ client, instance, model: settings.model, modelPath: vertexModelPath({ project, location, model: settings.model }) });
       // Batch prediction jobs read and write the deployment's bucket, so they need one (SPEC §6).
-      if (files) batches = new VertexBatches({ instance, client, gcs: files.gcs, location: files.location, project, region: location, model: settings.model });
+      if (files) {
+        const spool = settings.spoolDirectory ? { spoolDirectory: settings.spoolDirectory } : {};
+        batches = new VertexBatches({ instance, client, gcs: files.gcs, location: files.location, project, region: location, model: settings.model, ...spool });
+      }
     }
     return {
       instance,

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { errors } from '../../core/errors.ts';
+import { isUnifiedId } from '../../core/ids.ts';
 import { jsonlLines, type JsonlLine } from '../../core/jsonl-lines.ts';
 import { convertGeminiResponse } from '../google/convert-gemini-to-openai.ts';
 import { convertOpenAIToGemini } from '../google/convert-openai-to-gemini.ts';
@@ -39,7 +40,12 @@ function badLine(number: number, problem: string): Error {
  */
 export async function* openAIBatchToVertex(
   source: AsyncIterable<Buffer | string>,
-  options: { instance: string; onRow: (row: number, customId: string) => void },
+  options: {
+    instance: string;
+    onRow: (row: number, customId: string) => void;
+    /** This deployment's copy of a managed file a line names (checked as the caller's); throws naming the line otherwise. */
+    resolveFile?: (fileId: string, line: number) => Promise<{ providerFileId: string; mimeType: string }>;
+  },
 ): AsyncGenerator<string> {
   let row = 0;
   for await (const { line, number } of splitLines(source)) {
@@ -54,13 +60,23 @@ export async function* openAIBatchToVertex(
     if (typeof request.custom_id !== 'string') throw badLine(number, 'has no string "custom_id"');
     const body = request.body as Json | undefined;
     if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw badLine(number, 'has no chat completion "body" with "messages"');
+    // Managed file ids become this deployment's gs:// copies, as in chat (SPEC §5).
+    const fileReferences: Record<string, Record<string, { providerFileId: string; mimeType: string }>> = {};
+    const ours = new Set<string>();
+    for (const fileId of managedFileIds(body.messages)) {
+      if (Object.hasOwn(fileReferences, fileId)) continue;
+      if (!options.resolveFile) throw badLine(number, `refers to the managed file ${fileId}, which this batch cannot resolve`);
+      const target = await options.resolveFile(fileId, number);
+      fileReferences[fileId] = { [options.instance]: target };
+      ours.add(target.providerFileId);
+    }
     let gemini: Json;
     try {
-      gemini = convertOpenAIToGemini({ body: body as Json & { messages: unknown[] }, fileReferences: {}, instance: options.instance }) as unknown as Json;
+      gemini = convertOpenAIToGemini({ body: body as Json & { messages: unknown[] }, fileReferences, instance: options.instance }) as unknown as Json;
     } catch (error) {
       throw badLine(number, `cannot be sent to Vertex AI: ${(error as Error).message}`);
     }
-    const stored = storedDataUri(gemini);
+    const stored = storedDataUri(gemini, ours);
     if (stored !== undefined) {
       // Vertex reads it with the gateway's credentials, and no ownership check runs inside a batch.
       throw badLine(number, `refers to stored data (${stored.slice(0, 200)}); a Vertex AI batch line may only carry inline data or public https URLs`);
@@ -74,13 +90,27 @@ export async function* openAIBatchToVertex(
 
 const STORAGE_HOSTS = /^https?:\/\/([a-z0-9.-]+\.)?(storage\.googleapis\.com|storage\.cloud\.google\.com|generativelanguage\.googleapis\.com)(:\d+)?\//i;
 
-/** The first `fileData.fileUri` naming a Cloud Storage object or Gemini file, if any. */
-function storedDataUri(gemini: Json): string | undefined {
+/** The unified ids in `file.file_id` of the messages' content parts. */
+function managedFileIds(messages: unknown[]): string[] {
+  const ids: string[] = [];
+  for (const message of messages) {
+    const content = (message as Json | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const file = (part as Json | null)?.file as Json | undefined;
+      if (file && typeof file.file_id === 'string' && isUnifiedId('file', file.file_id)) ids.push(file.file_id);
+    }
+  }
+  return ids;
+}
+
+/** The first `fileData.fileUri` naming a Cloud Storage object or Gemini file, if any, other than the copies in `ours`. */
+function storedDataUri(gemini: Json, ours: ReadonlySet<string>): string | undefined {
   const blocks = [...((gemini.contents as Json[] | undefined) ?? []), (gemini.systemInstruction as Json | undefined) ?? {}];
   for (const block of blocks) {
     for (const part of ((block as Json).parts as Json[] | undefined) ?? []) {
       const uri = (part?.fileData as Json | undefined)?.fileUri;
-      if (typeof uri === 'string' && (/^\s*gs:\/\//i.test(uri) || STORAGE_HOSTS.test(uri.trim()))) return uri;
+      if (typeof uri === 'string' && !ours.has(uri) && (/^\s*gs:\/\//i.test(uri) || STORAGE_HOSTS.test(uri.trim()))) return uri;
     }
   }
   return undefined;

@@ -81,7 +81,10 @@ export class VertexBatchOutput {
     return { bytes: Number.isSafeInteger(size) ? size : bytes, filename: reference.keep === 'succeeded' ? 'batch_output.jsonl' : 'batch_errors.jsonl' };
   }
 
-  /** The stored OpenAI lines; converted again from the shards if that object is gone. */
+  /**
+   * The stored OpenAI lines; converted again from the shards if that object is gone (possible
+   * only until the batch's intermediates, the custom_ids among them, are deleted: batch-refresh.ts).
+   */
   async *lines(reference: OutputReference, context: CallContext): AsyncGenerator<Buffer> {
     let response;
     try {

@@ -34,7 +34,11 @@ export interface VertexBatchesOptions {
   region: string;
   /** The deployment's publisher model, e.g. gemini-2.5-flash. */
   model: string;
-  /** Where custom_ids are spooled while converting (default: this process's spool under the system temp dir). */
+  /**
+   * Where custom_ids are spooled while converting: this process's spool directory under
+   * general_settings.spool_dir (ProviderSettings.spoolDirectory); default, for adapters built
+   * outside a runtime, the same under the default spool root.
+   */
   spoolDirectory?: string;
 }
 
@@ -56,8 +60,12 @@ const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_PARTIALLY_SUCCEEDED'
 const JOB_NAME = /^projects\/[^/]+\/locations\/[^/]+\/batchPredictionJobs\/[A-Za-z0-9_-]+$/;
 export const INPUT_NAME = 'input.jsonl';
 export const IDS_NAME = 'custom-ids.jsonl';
+/** The converted input `create` writes, `…/unifile/batches/{uuid}/input.jsonl`: only such a folder is ever cleaned up. */
+const INTERMEDIATE_INPUT = new RegExp(`(^|/)${GATEWAY_FOLDER}/batches/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/${INPUT_NAME.replace('.', '\\.')}$`);
 
 export class VertexBatches implements BatchesCapability {
+  /** Lines are converted here; managed file ids come through BatchCreateInput.resolveFile. */
+  readonly convertsLines = true;
   private readonly output: VertexBatchOutput;
   private readonly spoolDirectory: string;
 
@@ -75,12 +83,13 @@ export class VertexBatches implements BatchesCapability {
     const folder = `${head}${GATEWAY_FOLDER}/batches/${randomUUID()}`;
     const spool = await CustomIdSpool.create(this.spoolDirectory);
     const instance = this.options.instance;
+    const resolveFile = input.resolveFile;
     const open = (): Readable =>
       Readable.from(
         (async function* () {
           spool.restart();
           const source = await gcs.download(location.bucket, sourceName, context);
-          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id) });
+          yield* openAIBatchToVertex(source.body, { instance, onRow: (_row, id) => spool.append(id), ...(resolveFile ? { resolveFile } : {}) });
         })(),
       );
     const written: string[] = [];
@@ -181,7 +190,12 @@ export class VertexBatches implements BatchesCapability {
         ? JSON.stringify({ dir: directory, ids: `${inputUri.slice(0, -INPUT_NAME.length)}${IDS_NAME}`, model: this.options.model, seed: job.name, keep })
         : null;
     const error = job.error as Json | undefined;
+    // The converted input and custom_ids this adapter wrote (create): gone once the outputs are recorded.
+    const inputName = typeof inputUri === 'string' ? objectNameFromFileId(this.options.location, inputUri) : undefined;
+    const ours = inputName !== undefined && INTERMEDIATE_INPUT.test(inputName);
+    const folder = ours ? inputUri!.slice(0, -INPUT_NAME.length) : undefined;
     return {
+      ...(folder !== undefined ? { intermediates: [`${folder}${INPUT_NAME}`, `${folder}${IDS_NAME}`] } : {}),
       providerBatchId: job.name,
       status,
       outputReference: completed > 0 ? reference('succeeded') : null,
