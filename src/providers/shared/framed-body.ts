@@ -29,7 +29,7 @@ export interface FramedBodyOptions {
 export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffer | Promise<Buffer>, options: FramedBodyOptions = {}): Readable {
   let source: Readable | undefined;
   const declared = options.length;
-  /** Filler bytes still to push once the tail is out (see `fileBytesAtMost`). */
+  /** Filler bytes still to push once the tail is out (see `length`). */
   let filler = 0;
   let fillerStarted = false;
   const pushFiller = (body: Readable) => {
@@ -50,14 +50,15 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
     const count = !isCounted(file); // e.g. a spool read; not the bytes a form pump or a shared read counted
     file.on('data', (chunk: Buffer | string) => {
       if (count) streamedBytes(chunk.length);
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (declared !== undefined) {
-        sent += chunk.length;
+        sent += buffer.length;
         if (sent > declared) {
           body.destroy(new Error(`the body is longer than the ${declared} bytes its request declared`));
           return;
         }
       }
-      if (!body.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) file.pause();
+      if (!body.push(buffer)) file.pause();
     });
     file.on('error', (error) => body.destroy(error));
     // Failed before the request started sending (e.g. the client's upload was cut): its events are gone.
@@ -73,18 +74,18 @@ export function framedBody(head: Buffer, open: () => Readable, tail: () => Buffe
       Promise.resolve()
         .then(tail)
         .then(
-          (buffer) => {
+          (last) => {
             if (body.destroyed) return;
-            if (declared !== undefined && sent + buffer.length > declared) {
+            if (declared !== undefined && sent + last.length > declared) {
               body.destroy(new Error(`the body is longer than the ${declared} bytes its request declared`));
               return;
             }
-            body.push(buffer);
+            body.push(last);
             if (declared === undefined) {
               body.push(null);
               return;
             }
-            filler = declared - sent - buffer.length;
+            filler = declared - sent - last.length;
             fillerStarted = true;
             pushFiller(body);
           },
