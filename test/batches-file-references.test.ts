@@ -87,9 +87,10 @@ test("a managed batch file naming another user's file is refused at upload, nami
   await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), plainLine(1, OPENAI_MODEL), interpreter(aliceFile)].join('\n'), OPENAI_MODEL), 404, /Line 3 /, 'code interpreter file_ids');
   const deep = { custom_id: 'd', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [] as unknown[] } };
   let inner: Record<string, unknown> = { file_id: aliceRaw };
-  for (let depth = 0; depth < 1000; depth++) inner = { nested: [inner] };
+  // 30 × 2 levels under body.input: the innermost object at level 63 of the body (the limit is 64).
+  for (let depth = 0; depth < 30; depth++) inner = { nested: [inner] };
   deep.body.input.push(inner);
-  await refused(uploadBatchFile(bob, JSON.stringify(deep), OPENAI_MODEL), 404, /Line 1 /, 'a reference 2,000 levels deep');
+  await refused(uploadBatchFile(bob, JSON.stringify(deep), OPENAI_MODEL), 404, /Line 1 /, 'a reference 63 levels deep');
   // Alice's own file, but not uploaded for every model the batch file goes to.
   await refused(
     uploadBatchFile(alice, [line(0, OPENAI_MODEL, aliceOpenAIOnly)].join('\n'), `${OPENAI_MODEL},${VERTEX_BATCH_MODEL}`),

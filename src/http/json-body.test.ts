@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jsonDepthExceeds, parseJsonBody } from './json-body.ts';
+import { jsonDepthExceeds } from '../core/json-depth.ts';
+import { parseJsonBody } from './json-body.ts';
 
 test('depth: brackets inside strings and escaped quotes do not count; the limit is exact', () => {
   const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);

@@ -7,40 +7,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { assertSafeJson } from '../core/text-safety.ts';
-
-export const MAX_JSON_DEPTH = 64;
-
-const STRUCTURE = /["[\]{}]/g;
-const STRING_END = /["\\]/g;
-
-/**
- * Whether JSON text nests deeper than `limit`, stopping as soon as it does: one pass that jumps
- * between structural characters with native regex scans (string contents are skipped whole).
- */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  STRUCTURE.lastIndex = 0;
-  for (let match = STRUCTURE.exec(text); match; match = STRUCTURE.exec(text)) {
-    const char = match[0];
-    if (char === '"') {
-      // Skip to the closing quote, stepping over escapes.
-      STRING_END.lastIndex = STRUCTURE.lastIndex;
-      let end = STRING_END.exec(text);
-      while (end && end[0] === '\\') {
-        STRING_END.lastIndex = end.index + 2;
-        end = STRING_END.exec(text);
-      }
-      if (!end) return false;
-      STRUCTURE.lastIndex = end.index + 1;
-    } else if (char === '{' || char === '[') {
-      if (++depth > limit) return true;
-    } else {
-      depth--;
-    }
-  }
-  return false;
-}
 
 /** Keys that could rewrite a prototype if the object were later merged with assignment. */
 function assertNoPoisoning(value: unknown): void {

@@ -1,11 +1,13 @@
 /**
  * The check of a managed `purpose=batch` upload before anything is uploaded (SPEC §6): every
  * non-blank line is a JSON object with `custom_id` (a string, unique in the file), `method`,
- * `url` and a `body` object whose `model` is one of the file's target model names. Streams the
- * spooled body line by line (memory: one chunk, one line and a 64-bit hash per custom_id, custom-id-set.ts), and answers 400
- * naming the first bad line.
+ * `url` and a `body` object (nested at most 64 levels, like a chat body) whose `model` is one of
+ * the file's target model names. Streams the spooled body line by line (memory: one chunk, one
+ * line and a 64-bit hash per custom_id, custom-id-set.ts), and answers 400 naming the first bad
+ * line.
  */
 import { errors } from '../core/errors.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { jsonlLines } from '../core/jsonl-lines.ts';
 import { CustomIdSet, type IdHash } from './custom-id-set.ts';
 import type { UploadBody } from '../providers/provider-adapter.ts';
@@ -33,6 +35,8 @@ async function customIdsAt(body: UploadBody, numbers: readonly number[]): Promis
 
 function checkLine(line: string, number: number, targets: readonly string[]): Record<string, unknown> & { custom_id: string } {
   const bad = (why: string) => errors.invalidValue('file', `Line ${number} of the batch file ${why}.`);
+  // A line holds a request body one level down: the body gets the chat limit (core/json-depth.ts).
+  if (jsonDepthExceeds(line, MAX_JSON_DEPTH + 1)) throw bad(`is nested deeper than ${MAX_JSON_DEPTH} levels in its "body"`);
   let value: unknown;
   try {
     value = JSON.parse(line);
