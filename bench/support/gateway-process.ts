@@ -28,8 +28,14 @@ export interface GatewayOptions {
   logLevel?: string;
   /** Preload memory-probe.mjs (heap/buffer maxima per phase); default true. */
   probe?: boolean;
+  /** The probe's sampling interval (default 25 ms): a sample costs the gateway CPU time, a long phase many. */
+  probeIntervalMs?: number;
+  /** Run the gateway with --expose-gc, so that MemoryProbe.read({ collect: true }) can collect garbage. */
+  exposeGc?: boolean;
   /** 'bin' (default): `node bin/unifile.js`; 'tsx': `node --import tsx src/cli.ts`. */
   runtime?: GatewayRuntime;
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it). */
+  nodeArgs?: string[];
 }
 
 export type GatewayRuntime = 'bin' | 'tsx';
@@ -91,13 +97,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   await writeFile(configPath, stringify(config));
   const port = await freePort();
   const probePath = options.probe === false ? undefined : join(directory, 'memory-probe.json');
-  const preload = probePath ? ['--import', './bench/support/memory-probe.mjs'] : [];
+  const preload = probePath ? [...(options.exposeGc ? ['--expose-gc'] : []), '--import', './bench/support/memory-probe.mjs'] : [];
   const entry = options.runtime === 'tsx' ? ['--import', 'tsx', 'src/cli.ts'] : ['bin/unifile.js'];
-  // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the gateway only.
+  // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the gateway, for any script.
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawnNode([...extra, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
+  const child = spawnNode([...(options.nodeArgs ?? []), ...extra, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
     UNIFILE_LOG_LEVEL: options.logLevel ?? 'warn',
     ...(probePath ? { BENCH_MEMORY_PROBE: probePath } : {}),
+    ...(options.probeIntervalMs ? { BENCH_MEMORY_PROBE_MS: String(options.probeIntervalMs) } : {}),
   });
   const url = `http://127.0.0.1:${port}`;
   const cleanup = async () => {

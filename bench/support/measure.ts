@@ -1,5 +1,5 @@
 /** Running one measured phase against the gateway process: its peak RSS, CPU time and duration. */
-import type { MemoryProbe, MemoryUsageMb } from './memory-probe.ts';
+import type { GcCounts, MemoryProbe, MemoryUsageMb } from './memory-probe.ts';
 import { cpuSeconds, memoryStatus, resetPeak, RssSampler } from './proc-stats.ts';
 
 export interface PhaseStats {
@@ -11,6 +11,8 @@ export interface PhaseStats {
   rssAfterMb: number;
   /** memoryUsage() maxima inside the gateway during the phase (when it runs the probe). */
   heapPeak: MemoryUsageMb | undefined;
+  /** The gateway's garbage collections during the phase (when it runs the probe). */
+  gcs: GcCounts | undefined;
   /** CPU seconds (user + system) during the phase: gateway, each of `others`, and this client. */
   cpu: Record<string, number>;
 }
@@ -30,11 +32,12 @@ export async function measurePhase<T>(
   const result = await work();
   const { maxSampledMb } = sampler.stop();
   const memory = memoryStatus(gateway.pid);
-  const heapPeak = (await gateway.probe?.read())?.peak;
+  const reading = await gateway.probe?.read();
+  const heapPeak = reading?.peak;
   const cpu = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid) - cpuBefore[name]!]));
   const client = process.cpuUsage(clientBefore);
   cpu.client = (client.user + client.system) / 1e6;
-  return { result, stats: { peakMb: memory.peakMb, sampledPeakMb: maxSampledMb, rssAfterMb: memory.rssMb, heapPeak, cpu } };
+  return { result, stats: { peakMb: memory.peakMb, sampledPeakMb: maxSampledMb, rssAfterMb: memory.rssMb, heapPeak, gcs: reading?.gcs, cpu } };
 }
 
 export function median(values: number[]): number {
