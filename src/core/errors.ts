@@ -142,6 +142,9 @@ export const errors = {
     }),
   notFound: (what: string, id: string, param = 'id') =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: `${what}_not_found`, message: `No such ${what}: ${id}`, param }),
+  /** OpenAI answers a cancel of a finished job 400 too; the gateway says why in its own words. */
+  fineTuningJobFinished: (id: string, status: string) =>
+    invalid('invalid_request', `Fine-tuning job ${id} has already ${status === 'failed' ? 'failed' : 'succeeded'}; only an unfinished job can be cancelled.`, 'fine_tuning_job_id'),
   batchNotFound: (id: string) =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'batch_not_found', message: `No such Batch object: ${id}`, param: 'batch_id' }),
   /** A managed file an unfinished batch still reads (SPEC §6). */

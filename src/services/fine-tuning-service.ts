@@ -99,10 +99,20 @@ export class FineTuningService {
 
   async cancel(principal: Principal, id: string, provider: string | undefined, context: CallContext): Promise<FineTuningJob> {
     let row = await this.visible(principal, id, provider);
+    if (row.status === 'succeeded' || row.status === 'failed') throw errors.fineTuningJobFinished(id, row.status);
     if (row.status !== 'cancelled') {
       const fineTuning = this.fineTuningOf(row);
       if (!fineTuning) throw errors.unsupportedOperation(row.provider, 'fine-tuning');
-      row = await this.store(row, await notFoundAs(id, fineTuning.cancel(row.providerJobId, context)));
+      try {
+        row = await this.store(row, await notFoundAs(id, fineTuning.cancel(row.providerJobId, context)));
+      } catch (error) {
+        // The job finished since it was stored: the provider's 400 (its message is not passed on,
+        // SPEC §7) would not say so, so look at the job and say it.
+        if (!(error instanceof GatewayError) || error.status !== 400) throw error;
+        const current = await this.refresh(row, context).catch(() => row); // unknown: the provider's answer stands
+        if (current.status === 'succeeded' || current.status === 'failed') throw errors.fineTuningJobFinished(id, current.status);
+        throw error;
+      }
     }
     return this.present(row, await this.resultFiles(row, context));
   }
