@@ -66,8 +66,10 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     frameworkErrors,
     clientErrorHandler,
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // Synchronous hooks take fastify's callback form: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   registerErrorHandler(app);
   registerBodyIdleTimeout(app, runtime.config.requestIdleTimeoutSeconds * 1000);

@@ -30,8 +30,9 @@ after(async () => {
   await first.close();
 });
 
-test('two instances retrieving one finished Vertex batch concurrently: the same object, one set of output files', async (t) => {
-  if (!first.database.url) return t.diagnostic('PGlite is one process: the two-instance case needs TEST_DATABASE_URL (Postgres)');
+test('two instances retrieving one finished Vertex batch concurrently: the same object, one set of output files', async () => {
+  // On the embedded database both instances share one PGlite (persistence/database.ts): the same
+  // rows and leases, one connection; the cross-connection case runs on Postgres (TEST_DATABASE_URL).
   const google = first.emulators.google;
   google.setBatchStepMs(100);
   const owner = await first.newUser({ user_id: 'vertex-concurrent-owner' });

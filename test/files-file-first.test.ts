@@ -41,6 +41,18 @@ function post(parts: MultipartPart[], path = '/openai/v1/files', headers: Record
   );
 }
 
+/** As `post`, with a Content-Length (as the SDKs send it) instead of chunks. */
+function postWithLength(parts: MultipartPart[]) {
+  const boundary = `b${randomBytes(8).toString('hex')}`;
+  const chunks = multipartChunks(boundary, parts);
+  const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  return postChunked(
+    `${harness.url}/openai/v1/files`,
+    { authorization: `Bearer ${MASTER_KEY}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) },
+    chunks,
+  );
+}
+
 test('the openai SDK on /openai/v1: the upload starts at the file part and purpose follows the file upstream', async () => {
   const data = randomBytes(1_200_000);
   const client = harness.client(MASTER_KEY, { baseURL: `${harness.url}/openai/v1` });
@@ -50,9 +62,13 @@ test('the openai SDK on /openai/v1: the upload starts at the file part and purpo
   assert.doesNotMatch(file.id, /uf_/, 'a plain upload answers with the provider id');
   const call = callFor('sdk.bin');
   assert.equal(call.status, 200);
-  assert.equal(call.headers['transfer-encoding'], 'chunked', 'started before the form was complete (length unknown)');
-  assert.deepEqual(call.form!.fields.purpose, ['user_data']);
+  // The SDK sends a Content-Length: the upload, started before purpose arrived, declares one too
+  // (purpose and expiry counted at their longest, the rest filled in the epilogue), not chunks.
+  assert.equal(call.headers['transfer-encoding'], undefined);
+  assert.ok(Number(call.headers['content-length']) > data.length);
+  assert.deepEqual(call.form!.fields, { purpose: ['user_data'] });
   assert.equal(call.form!.files[0]!.sha256, sha256(data));
+  assert.equal(call.form!.files[0]!.bytes, data.length);
   assert.equal(call.form!.files[0]!.filename, 'sdk.bin');
   const content = Buffer.from(await (await client.files.content(file.id)).arrayBuffer());
   assert.equal(sha256(content), sha256(data));
@@ -168,4 +184,54 @@ test('Azure on /azure/v1: the same early start, with the purpose Azure stores', 
   assert.equal(call.headers['transfer-encoding'], 'chunked');
   assert.equal(call.form!.files[0]!.sha256, sha256(data));
   assert.ok(call.form!.fields.purpose?.length === 1, 'one purpose, after the file');
+});
+
+test('with a Content-Length: purpose and expires_after follow the file in a body of declared length; other late fields are not sent on', async () => {
+  const data = randomBytes(700_000);
+  const response = await postWithLength([
+    { name: 'file', value: data, filename: 'sized-late.bin' },
+    { name: 'purpose', value: 'batch' },
+    { name: 'note', value: 'n'.repeat(30_000) },
+    { name: 'expires_after[anchor]', value: 'created_at' },
+    { name: 'expires_after[seconds]', value: '7200' },
+  ]);
+  assert.equal(response.status, 200, response.text);
+  const call = callFor('sized-late.bin');
+  assert.equal(call.headers['transfer-encoding'], undefined);
+  assert.deepEqual(call.form!.fields, { purpose: ['batch'], 'expires_after[anchor]': ['created_at'], 'expires_after[seconds]': ['7200'] });
+  assert.equal(call.form!.files[0]!.sha256, sha256(data));
+  assert.equal(call.form!.files[0]!.bytes, data.length);
+  const file = JSON.parse(response.text) as { expires_at: number; created_at: number };
+  assert.equal(file.expires_at - file.created_at, 7200);
+  assert.equal(await spooled(), 0);
+});
+
+test('with a Content-Length: a late target_model_names abandons the started upload (nothing extra upstream); a late invalid purpose is a 400 with nothing upstream', async () => {
+  const before = await storedFiles();
+  const seq = lastSeq();
+  const data = randomBytes(300_000);
+  const response = await postWithLength([
+    { name: 'file', value: data, filename: 'sized-managed.bin' },
+    { name: 'purpose', value: 'user_data' },
+    { name: 'target_model_names', value: 'gpt-4o-mini-openai' },
+  ]);
+  assert.equal(response.status, 200, response.text);
+  assert.match((JSON.parse(response.text) as { id: string }).id, /^file-.*uf_/);
+  await harness.emulators.openai.waitForCall((call) => call.seq > seq && call.path === '/v1/files' && call.status === 0);
+  assert.deepEqual(uploadCalls().filter((call) => call.seq > seq).map((call) => call.status).sort(), [0, 200]);
+  assert.equal(callFor('sized-managed.bin').form!.files[0]!.sha256, sha256(data));
+  assert.equal(await storedFiles(), before + 1, 'only the managed copy is stored');
+  const invalid = await postWithLength([
+    { name: 'file', value: randomBytes(100_000), filename: 'sized-invalid.bin' },
+    { name: 'purpose', value: 'nonsense' },
+  ]);
+  assert.equal(invalid.status, 400, invalid.text);
+  assert.equal(await storedFiles(), before + 1);
+  const big = await postWithLength([
+    { name: 'file', value: randomBytes(3 * 1024 * 1024), filename: 'sized-big.bin' },
+    { name: 'purpose', value: 'user_data' },
+  ]);
+  assert.equal(big.status, 413, big.text);
+  assert.equal(await storedFiles(), before + 1);
+  assert.equal(await spooled(), 0);
 });

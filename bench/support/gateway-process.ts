@@ -99,9 +99,9 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   const probePath = options.probe === false ? undefined : join(directory, 'memory-probe.json');
   const preload = probePath ? [...(options.exposeGc ? ['--expose-gc'] : []), '--import', './bench/support/memory-probe.mjs'] : [];
   const entry = options.runtime === 'tsx' ? ['--import', 'tsx', 'src/cli.ts'] : ['bin/unifile.js'];
-  // Extra Node/V8 flags for the gateway: options.nodeArgs, then BENCH_GATEWAY_NODE_ARGS (e.g. --trace-gc while looking into memory).
-  const nodeArgs = [...(options.nodeArgs ?? []), ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const child = spawnNode([...nodeArgs, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
+  // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the gateway, for any script.
+  const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawnNode([...(options.nodeArgs ?? []), ...extra, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
     UNIFILE_LOG_LEVEL: options.logLevel ?? 'warn',
     ...(probePath ? { BENCH_MEMORY_PROBE: probePath } : {}),
     ...(options.probeIntervalMs ? { BENCH_MEMORY_PROBE_MS: String(options.probeIntervalMs) } : {}),

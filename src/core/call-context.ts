@@ -15,6 +15,14 @@ export interface AdapterLogger {
 export interface CallContext {
   /** Aborts the upstream call (client went away, or the service gave up). */
   signal?: AbortSignal;
+  /**
+   * Optional: runs `listener` once when `signal` aborts (at once if it already has), returning a
+   * remover, without making the signal when nobody reads it (a request's context makes its
+   * AbortController only on first use: one per request was ~2 % of a chat completion's CPU).
+   * Not enumerable: a copy `{ ...context, signal: undefined }` (a call detached from the client)
+   * must not keep it.
+   */
+  whenAborted?(listener: () => void): () => void;
   /** The gateway request id, forwarded for correlation. */
   requestId: string;
   /** Logger for the one line per upstream call. */

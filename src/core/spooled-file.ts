@@ -126,7 +126,7 @@ export class SpoolWriter {
 }
 
 /** A body that streams once (straight from the client); a second open is a bug. */
-export function oneShotBody(stream: Readable): { open(): Readable; bytes: undefined } {
+export function oneShotBody(stream: Readable, bytesAtMost?: number): { open(): Readable; bytes: undefined; bytesAtMost?: number | undefined } {
   let opened = false;
   return {
     open: () => {
@@ -135,6 +135,7 @@ export function oneShotBody(stream: Readable): { open(): Readable; bytes: undefi
       return stream;
     },
     bytes: undefined,
+    bytesAtMost,
   };
 }
 

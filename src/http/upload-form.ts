@@ -42,8 +42,10 @@ export interface DirectConsumer<T> {
    * `head`: the first 512 bytes for sniffing the type (provisional consumers only; they are in
    * `stream` too). `late`: for a provisional consumer, what `provisional` made of the complete
    * form; it rejects when the upload must be abandoned (its body must then fail before it completes).
+   * `bytesAtMost` (fields-first forms with a Content-Length): the file has at most this many bytes,
+   * what remains of the request from the file's first byte on (UploadBody.bytesAtMost).
    */
-  run(file: ReceivedFile & { stream: Readable; head: Buffer; late: Promise<unknown> }): Promise<T>;
+  run(file: ReceivedFile & { stream: Readable; head: Buffer; late: Promise<unknown>; bytesAtMost?: number | undefined }): Promise<T>;
   undo(result: T): Promise<void>;
   /**
    * Set when the consumer was chosen before the form's fields arrived (the file part came first):
@@ -86,6 +88,11 @@ export interface UploadFormOptions<T> {
 
 type FileStream = Readable & { truncated?: boolean };
 
+/** Client body chunks remembered while the file part's first byte is being located (fileStart). */
+const RECENT_RAW_CHUNKS = 16;
+/** What may follow a file part: every other field at its limit with its headers, and the closing boundary. */
+const AFTER_FILE_ALLOWANCE = MAX_FORM_FIELDS * (MAX_FIELD_BYTES + 16 * 1024) + 64 * 1024;
+
 export function readUploadForm<T>(request: FastifyRequest, options: UploadFormOptions<T>): Promise<UploadForm<T>> {
   const raw = request.raw;
   const contentType = raw.headers['content-type'] ?? '';
@@ -120,6 +127,13 @@ class FormReader<T> {
   private spoolWriter: SpoolWriter | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private fileTaskDone = false;
+  /** Body bytes read from the client so far. */
+  private rawBytes = 0;
+  /**
+   * The client's latest body chunks and where each starts in the body, kept until the file part's
+   * first byte is located in one of them (fileStart); then dropped, never held while a file streams.
+   */
+  private recentRaw: Array<{ chunk: Buffer; offset: number }> | undefined = [];
 
   constructor(
     private readonly raw: IncomingMessage,
@@ -142,7 +156,14 @@ class FormReader<T> {
       this.parsed = true;
       this.settle();
     });
-    raw.on('data', () => this.touch());
+    raw.on('data', (chunk: Buffer) => {
+      this.touch();
+      if (this.recentRaw) {
+        this.recentRaw.push({ chunk, offset: this.rawBytes });
+        if (this.recentRaw.length > RECENT_RAW_CHUNKS) this.recentRaw.shift();
+      }
+      this.rawBytes += chunk.length;
+    });
     raw.on('aborted', () => this.fail(errors.clientClosed()));
     raw.on('close', () => {
       if (!raw.readableEnded) this.fail(errors.clientClosed());
@@ -202,6 +223,8 @@ class FormReader<T> {
       stream.resume();
       return this.fail(toGatewayError(error)); // e.g. an invalid purpose before the file
     }
+    // Only a direct upload locates the file's first byte (fileStart).
+    if (!consumer) this.recentRaw = undefined;
     const task = consumer?.provisional
       ? this.runProvisional(consumer, received, stream)
       : consumer
@@ -216,8 +239,11 @@ class FormReader<T> {
   }
 
   private async runDirect(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
+    // Listens to the file's chunks, so only together with the pump (nothing may flow past it).
+    const start = this.fileStart(stream);
     const pump = this.pump(stream, { output: true });
-    const result = await consumer.run({ ...received, stream: pump.output!, head: Buffer.alloc(0), late: Promise.resolve(undefined) });
+    const bytesAtMost = await start;
+    const result = await consumer.run({ ...received, stream: pump.output!, head: Buffer.alloc(0), late: Promise.resolve(undefined), bytesAtMost });
     this.form.direct = { result, undo: () => consumer.undo(result) };
     await pump.done;
   }
@@ -231,6 +257,8 @@ class FormReader<T> {
   /** Spools the file and streams it to the provisional consumer at the same time. */
   private async runProvisional(consumer: DirectConsumer<T>, received: ReceivedFile, stream: FileStream): Promise<void> {
     this.spoolWriter = await SpooledFile.writer({ root: this.options.spoolDirectory });
+    // Listens to the file's chunks, so only together with the pump (nothing may flow past it).
+    const start = this.fileStart(stream);
     const pump = this.pump(stream, { spool: this.spoolWriter, output: true });
     let accept!: (late: unknown) => void;
     let abandon!: (reason: Error) => void;
@@ -241,13 +269,47 @@ class FormReader<T> {
     late.catch(() => undefined); // read by the consumer's body; never unhandled
     const pending: Pending<T> = { consumer, run: undefined, accept, abandon };
     this.pending = pending;
-    void pump.head.then((head) => {
+    void Promise.all([pump.head, start]).then(([head, bytesAtMost]) => {
       if (this.failure) return; // the form already failed: start nothing
-      pending.run = consumer.run({ ...received, stream: pump.output!, head, late });
+      pending.run = consumer.run({ ...received, stream: pump.output!, head, late, bytesAtMost });
       pending.run.catch(() => undefined); // its outcome is read when the form is complete
     });
     await pump.done;
     this.form.file = { ...received, spooled: await this.spoolWriter.close() };
+  }
+
+  /**
+   * With the request's Content-Length known: at most how many bytes the file part has — the body
+   * from the file's first byte to its end — so that the upstream request can declare its length
+   * (multipart-body.ts) instead of going out chunked. busboy hands the file's bytes on as views of
+   * the client's body chunks, so the first one's place in its chunk says where the file starts.
+   * Undefined (chunked, as before) when that place cannot be told: the first bytes were copied
+   * (a boundary split across reads), the request is chunked, the file is empty or failed first,
+   * or what follows the file is larger than any form's fields can be.
+   */
+  private fileStart(stream: FileStream): Promise<number | undefined> {
+    const headers = this.raw.headers;
+    const declared = headers['transfer-encoding'] === undefined && /^\d+$/.test(headers['content-length'] ?? '') ? Number(headers['content-length']) : undefined;
+    return new Promise((resolve) => {
+      const done = (value: number | undefined) => {
+        stream.off('data', onData).off('end', onEnd).off('close', onEnd);
+        this.recentRaw = undefined;
+        resolve(value);
+      };
+      const onEnd = () => done(undefined);
+      const onData = (chunk: Buffer) => {
+        if (chunk.length === 0) return;
+        if (declared === undefined) return done(undefined);
+        const source = this.recentRaw?.find(
+          ({ chunk: raw }) => raw.buffer === chunk.buffer && chunk.byteOffset >= raw.byteOffset && chunk.byteOffset + chunk.length <= raw.byteOffset + raw.length,
+        );
+        if (!source) return done(undefined);
+        const atMost = declared - (source.offset + chunk.byteOffset - source.chunk.byteOffset);
+        const maxBytes = Math.floor(this.options.maxUploadSizeMb * 1024 * 1024);
+        done(atMost >= chunk.length && atMost <= maxBytes + AFTER_FILE_ALLOWANCE ? atMost : undefined);
+      };
+      stream.on('data', onData).once('end', onEnd).once('close', onEnd);
+    });
   }
 
   /** The file part, counted, to a spool and/or an output stream; failing (never ending early) when cut. */
@@ -266,6 +328,7 @@ class FormReader<T> {
   private fail(error: GatewayError): void {
     if (this.failure || this.settled) return;
     this.failure = error;
+    this.recentRaw = undefined;
     clearTimeout(this.idleTimer);
     // The body was not read to its end: the answer must close the connection.
     if (!this.raw.readableEnded) error.headers.connection = 'close';

@@ -62,7 +62,48 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
+/**
+ * PGlite databases this process has open, by data directory. One PGlite instance owns its data
+ * (https://pglite.dev/docs/multi-tab-worker: a database has a single connection), so a second
+ * runtime in the same process on the same directory — two gateways in one process, or tests of
+ * two instances on the embedded database — shares the first one's instance; it closes with the
+ * last of them. A bare "memory://" is always a fresh database of its own.
+ */
+const sharedPglites = new Map<string, { opened: Promise<Database>; users: number }>();
+
 async function openPglite(dataDir: string): Promise<Database> {
+  if (dataDir === 'memory://') return openPgliteInstance(dataDir);
+  let entry = sharedPglites.get(dataDir);
+  if (!entry) {
+    const opened = openPgliteInstance(dataDir);
+    entry = { opened, users: 0 };
+    sharedPglites.set(dataDir, entry);
+    opened.catch(() => sharedPglites.delete(dataDir));
+  }
+  const shared = entry;
+  shared.users += 1;
+  let database: Database;
+  try {
+    database = await shared.opened;
+  } catch (error) {
+    shared.users -= 1;
+    throw error;
+  }
+  let closed = false;
+  return {
+    ...database,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      shared.users -= 1;
+      if (shared.users > 0) return;
+      sharedPglites.delete(dataDir);
+      await database.close();
+    },
+  };
+}
+
+async function openPgliteInstance(dataDir: string): Promise<Database> {
   const client = await openEmbedded(dataDir);
   await runMigrations({
     query: async (text, params) => (await client.query(text, params)).rows as Record<string, unknown>[],

@@ -22,6 +22,13 @@ export interface UploadBody {
   open(): Readable;
   /** Exact byte length when known; undefined means stream with chunked encoding. */
   bytes: number | undefined;
+  /**
+   * When `bytes` is unknown: at most this many bytes (e.g. what remains of a client's request whose
+   * Content-Length is known). A multipart body then declares its length up front and fills what the
+   * file fell short by after its closing delimiter — the epilogue, which receivers ignore (RFC 2046
+   * §5.1.1) — instead of going out chunked (multipart-body.ts).
+   */
+  bytesAtMost?: number | undefined;
 }
 
 export interface UploadInput {

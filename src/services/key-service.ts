@@ -2,7 +2,7 @@
  * Virtual keys and users (SPEC §2): minting, hashing, authentication and the admin routes'
  * logic. Keys are shown once and stored as sha256 hashes.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { errors } from '../core/errors.ts';
 import { ADMIN_OWNER_ID, adminPrincipal, isReservedOwnerId, KEY_OWNER_PREFIX, type Principal } from '../core/access-policy.ts';
 import type { InvalidationBus } from '../persistence/invalidation-bus.ts';
@@ -78,14 +78,28 @@ export class KeyService {
 
   /** Resolves a presented key to a principal, or throws 401. */
   async authenticate(presented: string | undefined): Promise<Principal> {
+    return this.authenticateNow(presented);
+  }
+
+  /**
+   * authenticate(), answered without a promise when no database lookup is needed (no master key,
+   * the master key, a cached key): the request hook then goes on synchronously. Throws the same
+   * errors synchronously.
+   */
+  authenticateNow(presented: string | undefined): Principal | Promise<Principal> {
     if (this.masterKeyHash === null) return adminPrincipal();
     if (!presented) throw errors.missingKey();
-    const digest = createHash('sha256').update(presented).digest();
+    // One-shot digest (https://nodejs.org/api/crypto.html#cryptohashalgorithm-data-options).
+    const digest = hash('sha256', presented, 'buffer');
     // Constant-time comparison of equal-length digests.
     if (timingSafeEqual(digest, this.masterKeyHash)) return adminPrincipal();
     const tokenHash = digest.toString('hex');
     const cached = this.cache.get(tokenHash);
     if (cached && cached.until > Date.now()) return cached.principal;
+    return this.lookUp(tokenHash);
+  }
+
+  private async lookUp(tokenHash: string): Promise<Principal> {
     const epoch = this.epoch;
     const found = await this.keys.findKey(tokenHash);
     if (!found || (found.key.expiresAt && found.key.expiresAt.getTime() <= Date.now())) throw errors.invalidKey();

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../../core/access-policy.ts';
 import type { KeyService } from '../../services/key-service.ts';
+import { failLater } from '../hook-errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,10 +30,25 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 export function registerAuth(app: FastifyInstance, keys: KeyService): void {
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('presentedKey', undefined);
-  app.addHook('onRequest', async (request) => {
+  // Callback form: a key that needs no database lookup (master, cached) is settled without a
+  // promise; a refusal is passed on as hook-errors.ts says.
+  app.addHook('onRequest', (request, _reply, done) => {
     // The Swagger UI's own routes (registered by its plugin) are public like /openapi.json.
-    if (request.routeOptions.config.public || request.routeOptions.url?.startsWith('/docs')) return;
+    if (request.routeOptions.config.public || request.routeOptions.url?.startsWith('/docs')) return done();
     request.presentedKey = presentedKey(request);
-    request.principal = await keys.authenticate(request.presentedKey);
+    let principal: Principal | Promise<Principal>;
+    try {
+      principal = keys.authenticateNow(request.presentedKey);
+    } catch (error) {
+      return failLater(done, error);
+    }
+    if (!(principal instanceof Promise)) {
+      request.principal = principal;
+      return done();
+    }
+    principal.then((found) => {
+      request.principal = found;
+      done();
+    }, done);
   });
 }

@@ -4,7 +4,7 @@
  * upload started upstream); this hook covers every other body (JSON), which fastify reads
  * before any handler runs.
  */
-import { finished, PassThrough } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -25,15 +25,8 @@ function isMultipart(contentType: string | undefined): boolean {
 }
 
 export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: number): void {
-  // preParsing may hand fastify's body reader another stream: the body passes through a watcher
-  // that fails it with 408 when no chunk arrived for the idle time (the error handler answers in
-  // the envelope and closes the connection).
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const headers = request.raw.headers;
-    const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-    // `complete`: the whole body already arrived (typically in the packet with the headers),
-    // so it cannot go idle and needs no watcher.
-    if (!hasBody || request.raw.complete || isMultipart(headers['content-type'])) return payload;
+  /** The body passes through a watcher that fails it with 408 when no chunk arrived for the idle time. */
+  const watch = (payload: Readable): PassThrough => {
     const watched = new PassThrough();
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
@@ -52,5 +45,21 @@ export function registerBodyIdleTimeout(app: FastifyInstance, idleTimeoutMs: num
     });
     arm();
     return watched;
+  };
+  // preParsing may hand fastify's body reader another stream (the watcher); the error handler
+  // answers its 408 in the envelope and closes the connection.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const headers = request.raw.headers;
+    const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+    if (!hasBody || request.raw.complete || isMultipart(headers['content-type'])) return done(null, payload);
+    // Node's HTTP parser runs the request handler (and every promise it settles) as soon as the
+    // headers are parsed, before it parses the body bytes that came in the same read: a small
+    // JSON body is typically complete one event-loop phase later. `complete` then means the whole
+    // body already arrived, so it cannot go idle and needs no watcher; otherwise it is watched
+    // from there (the idle clock starts that much later, far below its one-second resolution).
+    setImmediate(() => {
+      if (request.raw.complete || request.raw.destroyed) done(null, payload);
+      else done(null, watch(payload));
+    });
   });
 }

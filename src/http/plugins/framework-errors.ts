@@ -8,6 +8,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../../core/errors.ts';
+import { failLater } from '../hook-errors.ts';
 
 /** The longest request target served (bytes); longer → 414, as common servers do at 8 KiB. */
 export const MAX_URL_LENGTH = 8192;
@@ -94,8 +95,9 @@ export function registerEdgeGuards(app: FastifyInstance): void {
     res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
     res.end(body);
   });
-  app.addHook('onRequest', async (req) => {
-    if (req.raw.url && req.raw.url.length > MAX_URL_LENGTH) throw edgeErrors.urlTooLong();
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.raw.url && req.raw.url.length > MAX_URL_LENGTH) return failLater(done, edgeErrors.urlTooLong());
+    done();
   });
   app.setNotFoundHandler(async (req) => {
     const path = (req.raw.url ?? '/').split('?')[0]!;

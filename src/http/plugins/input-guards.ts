@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../core/errors.ts';
 import { assertSafeText } from '../../core/text-safety.ts';
+import { failLater } from '../hook-errors.ts';
 
 /** Route parameter names as the API documents them. */
 const PARAM_NAMES: Record<string, string> = { fileId: 'file_id', jobId: 'fine_tuning_job_id' };
@@ -17,23 +18,30 @@ function acceptsMultipart(method: string, url: string | undefined): boolean {
 }
 
 export function registerInputGuards(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
+  // Callback-form hooks (no promise per request), failures passed on as hook-errors.ts says.
+  app.addHook('preValidation', (request, _reply, done) => {
     if (request.isMultipart() && !acceptsMultipart(request.method, request.routeOptions.url)) {
-      throw new GatewayError({
+      return failLater(done, new GatewayError({
         status: 415,
         type: 'invalid_request_error',
         code: 'unsupported_media_type',
         message: 'Unsupported Content-Type: this route takes application/json (multipart/form-data is for uploads to /files).',
-      });
+      }));
     }
+    done();
   });
-  app.addHook('onRequest', async (request) => {
-    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
-      assertSafeText(name, 'query parameter name');
-      for (const item of [value].flat()) if (typeof item === 'string') assertSafeText(item, name);
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+        assertSafeText(name, 'query parameter name');
+        for (const item of [value].flat()) if (typeof item === 'string') assertSafeText(item, name);
+      }
+      for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
+        if (typeof value === 'string') assertSafeText(value, PARAM_NAMES[name] ?? name);
+      }
+    } catch (error) {
+      return failLater(done, error);
     }
-    for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
-      if (typeof value === 'string') assertSafeText(value, PARAM_NAMES[name] ?? name);
-    }
+    done();
   });
 }

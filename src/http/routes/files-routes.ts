@@ -100,9 +100,9 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       const routed = model ? files.routeModel(principal, model) : undefined;
       const provider = routed?.provider ?? providerOf(files, request, upload.customLlmProvider) ?? 'openai';
       return {
-        run: async ({ stream, filename, partType }) => {
+        run: async ({ stream, filename, partType, bytesAtMost }) => {
           const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
-          const input = { body: oneShotBody(stream), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
+          const input = { body: oneShotBody(stream, bytesAtMost), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
           return { file: await files.upload(principal, provider, input, upstream, routed?.deploymentId), provider, upload };
         },
         undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),
@@ -126,9 +126,9 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
           if (lateProvider !== provider || lateRouted?.deploymentId !== routed?.deploymentId) return undefined;
           return { purpose: upload.purpose, expiresAfter: upload.expiresAfter } satisfies LateUploadFields;
         },
-        run: async ({ stream, filename, partType, head, late }) => {
+        run: async ({ stream, filename, partType, head, late, bytesAtMost }) => {
           const mimeType = resolveMimeType({ partType, filename, head });
-          const input = { body: oneShotBody(stream), filename, mimeType, fields: late as Promise<LateUploadFields> };
+          const input = { body: oneShotBody(stream, bytesAtMost), filename, mimeType, fields: late as Promise<LateUploadFields> };
           return { file: await files.uploadFieldsLast(principal, provider, input, upstream, routed?.deploymentId), provider, upload: undefined };
         },
         undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),

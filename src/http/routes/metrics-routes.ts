@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { metricsRegistry, recordRequest } from '../../core/metrics.ts';
 
 export function registerMetrics(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     recordRequest({
       method: request.method,
       // The route pattern, not the URL: ids must not become label values.
@@ -11,6 +11,7 @@ export function registerMetrics(app: FastifyInstance): void {
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
     });
+    done();
   });
   app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);

@@ -1,5 +1,5 @@
 /** OpenAI Files API (providers.md §1.4–1.6). Also serves Azure's v1 surface shape. */
-import type { FileDeleted, FileList, FileObject } from '../../core/openai-types.ts';
+import { UPLOAD_PURPOSES, type FileDeleted, type FileList, type FileObject } from '../../core/openai-types.ts';
 import type { CallContext, ContentStream, FilesCapability, LateUploadFields, ListQuery, UploadBody, UploadInput, UploadShapingInput } from '../provider-adapter.ts';
 import { rewriteBatchModel } from '../shared/batch-jsonl.ts';
 import { buildMultipart } from '../shared/multipart-body.ts';
@@ -65,7 +65,16 @@ export class OpenAIShapedFiles implements FilesCapability {
     const late = input.fields.then((fields) => uploadFields({ ...fields, purpose: this.purposeFor(fields.purpose) }));
     late.catch(() => undefined); // read by the body after the file's bytes; it fails the request there
     const file = { field: 'file', filename: input.filename, contentType: input.mimeType, body: input.body };
-    return this.send(buildMultipart([], file, late), context);
+    return this.send(buildMultipart([], file, late, this.widestLateFields()), context);
+  }
+
+  /**
+   * The late fields at their longest (the longest purpose this provider stores, an expiry of ten
+   * digits — more than any valid one), so that a file-first upload can declare its length.
+   */
+  private widestLateFields(): Array<[string, string]> {
+    const purpose = UPLOAD_PURPOSES.map(this.purposeFor).reduce((longest, value) => (value.length > longest.length ? value : longest), '');
+    return uploadFields({ purpose, expiresAfter: { anchor: 'created_at', seconds: 9_999_999_999 } });
   }
 
   private async send(multipart: ReturnType<typeof buildMultipart>, context: CallContext): Promise<FileObject> {

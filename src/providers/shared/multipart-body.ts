@@ -1,7 +1,7 @@
 /**
  * Builds a multipart/form-data request body that streams the file from its source, with an
  * exact Content-Length when the file length is known (so upstreams never see chunked bodies
- * they might reject).
+ * they might reject) or bounded (UploadBody.bytesAtMost: the shortfall goes in the epilogue).
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -38,7 +38,13 @@ function encodeFields(boundary: string, fields: Array<[string, string]>): string
  * OpenAI SDKs themselves send the file first). If `lateFields` rejects, the body fails before its
  * closing boundary, so the request is abandoned and the receiver stores nothing.
  */
-export function buildMultipart(fields: Array<[string, string]>, file: MultipartFile, lateFields?: Promise<Array<[string, string]>>): MultipartRequest {
+export function buildMultipart(
+  fields: Array<[string, string]>,
+  file: MultipartFile,
+  lateFields?: Promise<Array<[string, string]>>,
+  /** The longest `lateFields` can be (same names, values at their longest): lets the length be declared. */
+  widestLateFields?: Array<[string, string]>,
+): MultipartRequest {
   const boundary = `----unifile${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
     encodeFields(boundary, fields) +
@@ -46,7 +52,19 @@ export function buildMultipart(fields: Array<[string, string]>, file: MultipartF
       `Content-Type: ${file.contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = file.body.bytes === undefined || lateFields ? undefined : head.length + file.body.bytes + tail.length;
-  const end = lateFields ? async () => Buffer.from(`\r\n${encodeFields(boundary, await lateFields)}--${boundary}--\r\n`) : () => tail;
-  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body: framedBody(head, () => file.body.open(), end) };
+  const lateTail = (late: Array<[string, string]>) => Buffer.from(`\r\n${encodeFields(boundary, late)}--${boundary}--\r\n`);
+  const end = lateFields ? async () => lateTail(await lateFields) : () => tail;
+  if (file.body.bytes !== undefined && !lateFields) {
+    return { contentType: `multipart/form-data; boundary=${boundary}`, length: head.length + file.body.bytes + tail.length, body: framedBody(head, () => file.body.open(), end) };
+  }
+  // A file (or late fields) of unknown length with a known maximum: the declared length counts the
+  // maximum, and framedBody fills the shortfall after the closing delimiter (the epilogue, which
+  // receivers ignore, RFC 2046 §5.1.1). A receiver then reads one plain body instead of a chunk
+  // per write: measured with the 1 GiB upload bench, 64 KiB chunks cost the OpenAI emulator ~1
+  // CPU-second more per GiB than a plain body.
+  const fileMax = file.body.bytes ?? file.body.bytesAtMost;
+  const tailMax = lateFields ? (widestLateFields ? lateTail(widestLateFields).length : undefined) : tail.length;
+  const length = fileMax === undefined || tailMax === undefined ? undefined : head.length + fileMax + tailMax;
+  const body = framedBody(head, () => file.body.open(), end, length === undefined ? {} : { length });
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, body };
 }

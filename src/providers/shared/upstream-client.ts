@@ -6,10 +6,11 @@
  * retry-policy.ts, and writes one log line and one metric per attempt.
  */
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
+import { bufferedRequest, type BufferedBody, type BufferedResponse } from './buffered-request.ts';
 import { retryDecision, waitBeforeRetry, type RetryAfterHeaders } from './retry-policy.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
 import {
@@ -92,7 +93,14 @@ export interface UpstreamResponse {
   body: Readable & { text(): Promise<string>; json(): Promise<unknown>; dump(): Promise<void> };
 }
 
-type Attempt = { response: UpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
+/** The answer of text() / json(): its body already on its way into memory. */
+interface BufferedUpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: BufferedBody;
+}
+
+type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
@@ -109,6 +117,8 @@ export class UpstreamClient {
   /** Uploads only (UpstreamCall.pool), made on first use; no connection cap: the per-key upload cap bounds it. */
   private uploadAgent: Agent | undefined;
   private readonly source: { provider: string; instance: string };
+  /** Origin and path per relative path (see target()). */
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: UpstreamClientOptions) {
     this.options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
@@ -123,22 +133,52 @@ export class UpstreamClient {
   }
 
   buildUrl(call: Pick<UpstreamCall, 'path' | 'url' | 'query'>): string {
+    return this.buildUrlObject(call).toString();
+  }
+
+  private buildUrlObject(call: Pick<UpstreamCall, 'path' | 'url' | 'query'>): URL {
     const url = new URL(call.url ?? this.options.baseUrl + (call.path ?? ''));
     const query = call.url ? call.query : { ...this.options.query, ...call.query };
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    return url.toString();
+    return url;
+  }
+
+  /**
+   * Origin and path of the call, as undici's `request(url)` derives them from the URL
+   * (https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherrequestoptions-callback); the
+   * same relative path without a query of its own (every chat call) is parsed once.
+   */
+  private target(call: UpstreamCall): { origin: string; path: string } {
+    const cacheable = call.url === undefined && call.query === undefined && call.path !== undefined;
+    if (cacheable) {
+      const known = this.targets.get(call.path!);
+      if (known) return known;
+    }
+    const url = this.buildUrlObject(call);
+    const target = { origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname };
+    if (cacheable) {
+      // Paths with ids (files/{id}) are many: a bounded map, emptied when full.
+      if (this.targets.size >= 256) this.targets.clear();
+      this.targets.set(call.path!, target);
+    }
+    return target;
   }
 
   /** Sends the call; an answer outside `expect` (default 2xx) is thrown as UpstreamError. */
   async send(call: UpstreamCall, context: CallContext): Promise<UpstreamResponse> {
+    return (await this.sendFor(call, context, false)) as UpstreamResponse;
+  }
+
+  /** send(); `buffered`: an expected answer's body is read into memory (bufferedRequest). */
+  private async sendFor(call: UpstreamCall, context: CallContext, buffered: boolean): Promise<UpstreamResponse | BufferedUpstreamResponse> {
     const replayable = typeof call.body === 'function' || typeof call.body === 'string' || Buffer.isBuffer(call.body) || call.body === undefined;
     const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(call.method);
     const maxRetries = replayable && idempotent ? (this.options.maxRetries ?? 0) : 0;
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.attempt(call, context, attempt);
+      const outcome = await this.attempt(call, context, attempt, buffered);
       if ('response' in outcome) return outcome.response;
       const auth = this.options.auth;
       if (outcome.status === 401 && !refreshed && replayable && auth?.refused && outcome.credential) {
@@ -157,7 +197,7 @@ export class UpstreamClient {
     }
   }
 
-  private async attempt(call: UpstreamCall, context: CallContext, attempt: number): Promise<Attempt> {
+  private async attempt(call: UpstreamCall, context: CallContext, attempt: number, buffered: boolean): Promise<Attempt> {
     const started = performance.now();
     const log = (status: number | string, upstreamRequestId?: string) => {
       recordUpstreamCall(this.options.provider, call.operation, status);
@@ -175,18 +215,24 @@ export class UpstreamClient {
     const credential = call.anonymous || !this.options.auth ? undefined : await this.options.auth.headers(context);
     const timeouts = this.options.timeouts;
     const waitMs = (call.stream ? timeouts?.streamTimeoutMs : undefined) ?? timeouts?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    let response: Dispatcher.ResponseData;
+    const isExpected = (status: number) => (call.expect ? call.expect.includes(status) : status >= 200 && status < 300);
+    let response: Dispatcher.ResponseData | BufferedResponse;
     try {
       const body = typeof call.body === 'function' ? call.body() : call.body;
-      response = await request(this.buildUrl(call), {
+      const dispatcher = call.pool === 'upload' ? this.uploadPool() : this.agent;
+      // Origin and path: what undici's top-level request() derives from the URL, without parsing
+      // it on every call.
+      const options = {
+        ...this.target(call),
         method: call.method,
         headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers, ...credential },
         body: (body ?? null) as Dispatcher.RequestOptions['body'],
-        dispatcher: call.pool === 'upload' ? this.uploadPool() : this.agent,
-        signal: context.signal,
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
-      });
+      };
+      response = buffered
+        ? await bufferedRequest(dispatcher, options, context, isExpected)
+        : await dispatcher.request({ ...options, signal: context.signal });
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
       log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
@@ -195,9 +241,8 @@ export class UpstreamClient {
     const upstreamRequestId = headerValue(response.headers['x-request-id'] ?? response.headers['apim-request-id']);
     const status = response.statusCode;
     log(status, upstreamRequestId);
-    const expected = call.expect ? call.expect.includes(status) : status >= 200 && status < 300;
-    if (expected) return { response: { status, headers: response.headers, body: response.body } };
-    const text = await readErrorText(response.body);
+    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as UpstreamResponse | BufferedUpstreamResponse };
+    const text = await readErrorText(response.body as Readable);
     const parsed = this.options.parseError(status, text);
     const retryAfter = { 'retry-after': headerValue(response.headers['retry-after']), 'retry-after-ms': headerValue(response.headers['retry-after-ms']) };
     const error = httpFailure(this.source, {
@@ -218,7 +263,7 @@ export class UpstreamClient {
 
   /** Sends the call and reads the whole answer as text. */
   async text(call: UpstreamCall, context: CallContext): Promise<string> {
-    const response = await this.send(call, context);
+    const response = await this.sendFor(call, context, true);
     try {
       return await response.body.text();
     } catch (error) {
