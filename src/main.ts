@@ -2,6 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config/load-config.ts';
+import { nodeFlagGiven } from './config/node-flags.ts';
 import { startAllEmulators } from './emulators/start-all.ts';
 import { createRuntime } from './runtime.ts';
 
@@ -33,8 +34,7 @@ function onShutdown(stop: () => Promise<void>): void {
  * the command line or in NODE_OPTIONS wins.
  */
 function tuneHeapGrowth(): void {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => /heap[-_]growing[-_]percent/.test(arg));
-  if (!given) setFlagsFromString('--heap-growing-percent=50');
+  if (!nodeFlagGiven('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');
 }
 
 export async function runGateway(options: { configPath: string; port: number; host: string }): Promise<void> {
