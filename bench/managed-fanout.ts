@@ -140,6 +140,19 @@ async function startPerf(pid: number, name: string): Promise<() => Promise<void>
   };
 }
 
+/** One managed upload of the test file to the deployments of `fanout`, in the given field order. */
+function managedUpload(gateway: GatewayProcess, file: TestFile, fanout: 'one' | 'three', order: FieldOrder, filename: string) {
+  return uploadMultipart({
+    url: `${gateway.url}/v1/files`,
+    key: MASTER_KEY,
+    filePath: file.path,
+    fileBytes: file.bytes,
+    filename,
+    fields: [['purpose', 'user_data'], ['target_model_names', TARGETS[fanout]]],
+    order,
+  });
+}
+
 async function runOnce(fanout: 'one' | 'three', order: FieldOrder, file: TestFile, emulators: Emulators, gateway: GatewayProcess, run: number): Promise<void> {
   await resetAll(emulators);
   await warmPageCache(file);
@@ -148,15 +161,7 @@ async function runOnce(fanout: 'one' | 'three', order: FieldOrder, file: TestFil
   process.stderr.write(`  settled: ${await settle(gateway)}\n`);
   const stopPerf = PERF_DIR ? await startPerf(gateway.pid, `${order}-${fanout}-${run}`) : undefined;
   const { result, stats } = await measurePhase(gateway, emulatorPids, () =>
-    uploadMultipart({
-      url: `${gateway.url}/v1/files`,
-      key: MASTER_KEY,
-      filePath: file.path,
-      fileBytes: file.bytes,
-      filename: 'bench-1gib.bin',
-      fields: [['purpose', 'user_data'], ['target_model_names', TARGETS[fanout]]],
-      order,
-    }),
+    managedUpload(gateway, file, fanout, order, 'bench-1gib.bin'),
   );
   lastUploadEnd = Date.now();
   await stopPerf?.();
@@ -192,15 +197,7 @@ async function warmUp(file: TestFile, emulators: Emulators, gateway: GatewayProc
     for (const fanout of FANOUTS) {
       process.stderr.write(`warm-up: ${order} order, ${fanout} deployment(s), ${fixed(file.bytes / 2 ** 20)} MiB …\n`);
       await resetAll(emulators);
-      const result = await uploadMultipart({
-        url: `${gateway.url}/v1/files`,
-        key: MASTER_KEY,
-        filePath: file.path,
-        fileBytes: file.bytes,
-        filename: 'bench-warmup.bin',
-        fields: [['purpose', 'user_data'], ['target_model_names', TARGETS[fanout]]],
-        order,
-      });
+      const result = await managedUpload(gateway, file, fanout, order, 'bench-warmup.bin');
       lastUploadEnd = Date.now();
       if (result.status !== 200) throw new Error(`warm-up upload (${fanout}, ${order}): ${result.status} ${result.body}`);
       if (!(await copiesIntact(emulators, fanout, file))) throw new Error(`warm-up upload (${fanout}, ${order}): a copy differs`);
