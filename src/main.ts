@@ -37,10 +37,26 @@ function tuneHeapGrowth(): void {
   if (!nodeFlagGiven('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');
 }
 
+/**
+ * undici parses every upstream response with llhttp compiled to WebAssembly, which V8 first
+ * compiles with its baseline compiler (Liftoff) and, once hot, again with TurboFan. That second
+ * compile of llhttp's one large parsing function takes ~160 ms on a worker thread and ~30 MB of
+ * compiler memory while it runs: +30–35 MiB of peak RSS in the first busy minute of every gateway
+ * process (BENCHMARKS.md, "Vertex AI batch through the gateway"), for parsing that measured no
+ * faster per request. `--liftoff-only` ("disallow TurboFan compilation for WebAssembly", `node
+ * --v8-options`) applies to the modules compiled after it is set, so it is set once the database is
+ * open: an embedded PGlite, compiled before, still tiers up; llhttp, compiled at the first upstream
+ * connection, stays on Liftoff. A value given on the command line or in NODE_OPTIONS wins.
+ */
+function keepLaterWasmOnBaseline(): void {
+  if (!nodeFlagGiven('liftoff-only')) setFlagsFromString('--liftoff-only');
+}
+
 export async function runGateway(options: { configPath: string; port: number; host: string }): Promise<void> {
   tuneHeapGrowth();
   const config = loadConfig({ path: options.configPath });
   const runtime = await createRuntime(config);
+  keepLaterWasmOnBaseline();
   const app = await buildApp(runtime);
   for (const warning of config.warnings) app.log.warn({ config: options.configPath }, `config: ${warning}`);
   if (runtime.rekeyed.rows > 0) app.log.info({ rows: runtime.rekeyed.rows }, 're-keyed rows stored under deployment ids of an older version');
