@@ -6,8 +6,8 @@
  *   that writes the common lines (an object of plain values and a message, like "upstream call",
  *   and the completion line) as pino would, without pino's serializers, redaction or child, and
  *   makes pino's child (with the `reqId` binding) for anything else;
- * - stdout written in batches rather than once per line (one write syscall for many lines),
- *   flushed when the process exits.
+ * - stdout written in batches rather than once per line (one write syscall for the lines of
+ *   many requests), flushed when the process exits.
  * Hooks into fastify's documented `logController` and `childLoggerFactory` options
  * (https://fastify.dev/docs/latest/Reference/Server/#logcontroller,
  *  https://fastify.dev/docs/latest/Reference/Server/#childloggerfactory).
@@ -191,7 +191,13 @@ export function lazyChildLoggers(lines?: RequestLines): FastifyChildLoggerFactor
     new LazyChildLogger(logger as PinoLike, bindings, options as Record<string, unknown>, lines) as unknown as FastifyBaseLogger;
 }
 
-/** Log lines for stdout, written once per event-loop turn (and at exit). One per process. */
+/**
+ * How long a log line may wait for others before stdout is written: under load, one write
+ * syscall carries the lines of many requests instead of those of one event-loop turn.
+ */
+const STDOUT_BATCH_MS = 20;
+
+/** Log lines for stdout, written every STDOUT_BATCH_MS, at 64 KiB and at exit. One per process. */
 let stdoutLines: { write(line: string): void } | undefined;
 
 export function batchedStdout(): { write(line: string): void } {
@@ -213,7 +219,8 @@ export function batchedStdout(): { write(line: string): void } {
       if (pending.length >= 65_536) flush();
       else if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        // unref: a pending batch never holds the process open; 'exit' writes it.
+        setTimeout(flush, STDOUT_BATCH_MS).unref();
       }
     },
   };
