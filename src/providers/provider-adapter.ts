@@ -308,6 +308,8 @@ export interface BatchesCapability {
    * is run as stored, so the service checks a plain input's lines before creating the batch.
    */
   readonly convertsLines?: boolean;
+  /** The OpenAI batch endpoints this provider runs (undefined: all of them); others are 400 before any call. */
+  readonly endpoints?: readonly string[];
   /** Starts a batch over `input.inputReference`; answers the provider batch as created. */
   create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch>;
   /** The batch's current state. */
