@@ -4,7 +4,7 @@
  * Capabilities are optional; a missing one makes the service answer 400 "not supported".
  */
 import type { Readable } from 'node:stream';
-import type { FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
+import type { FineTuningCheckpointPage, FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
 import type { BatchErrors, BatchRequestCounts, BatchStatus, BatchTimestamps } from '../core/batch-types.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
@@ -205,6 +205,8 @@ export interface FineTuningCapability {
   cancel(jobId: string, context: CallContext): Promise<FineTuningJob>;
   /** One page of the job's events, newest first. */
   events(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningPage<FineTuningEvent>>;
+  /** One page of the job's checkpoints, newest first (the job id in them is the provider's). */
+  checkpoints(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningCheckpointPage>;
 }
 
 /**
