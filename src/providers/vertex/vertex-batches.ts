@@ -58,6 +58,7 @@ const STATE_MAP: Record<string, BatchStatus> = {
 };
 const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_PARTIALLY_SUCCEEDED', 'JOB_STATE_CANCELLED', 'JOB_STATE_FAILED', 'JOB_STATE_EXPIRED']);
 const JOB_NAME = /^projects\/[^/]+\/locations\/[^/]+\/batchPredictionJobs\/[A-Za-z0-9_-]+$/;
+const CHAT_ENDPOINT = '/v1/chat/completions';
 export const INPUT_NAME = 'input.jsonl';
 export const IDS_NAME = 'custom-ids.jsonl';
 /** The converted input `create` writes, `…/unifile/batches/{uuid}/input.jsonl`: only such a folder is ever cleaned up. */
@@ -66,6 +67,8 @@ const INTERMEDIATE_INPUT = new RegExp(`(^|/)${GATEWAY_FOLDER}/batches/[0-9a-f]{8
 export class VertexBatches implements BatchesCapability {
   /** Lines are converted here; managed file ids come through BatchCreateInput.resolveFile. */
   readonly convertsLines = true;
+  /** Gemini batch prediction answers generateContent requests: chat completions only. */
+  readonly endpoints = [CHAT_ENDPOINT];
   private readonly output: VertexBatchOutput;
   private readonly spoolDirectory: string;
 
@@ -75,7 +78,7 @@ export class VertexBatches implements BatchesCapability {
   }
 
   async create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch> {
-    if (input.endpoint !== '/v1/chat/completions') throw errors.invalidValue('endpoint', `Vertex AI batches support only '/v1/chat/completions', not '${input.endpoint}'.`);
+    if (input.endpoint !== CHAT_ENDPOINT) throw errors.batchEndpointUnsupported('vertex_ai', this.endpoints, input.endpoint);
     const { location, gcs } = this.options;
     const sourceName = objectNameFromFileId(location, input.inputReference);
     if (sourceName === undefined) throw errors.fileNotFound(input.inputReference, { param: 'input_file_id' });
