@@ -333,4 +333,10 @@ export interface BatchesCapability {
   outputContent(reference: string, context: CallContext): Promise<ContentStream>;
   /** Deletes what an output/error reference points at (when its managed file is deleted). */
   deleteOutput(reference: string, context: CallContext): Promise<void>;
+  /**
+   * Provider objects behind a terminal batch's outputs that nothing reads once they are recorded
+   * (Vertex: the prediction shards, converted into the stored output), as ids its files capability
+   * deletes; never what an output reference reads. Optional: OpenAI/Azure outputs are the files.
+   */
+  leftovers?(batch: ProviderBatch, context: CallContext): Promise<string[]>;
 }

@@ -5,7 +5,8 @@
  * fresh folder `…/unifile/batches/{uuid}/` next to the custom_ids in row order (spooled to disk on
  * the way, custom-id-index.ts), then starts the job. Output references are opaque JSON naming the
  * prediction directory and that custom_id list; describeOutput converts the `predictions*.jsonl`
- * shards back once while streaming, outputContent reads the result (vertex-batch-output.ts).
+ * shards back once while streaming, outputContent reads the result (vertex-batch-output.ts);
+ * once the outputs are recorded the shards go with the other intermediates (`leftovers`).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -147,6 +148,19 @@ export class VertexBatches implements BatchesCapability {
 
   deleteOutput(reference: string, context: CallContext): Promise<void> {
     return this.output.delete(this.parseReference(reference), context);
+  }
+
+  /**
+   * The prediction shards of a job this adapter started (its input folder is ours: `intermediates`),
+   * once its outputs are converted into the stored objects: nothing reads them afterwards.
+   */
+  async leftovers(batch: ProviderBatch, context: CallContext): Promise<string[]> {
+    const reference = batch.outputReference ?? batch.errorReference;
+    const input = batch.intermediates?.find((uri) => uri.endsWith(`/${INPUT_NAME}`));
+    if (!reference || !input) return [];
+    const parsed = this.parseReference(reference);
+    const folder = input.slice(0, -INPUT_NAME.length);
+    return parsed.dir.startsWith(`${folder}output/`) ? this.output.shardIds(parsed, context) : [];
   }
 
   private async get(providerBatchId: string, context: CallContext): Promise<Json> {
