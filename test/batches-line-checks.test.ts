@@ -164,3 +164,20 @@ test('a batch file uploaded before its lines were recorded is read and checked a
   const done = await pollUntil(bob, created.id, ['completed', 'failed']);
   assert.deepEqual(done.request_counts, { total: 2, completed: 2, failed: 0 });
 });
+
+test('an unrecorded batch file is read from the copy the batch runs on once it is ready (an expired copy is re-made first)', async () => {
+  const file = await uploadBatchFile(alice, batchLines(2, OPENAI_MODEL), `${OPENAI_MODEL},${VERTEX_BATCH_MODEL}`);
+  await harness.runtime.database.db.execute(sql`UPDATE managed_files SET batch_line_url = NULL, batch_line_files = NULL WHERE id = ${file.id}`);
+  // The OpenAI copy has expired and is gone upstream: the Vertex copy's bytes re-make it.
+  const [before] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  const upstream = new OpenAI({ apiKey: harness.emulators.openai.apiKey, baseURL: harness.emulators.openai.apiBase });
+  await upstream.files.delete(before!.provider_file_id as string);
+  await harness.runtime.database.db.execute(sql`UPDATE managed_file_copies SET upstream_expires_at = now() - interval '1 second' WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  const created = await alice.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { headers: { 'x-litellm-model': OPENAI_MODEL } });
+  const [after] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
+  assert.notEqual(after!.provider_file_id, before!.provider_file_id, 're-made');
+  const read = harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path === `/v1/files/${after!.provider_file_id as string}/content`);
+  assert.equal(read.length, 1, 'the lines were read from the re-made copy');
+  assert.equal((await rows(harness, sql`SELECT batch_line_url FROM managed_files WHERE id = ${file.id}`))[0]!.batch_line_url, '/v1/chat/completions');
+  assert.equal((await pollUntil(alice, created.id, ['completed', 'failed'])).status, 'completed');
+});

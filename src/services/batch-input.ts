@@ -8,7 +8,7 @@
 import { canAccess, canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
 import { errors } from '../core/errors.ts';
 import { isUnifiedId } from '../core/ids.ts';
-import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
+import type { ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { BatchCreateInput, CallContext, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
@@ -84,8 +84,9 @@ export class BatchInputResolver {
       throw errors.unsupportedOperation(found.copies[0]?.provider ?? 'unknown', 'batches');
     }
     const adapter = this.registry.deployment(copy.deploymentId)!.adapter;
-    const lines = await this.lineFacts(principal, found.file, copy, adapter, context);
-    assertLinesCallEndpoint(lines.url, request.endpoint, copy.provider, id);
+    // Recorded at upload: checked before any provider call. Otherwise read once the copy is ready.
+    const recorded = found.file.batchLineUrl === null ? undefined : { url: found.file.batchLineUrl, files: found.file.batchLineFiles ?? [] };
+    if (recorded) assertLinesCallEndpoint(recorded.url, request.endpoint, copy.provider, id);
     const references = await this.readiness.prepare(
       {
         managed: new Map([[id, found]]),
@@ -94,11 +95,14 @@ export class BatchInputResolver {
       },
       context,
     );
+    const inputReference = references[id]![copy.deploymentId]!.providerFileId;
+    const lines = recorded ?? (await this.checkUnrecorded(principal, found.file, { provider: copy.provider, adapter, inputReference }, context));
+    if (!recorded) assertLinesCallEndpoint(lines.url, request.endpoint, copy.provider, id);
     return {
       instance: copy.deploymentId,
       provider: copy.provider,
       adapter: adapter as BatchInput['adapter'],
-      inputReference: references[id]![copy.deploymentId]!.providerFileId,
+      inputReference,
       managed: true,
       modelName: copy.modelName,
       referencedFiles: lines.files,
@@ -107,16 +111,16 @@ export class BatchInputResolver {
   }
 
   /**
-   * What the input's lines hold: recorded at upload, or — for a file uploaded before that was
-   * recorded — read once now from the copy that runs the batch and checked like a plain input
-   * (batch-references.ts checkStoredInput), then recorded unless the lines name managed files
-   * (those are checked per deployment, so they are checked again at the next create).
+   * What the lines of a file uploaded before they were recorded hold: read once from the (ready)
+   * copy that runs the batch and checked like a plain input (batch-references.ts
+   * checkStoredInput), then recorded unless the lines name managed files (those are checked per
+   * deployment, so they are checked again at the next create).
    */
-  private async lineFacts(principal: Principal, file: ManagedFileRow, copy: ManagedCopyRow, adapter: ProviderAdapter, context: CallContext): Promise<BatchLineFacts> {
-    if (file.batchLineUrl !== null) return { url: file.batchLineUrl, files: file.batchLineFiles ?? [] };
-    if (!this.references || !adapter.files) throw errors.unsupportedOperation(copy.provider, 'batches');
-    const content = await adapter.files.content(copy.providerFileId, context);
-    const facts = await this.references.checkStoredInput(principal, { provider: copy.provider, convertsLines: Boolean(adapter.batches?.convertsLines) }, content.body as AsyncIterable<Buffer> & { destroy(): void });
+  private async checkUnrecorded(principal: Principal, file: ManagedFileRow, copy: { provider: string; adapter: ProviderAdapter; inputReference: string }, context: CallContext): Promise<BatchLineFacts> {
+    const { provider, adapter } = copy;
+    if (!this.references || !adapter.files) throw errors.unsupportedOperation(provider, 'batches');
+    const content = await adapter.files.content(copy.inputReference, context);
+    const facts = await this.references.checkStoredInput(principal, { provider, convertsLines: Boolean(adapter.batches?.convertsLines) }, content.body as AsyncIterable<Buffer> & { destroy(): void });
     if (facts.files.length === 0) await this.managedFiles.recordBatchLines(file.id, facts);
     context.logger.info({ fileId: file.id, files: facts.files.length }, 'batch file lines checked at create (uploaded before they were recorded)');
     return facts;
