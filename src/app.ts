@@ -1,5 +1,6 @@
 /** buildApp: the fastify instance with plugins and routes, not listening (tests use it). */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerBodyIdleTimeout } from './http/plugins/body-idle-timeout.ts';
@@ -12,7 +13,7 @@ import { registerFineTuningRoutes } from './http/routes/fine-tuning-routes.ts';
 import { errors } from './core/errors.ts';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, registerEdgeGuards } from './http/plugins/framework-errors.ts';
 import { serializeRequest } from './http/log-redaction.ts';
-import { batchedStdout, lazyChildLogger, OneLineLogController } from './http/request-logging.ts';
+import { batchedStdout, lazyChildLoggers, OneLineLogController, RequestLines } from './http/request-logging.ts';
 import { registerInputGuards } from './http/plugins/input-guards.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
@@ -44,16 +45,21 @@ export const REDACTED_PATHS = [
 
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const jsonBodyLimit = Math.floor(runtime.config.maxRequestBodyMb * 1024 * 1024);
+  const logStream = options.logStream ?? batchedStdout();
+  // pino's default `base`, given explicitly: the request lines written beside pino repeat it.
+  // Fields named like a serializer (fastify's req, res, err) or a redaction path's head go through pino.
+  const lines = new RequestLines(logStream, { pid: process.pid, hostname: hostname() }, new Set(['req', 'res', 'err', ...REDACTED_PATHS.map((path) => path.split(/[.[]/)[0]!)]));
   const app = Fastify({
     logger: {
       level: options.logLevel ?? runtime.config.logLevel,
+      base: lines.base,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { req: serializeRequest },
-      stream: options.logStream ?? batchedStdout(),
+      stream: logStream,
     },
     // One line per request, and no child logger unless something is logged (request-logging.ts).
-    logController: new OneLineLogController(),
-    childLoggerFactory: lazyChildLogger,
+    logController: new OneLineLogController(lines),
+    childLoggerFactory: lazyChildLoggers(lines),
     // Accept the caller's x-request-id when it is a sane token, else mint one.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -66,6 +72,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     frameworkErrors,
     clientErrorHandler,
   });
+  lines.attach(app.log);
   // Synchronous hooks take fastify's callback form: no promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);

@@ -85,8 +85,10 @@ test("a managed batch file naming another user's file is refused at upload, nami
     JSON.stringify({ custom_id: 'r', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_file', file_id: fileId }] }] } });
   const interpreter = (fileId: string) =>
     JSON.stringify({ custom_id: 'c', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: 'run it', tools: [{ type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-mine-not', fileId] } }] } });
-  await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), responses(aliceRaw)].join('\n'), OPENAI_MODEL), 404, /Line 2 /, 'a Responses input_file');
-  await refused(uploadBatchFile(bob, [plainLine(0, OPENAI_MODEL), plainLine(1, OPENAI_MODEL), interpreter(aliceFile)].join('\n'), OPENAI_MODEL), 404, /Line 3 /, 'code interpreter file_ids');
+  // Every line of a batch calls the same url: the first lines are Responses requests too.
+  const plainResponses = (index: number) => JSON.stringify({ custom_id: `p-${index}`, method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: 'hi' } });
+  await refused(uploadBatchFile(bob, [plainResponses(0), responses(aliceRaw)].join('\n'), OPENAI_MODEL), 404, /Line 2 /, 'a Responses input_file');
+  await refused(uploadBatchFile(bob, [plainResponses(0), plainResponses(1), interpreter(aliceFile)].join('\n'), OPENAI_MODEL), 404, /Line 3 /, 'code interpreter file_ids');
   const deep = { custom_id: 'd', method: 'POST', url: '/v1/responses', body: { model: OPENAI_MODEL, input: [] as unknown[] } };
   let inner: Record<string, unknown> = { file_id: aliceRaw };
   // 30 × 2 levels under body.input: the innermost object at level 63 of the body (the limit is 64).

@@ -94,6 +94,10 @@ test('a 1,000-line managed batch on Vertex: converted input, every custom_id ans
   const stored = google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
   assert.ok(stored.includes(`${folder}openai-output.jsonl`), stored.join(', '));
   assert.ok(!stored.includes(`${folder}input.jsonl`) && !stored.includes(`${folder}custom-ids.jsonl`), `intermediates deleted: ${stored.join(', ')}`);
+  // Vertex's prediction shards were converted into the stored output: gone too.
+  const shardDir = String((google.batchJobs().at(-1)!.outputInfo as { gcsOutputDirectory: string }).gcsOutputDirectory).slice(`gs://${BUCKET}/`.length);
+  assert.ok(shardDir.startsWith(`${folder}output/`), shardDir);
+  assert.deepEqual(stored, [`${folder}openai-output.jsonl`], 'only the converted output is left');
   const [inputCopy] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id}`);
   assert.ok(google.objects(BUCKET).some((object) => `gs://${BUCKET}/${object.name}` === inputCopy!.provider_file_id), "the user's input file is kept");
   // Terminal: the stored copy is served without another provider call, and one output mapping exists.
@@ -124,6 +128,7 @@ test('an intermediate that cannot be deleted when the batch ends is retried by t
   const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
   const idsUri = `gs://${BUCKET}/${folder}custom-ids.jsonl`;
   google.faults.add({ method: 'DELETE', path: /custom-ids\.jsonl$/, times: 20, action: { kind: 'status', status: 503, body: { error: { code: 503, message: 'backend' } } } });
+  google.faults.add({ method: 'DELETE', path: /predictions[^/]*\.jsonl$/, times: 20, action: { kind: 'status', status: 503, body: { error: { code: 503, message: 'backend' } } } });
   let done;
   try {
     done = await pollUntil(client, created.id, ['completed', 'failed']);
@@ -134,15 +139,21 @@ test('an intermediate that cannot be deleted when the batch ends is retried by t
   const names = () => google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder));
   assert.ok(!names().includes(`${folder}input.jsonl`), 'the converted input is gone');
   assert.ok(names().includes(`${folder}custom-ids.jsonl`), 'the custom_ids delete failed');
-  const pending = await rows(harness, sql`SELECT deployment_id FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`);
-  assert.deepEqual(pending, [{ deployment_id: 'vertex-batch-1' }], 'queued for the sweeper');
+  const shards = names().filter((name) => /^.*output\/.*predictions[^/]*\.jsonl$/.test(name));
+  assert.equal(shards.length, 1, 'the shard delete failed too');
+  const shardUri = `gs://${BUCKET}/${shards[0]}`;
+  const pending = await rows(harness, sql`SELECT provider_file_id, deployment_id FROM pending_provider_deletes WHERE provider_file_id IN (${idsUri}, ${shardUri}) ORDER BY provider_file_id`);
+  assert.deepEqual(pending, [idsUri, shardUri].sort().map((uri) => ({ provider_file_id: uri, deployment_id: 'vertex-batch-1' })), 'queued for the sweeper');
   assert.equal((await outputLines(client, done.output_file_id!)).length, 5);
-  await harness.runtime.database.db.execute(sql`UPDATE pending_provider_deletes SET next_attempt_at = now() WHERE provider_file_id = ${idsUri}`);
+  await harness.runtime.database.db.execute(sql`UPDATE pending_provider_deletes SET next_attempt_at = now() WHERE provider_file_id IN (${idsUri}, ${shardUri})`);
   await harness.runtime.deletion.sweepOnce({ requestId: 'test-sweep', logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
-  // Left: the converted output, and Vertex's own prediction shards (removed with the output file).
-  assert.deepEqual(names().filter((name) => !name.startsWith(`${folder}output/`)), [`${folder}openai-output.jsonl`], 'only the outputs are left');
-  assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM pending_provider_deletes WHERE provider_file_id = ${idsUri}`))[0]!.n, 0);
+  // Left: the converted output only (the prediction shards were converted into it).
+  assert.deepEqual(names(), [`${folder}openai-output.jsonl`], 'only the output is left');
+  assert.equal((await rows(harness, sql`SELECT count(*)::int AS n FROM pending_provider_deletes WHERE provider_file_id IN (${idsUri}, ${shardUri})`))[0]!.n, 0);
   assert.equal((await outputLines(client, done.output_file_id!)).length, 5, 'the output is still readable');
+  // Deleting the output file removes the converted object; nothing of the batch stays in the bucket.
+  assert.equal((await client.files.delete(done.output_file_id!)).deleted, true);
+  assert.deepEqual(names(), [], 'the bucket holds nothing of the batch');
 });
 
 test('custom_id temp files go to the configured spool directory and are removed once used', async () => {
@@ -348,4 +359,10 @@ test('per-line errors from Vertex become the error file, matched to their custom
   assert.equal(errorFile?.purpose, 'batch_output');
   assert.equal(errorFile?.filename, `${created.id}_error.jsonl`);
   assert.equal(errorFile?.bytes, Buffer.byteLength(await (await client.files.content(done.error_file_id!)).text()));
+  // One set of shards made both files: deleted only once both were stored, the two stored objects kept.
+  const google = harness.emulators.google;
+  const inputUri = ((google.batchJobs().at(-1)!.inputConfig as { gcsSource: { uris: string[] } }).gcsSource.uris)[0]!;
+  const folder = inputUri.slice(`gs://${BUCKET}/`.length, -'input.jsonl'.length);
+  const left = google.objects(BUCKET).map((object) => object.name).filter((name) => name.startsWith(folder)).sort();
+  assert.deepEqual(left, [`${folder}openai-errors.jsonl`, `${folder}openai-output.jsonl`]);
 });

@@ -78,3 +78,23 @@ test('a cached key stops working when it expires, not up to 5 s later', async (t
   assert.ok(late < 500, `refused ${late} ms after expiry`);
   t.diagnostic(`expired key refused ${late} ms after its expiry`);
 });
+
+test('concurrent requests with one uncached key share one lookup; an unknown key is 401 for each and not kept', async () => {
+  const user = await a.newUser({ user_id: 'burst-user' });
+  const keys = b.runtime.keys;
+  const first = keys.authenticateNow(user.key);
+  const second = keys.authenticateNow(user.key);
+  assert.ok(first instanceof Promise, 'an uncached key is looked up');
+  assert.equal(second, first, 'the second request waits for the same lookup');
+  assert.equal((await first).userId, 'burst-user');
+  assert.equal((keys.authenticateNow(user.key) as { userId: string }).userId, 'burst-user', 'then answered from the cache');
+
+  const unknown = 'sk-not-a-key-of-anyone';
+  const one = keys.authenticateNow(unknown);
+  const two = keys.authenticateNow(unknown);
+  assert.equal(two, one);
+  for (const attempt of [one, two]) await assert.rejects(Promise.resolve(attempt), (error: { status?: number }) => error.status === 401);
+  const again = keys.authenticateNow(unknown);
+  assert.notEqual(again, one, 'a failed lookup is not kept');
+  await assert.rejects(Promise.resolve(again), (error: { status?: number }) => error.status === 401);
+});

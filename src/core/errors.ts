@@ -147,15 +147,25 @@ export const errors = {
     invalid('invalid_request', `Fine-tuning job ${id} has already ${status === 'failed' ? 'failed' : 'succeeded'}; only an unfinished job can be cancelled.`, 'fine_tuning_job_id'),
   batchNotFound: (id: string) =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'batch_not_found', message: `No such Batch object: ${id}`, param: 'batch_id' }),
-  /** A managed file an unfinished batch still reads (SPEC §6). */
-  fileInUse: (id: string, batchId: string) =>
+  /** A managed file an unfinished batch still reads, as its input or named in its lines (SPEC §6). */
+  fileInUse: (id: string, batchId: string, role: 'input' | 'line') =>
     new GatewayError({
       status: 409,
       type: 'invalid_request_error',
       code: 'file_in_use',
-      message: `File ${id} is the input of batch ${batchId}, which has not finished; delete it after the batch ends.`,
+      message: `File ${id} is ${role === 'input' ? 'the input of' : 'named in the lines of'} batch ${batchId}, which has not finished; delete it after the batch ends.`,
       param: 'file_id',
     }),
+  /** A batch endpoint the provider running the batch does not offer (SPEC §7: unsupported → 400 saying so). */
+  batchEndpointUnsupported: (provider: string, supported: readonly string[], endpoint: string) =>
+    invalid('unsupported_endpoint', `Batches on provider '${provider}' support only ${supported.map((value) => `'${value}'`).join(', ')}, not '${endpoint}'.`, 'endpoint'),
+  /** A batch whose endpoint is not the url its input's lines name (OpenAI fails such a batch at validation). */
+  batchEndpointMismatch: (endpoint: string, fileId: string, detail: string) =>
+    invalid(
+      'mismatched_endpoint',
+      `The batch endpoint '${endpoint}' does not match the requests in file ${fileId}: ${detail}. Every line's "url" must be the batch's endpoint.`,
+      'endpoint',
+    ),
   routeNotFound: (method: string, url: string) =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'route_not_found', message: `Unknown route: ${method} ${url}` }),
   fileTooLarge: (limitMb: number) =>

@@ -50,6 +50,27 @@ export interface FineTuningEvent {
   data?: unknown;
 }
 
+/** A model checkpoint of a job (OpenAI FineTuningJobCheckpoint, providers.md §1.11 `/checkpoints`). */
+export interface FineTuningCheckpoint {
+  object: 'fine_tuning.job.checkpoint';
+  id: string;
+  created_at: number;
+  /** The checkpoint's model name, as the provider names it. */
+  fine_tuned_model_checkpoint: string;
+  fine_tuning_job_id: string;
+  step_number: number;
+  metrics: Record<string, unknown>;
+}
+
+/** The checkpoints page: OpenAI's CursorPage with first_id/last_id (`after` = last item id). */
+export interface FineTuningCheckpointPage {
+  object: 'list';
+  data: FineTuningCheckpoint[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
 /** OpenAI's cursor page for jobs and events: no first_id/last_id, `after` = last item id. */
 export interface FineTuningPage<T> {
   object: 'list';

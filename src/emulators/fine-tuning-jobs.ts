@@ -1,11 +1,12 @@
 /**
  * Fine-tuning jobs for the OpenAI and Azure OpenAI emulators (providers.md §1.11):
  * `POST …/fine_tuning/jobs`, `GET …/jobs[?after&limit]`, `GET …/jobs/{id}`, `POST …/{id}/cancel`,
- * `GET …/{id}/events[?after&limit]`. A job checks that its files exist here with purpose
+ * `GET …/{id}/events[?after&limit]`, `GET …/{id}/checkpoints[?after&limit]`. A job checks that its files exist here with purpose
  * fine-tune, then moves validating_files → queued → running → succeeded, one stage per `stepMs`
  * after its creation (read lazily, no timers), logging an event per stage. Success stores a
- * metrics CSV as a `fine-tune-results` file and names a fine-tuned model, which the emulator's
- * chat accepts from then on (and refuses before).
+ * metrics CSV as a `fine-tune-results` file, keeps a checkpoint per step (OpenAI keeps those of
+ * the last epochs) and names a fine-tuned model, which the emulator's chat accepts from then on
+ * (and refuses before).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -67,19 +68,20 @@ export class EmulatedFineTuning {
     return FT_MODEL.test(model) && !this.#tuned.has(model);
   }
 
-  /** `rest` is the path after `…/fine_tuning/jobs` ('' or '/{id}[/cancel|/events]'). */
+  /** `rest` is the path after `…/fine_tuning/jobs` ('' or '/{id}[/cancel|/events|/checkpoints]'). */
   async handle(exchange: EmulatorExchange, rest: string, sendProblem: SendProblem): Promise<void> {
     await this.advance();
     const { method } = exchange;
     if (rest === '' && method === 'POST') return this.create(exchange, sendProblem);
     if (rest === '' && method === 'GET') return this.list(exchange, sendProblem);
-    const match = /^\/([^/]+)(\/cancel|\/events)?$/.exec(rest);
+    const match = /^\/([^/]+)(\/cancel|\/events|\/checkpoints)?$/.exec(rest);
     const job = match ? this.#jobs.get(decodeURIComponent(match[1]!)) : undefined;
     const action = match?.[2];
     const allowed = (action === '/cancel' && method === 'POST') || (action !== '/cancel' && method === 'GET');
     if (!match || !allowed) return sendProblem(404, { message: `Invalid URL (${method} ${exchange.path})`, param: null, code: null });
     if (!job) return sendProblem(404, { message: `Could not find fine-tune: ${decodeURIComponent(match[1]!)}`, param: 'fine_tune_id', code: 'fine_tune_not_found' });
     if (action === '/events') return this.events(exchange, job, sendProblem);
+    if (action === '/checkpoints') return this.checkpoints(exchange, job, sendProblem);
     if (action === '/cancel') {
       if (job.status === 'succeeded' || job.status === 'failed') {
         return sendProblem(400, { message: `Job has already completed: ${job.id}`, param: null, code: 'invalid_request' });
@@ -111,6 +113,7 @@ export class EmulatedFineTuning {
       fineTunedModel: null,
       resultFiles: [],
       events: [],
+      checkpoints: [],
       error: null,
       trainedTokens: null,
       seq: this.#jobs.size,
@@ -182,6 +185,14 @@ export class EmulatedFineTuning {
     return exchange.sendJson(200, { object: 'list', data: page.data, has_more: page.hasMore });
   }
 
+  /** Newest first, with first_id/last_id like OpenAI's ListFineTuningJobCheckpointsResponse. */
+  private checkpoints(exchange: EmulatorExchange, job: EmulatedJob, sendProblem: SendProblem): Promise<void> {
+    const limit = pageLimit(exchange.query.get('limit'), 10);
+    if (limit === undefined) return sendProblem(400, { message: 'limit must be an integer between 1 and 100.', param: 'limit', code: 'invalid_value' });
+    const page = pageAfter([...job.checkpoints].reverse(), exchange.query.get('after'), limit);
+    return exchange.sendJson(200, { object: 'list', data: page.data, first_id: page.data[0]?.id ?? null, last_id: page.data.at(-1)?.id ?? null, has_more: page.hasMore });
+  }
+
   /** Moves every unfinished job to the stage its clock has reached. */
   async advance(): Promise<void> {
     for (const job of this.#jobs.values()) {
@@ -221,6 +232,16 @@ export class EmulatedFineTuning {
       meta: { filename: 'step_metrics.csv', purpose: 'fine-tune-results', createdAt: Math.floor(Date.now() / 1000), expiresAt: null, contentType: 'text/csv', retrieves: Number.MAX_SAFE_INTEGER },
     });
     job.resultFiles = [id];
+    const losses = [1.9, 1.2, 0.7];
+    job.checkpoints = losses.map((loss, index) => ({
+      object: 'fine_tuning.job.checkpoint',
+      id: `ftckpt_${randomBase62(24)}`,
+      created_at: Math.floor(Date.now() / 1000),
+      fine_tuned_model_checkpoint: `${job.fineTunedModel}:ckpt-step-${index + 1}`,
+      fine_tuning_job_id: job.id,
+      step_number: index + 1,
+      metrics: { step: index + 1, train_loss: loss, train_mean_token_accuracy: 0.4 + index * 0.18, valid_loss: loss + 0.1, valid_mean_token_accuracy: 0.4 + index * 0.15 },
+    }));
     this.#tuned.add(job.fineTunedModel);
     this.event(job, 'New fine-tuned model created');
     this.finish(job, 'succeeded', 'The job has successfully completed');

@@ -10,6 +10,17 @@ export interface EmulatedEvent {
   type: 'message';
 }
 
+/** A checkpoint a succeeded job keeps (OpenAI FineTuningJobCheckpoint). */
+export interface EmulatedCheckpoint {
+  object: 'fine_tuning.job.checkpoint';
+  id: string;
+  created_at: number;
+  fine_tuned_model_checkpoint: string;
+  fine_tuning_job_id: string;
+  step_number: number;
+  metrics: Record<string, number>;
+}
+
 export interface EmulatedJob {
   id: string;
   model: string;
@@ -29,6 +40,8 @@ export interface EmulatedJob {
   resultFiles: string[];
   /** Oldest first. */
   events: EmulatedEvent[];
+  /** Oldest first; made when the job succeeds. */
+  checkpoints: EmulatedCheckpoint[];
   error: { code: string; message: string; param: string | null } | null;
   trainedTokens: number | null;
   /** Creation order. */
@@ -60,9 +73,9 @@ export function jobBody(job: EmulatedJob): Record<string, unknown> {
   };
 }
 
-/** `?limit=` (default 20, 1–100); undefined when invalid. */
-export function pageLimit(text: string | null): number | undefined {
-  if (text === null) return 20;
+/** `?limit=` (default 20, checkpoints 10; 1–100); undefined when invalid. */
+export function pageLimit(text: string | null, fallback = 20): number | undefined {
+  if (text === null) return fallback;
   const limit = Number(text);
   return /^\d+$/.test(text) && limit >= 1 && limit <= 100 ? limit : undefined;
 }

@@ -28,4 +28,5 @@ export const fineTuningPaths = {
   '/v1/fine_tuning/jobs/{fine_tuning_job_id}': { get: { summary: 'A fine-tuning job, refreshed until terminal', parameters: [idParam], responses: { 200: ok(job), ...errors } } },
   '/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel': { post: { summary: 'Cancel a fine-tuning job', parameters: [idParam], responses: { 200: ok(job), ...errors } } },
   '/v1/fine_tuning/jobs/{fine_tuning_job_id}/events': { get: { summary: "The job's events, newest first", parameters: [idParam, ...paging], responses: { 200: ok(page({ type: 'object' })), ...errors } } },
+  '/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints': { get: { summary: "The job's model checkpoints, newest first", parameters: [idParam, ...paging], responses: { 200: ok(page({ type: 'object' })), ...errors } } },
 } as const;

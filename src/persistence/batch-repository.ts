@@ -7,7 +7,7 @@ import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../core/access-policy.ts';
 import type { BatchObject } from '../core/batch-types.ts';
 import { rowsOf, type Db } from './database.ts';
-import { batches, batchOutputFiles, managedFileCopies, managedFiles } from './schema.ts';
+import { batches, batchFileReferences, batchOutputFiles, managedFileCopies, managedFiles } from './schema.ts';
 import type { NewManagedCopy, NewManagedFile } from './managed-file-repository.ts';
 import { claimDueIds, type LeaseTable } from './refresh-leases.ts';
 
@@ -21,9 +21,21 @@ const UNFINISHED = sql`${batches.status} NOT IN ('completed', 'failed', 'expired
 export class BatchRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(batch: NewBatch): Promise<BatchRow> {
-    const [row] = await this.db.insert(batches).values(batch).returning();
-    return row!;
+  /** A new batch with the managed files its lines name (`referencedFiles`), in one transaction. */
+  async insert(batch: NewBatch, referencedFiles: readonly string[] = []): Promise<BatchRow> {
+    return this.db.transaction(async (transaction) => {
+      const [row] = await transaction.insert(batches).values(batch).returning();
+      if (referencedFiles.length > 0) {
+        await transaction.insert(batchFileReferences).values([...new Set(referencedFiles)].map((fileId) => ({ batchId: batch.id, fileId })));
+      }
+      return row!;
+    });
+  }
+
+  /** The managed files a batch's lines name. */
+  async referencedFiles(batchId: string): Promise<string[]> {
+    const rows = await this.db.select({ fileId: batchFileReferences.fileId }).from(batchFileReferences).where(eq(batchFileReferences.batchId, batchId));
+    return rows.map((row) => row.fileId).sort();
   }
 
   async find(id: string): Promise<BatchRow | undefined> {
@@ -103,9 +115,15 @@ export class BatchRepository {
     await this.db.update(batches).set({ leaseOwner: null, leaseUntil: null }).where(and(eq(batches.id, id), eq(batches.leaseOwner, owner)));
   }
 
-  /** An unfinished batch reading this input file (blocks deleting it). */
+  /** An unfinished batch reading this file, as its input or named in its lines (blocks deleting it). */
   async unfinishedReading(fileId: string): Promise<string | undefined> {
-    const [row] = await this.db.select({ id: batches.id }).from(batches).where(and(eq(batches.inputFileId, fileId), UNFINISHED)).limit(1);
+    const named = this.db.select({ id: batchFileReferences.batchId }).from(batchFileReferences).where(eq(batchFileReferences.fileId, fileId));
+    const [row] = await this.db
+      .select({ id: batches.id })
+      .from(batches)
+      .where(and(or(eq(batches.inputFileId, fileId), inArray(batches.id, named)), UNFINISHED))
+      .orderBy(batches.createdAt, batches.id)
+      .limit(1);
     return row?.id;
   }
 

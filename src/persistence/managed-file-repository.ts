@@ -36,6 +36,11 @@ export class ManagedFileRepository {
     });
   }
 
+  /** Records what a batch file's lines hold once checked (a file uploaded before that was recorded at upload). */
+  async recordBatchLines(id: string, lines: { url: string; files: string[] }): Promise<void> {
+    await this.db.update(managedFiles).set({ batchLineUrl: lines.url, batchLineFiles: lines.files }).where(eq(managedFiles.id, id));
+  }
+
   /** A visible file and its live copies. */
   async findVisible(id: string): Promise<{ file: ManagedFileRow; copies: ManagedCopyRow[] } | undefined> {
     const [file] = await this.db.select().from(managedFiles).where(and(eq(managedFiles.id, id), VISIBLE)).limit(1);
@@ -252,5 +257,7 @@ function fromSqlRow(row: Record<string, unknown>): ManagedFileRow {
     deleteAttempts: Number(row.delete_attempts),
     nextAttemptAt: date(row.next_attempt_at),
     lastError: (row.last_error as string | null) ?? null,
+    batchLineUrl: (row.batch_line_url as string | null) ?? null,
+    batchLineFiles: (row.batch_line_files as string[] | null) ?? null,
   };
 }

@@ -58,6 +58,10 @@ export const managedFiles = pgTable('managed_files', {
   deleteAttempts: integer('delete_attempts').notNull().default(0),
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
   lastError: text('last_error'),
+  /** purpose=batch: the url of every line, once checked (migrations/0008); null = not checked yet. */
+  batchLineUrl: text('batch_line_url'),
+  /** purpose=batch: the managed file ids the lines name (migrations/0008). */
+  batchLineFiles: text('batch_line_files').array(),
 });
 
 export const managedFileCopies = pgTable(
@@ -155,6 +159,16 @@ export const batches = pgTable('batches', {
 });
 
 /** Managed files made from a batch's output/error references, once per (batch, kind). */
+/** The managed files a batch's lines name (migrations/0008): protected from deletion while it runs. */
+export const batchFileReferences = pgTable(
+  'batch_file_references',
+  {
+    batchId: text('batch_id').notNull(),
+    fileId: text('file_id').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.batchId, table.fileId] })],
+);
+
 export const batchOutputFiles = pgTable(
   'batch_output_files',
   {

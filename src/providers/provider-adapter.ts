@@ -4,7 +4,7 @@
  * Capabilities are optional; a missing one makes the service answer 400 "not supported".
  */
 import type { Readable } from 'node:stream';
-import type { FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
+import type { FineTuningCheckpointPage, FineTuningEvent, FineTuningJob, FineTuningPage } from '../core/fine-tuning-types.ts';
 import type { BatchErrors, BatchRequestCounts, BatchStatus, BatchTimestamps } from '../core/batch-types.ts';
 import type { ExpiresAfter, FileDeleted, FileList, FileObject } from '../core/openai-types.ts';
 
@@ -212,6 +212,8 @@ export interface FineTuningCapability {
   cancel(jobId: string, context: CallContext): Promise<FineTuningJob>;
   /** One page of the job's events, newest first. */
   events(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningPage<FineTuningEvent>>;
+  /** One page of the job's checkpoints, newest first (the job id in them is the provider's). */
+  checkpoints(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningCheckpointPage>;
 }
 
 /**
@@ -315,6 +317,8 @@ export interface BatchesCapability {
    * is run as stored, so the service checks a plain input's lines before creating the batch.
    */
   readonly convertsLines?: boolean;
+  /** The OpenAI batch endpoints this provider runs (undefined: all of them); others are 400 before any call. */
+  readonly endpoints?: readonly string[];
   /** Starts a batch over `input.inputReference`; answers the provider batch as created. */
   create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch>;
   /** The batch's current state. */
@@ -336,4 +340,10 @@ export interface BatchesCapability {
   outputContent(reference: string, context: CallContext): Promise<ContentStream>;
   /** Deletes what an output/error reference points at (when its managed file is deleted). */
   deleteOutput(reference: string, context: CallContext): Promise<void>;
+  /**
+   * Provider objects behind a terminal batch's outputs that nothing reads once they are recorded
+   * (Vertex: the prediction shards, converted into the stored output), as ids its files capability
+   * deletes; never what an output reference reads. Optional: OpenAI/Azure outputs are the files.
+   */
+  leftovers?(batch: ProviderBatch, context: CallContext): Promise<string[]>;
 }

@@ -15,6 +15,10 @@
  * - A batch input the gateway did not check at upload (a plain file uploaded straight to the
  *   provider) is read once at create and held to the same rules (`checkPlainInput`); it cannot
  *   carry unified ids, since nothing rewrites its lines.
+ * - A managed batch file uploaded before its lines were recorded as checked (managed_files
+ *   .batch_line_url null, migrations/0008) is read once at its first batch create and held to the
+ *   same rules (`checkStoredInput`): its OpenAI/Azure copies were never rewritten, so there it
+ *   may not carry unified ids either.
  */
 import { canReach, type Principal } from '../core/access-policy.ts';
 import { errors } from '../core/errors.ts';
@@ -22,11 +26,20 @@ import { jsonlLines } from '../core/jsonl-lines.ts';
 import type { ManagedFileRepository } from '../persistence/managed-file-repository.ts';
 import type { BatchLineFile } from '../providers/provider-adapter.ts';
 import type { RawReferenceOwner } from './raw-reference-owner.ts';
+import { BatchLineUrls } from './batch-line-urls.ts';
 import { requestReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Distinct raw references remembered as owned per check (a batch repeats the same few). */
 const OWNED_MEMORY = 10_000;
+
+/** What a checked batch file's lines hold (managed_files.batch_line_url / batch_line_files). */
+export interface BatchLineFacts {
+  /** The url every line names. */
+  url: string;
+  /** The managed file ids the lines name. */
+  files: string[];
+}
 
 export interface LineDeployment {
   id: string;
@@ -89,14 +102,39 @@ export class BatchReferences {
 
   /**
    * A plain batch input (not checked at upload), read from its provider before the batch is
-   * created: no unified ids, and raw references only the caller's on `provider`. Admins skip it.
+   * created: no unified ids, and raw references only the caller's on `provider`. Answers the url
+   * its lines name. Admins skip it (undefined).
    */
-  async checkPlainInput(principal: Principal, provider: string, source: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<void> {
+  async checkPlainInput(principal: Principal, provider: string, source: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<string | undefined> {
     if (principal.isAdmin) {
       source.destroy?.();
-      return;
+      return undefined;
     }
-    const context = { providers: new Set([provider]), owned: new Set<string>(), param: 'input_file_id' };
+    const facts = await this.checkLines(principal, { provider, unifiedIds: 'refuse', stored: false }, source);
+    return facts.url;
+  }
+
+  /**
+   * A managed batch file whose lines were never recorded as checked (uploaded before that was
+   * done), read from the copy that runs the batch: the chat rules for every reference on
+   * `provider`; unified ids only where the adapter maps them itself (`convertsLines`), since
+   * nothing rewrote the other copies.
+   */
+  async checkStoredInput(principal: Principal, deployment: { provider: string; convertsLines: boolean }, source: AsyncIterable<Buffer> & { destroy?: () => void }): Promise<BatchLineFacts> {
+    const facts = await this.checkLines(principal, { provider: deployment.provider, unifiedIds: deployment.convertsLines ? 'collect' : 'refuse', stored: true }, source);
+    if (facts.url === undefined) throw errors.invalidValue('input_file_id', 'The batch file has no requests (a batch file is JSONL: one request per line).');
+    return { url: facts.url, files: facts.files };
+  }
+
+  /** One streaming pass over a stored batch input: memory is one line and the remembered ids. */
+  private async checkLines(
+    principal: Principal,
+    rules: { provider: string; unifiedIds: 'refuse' | 'collect'; stored: boolean },
+    source: AsyncIterable<Buffer> & { destroy?: () => void },
+  ): Promise<{ url: string | undefined; files: string[] }> {
+    const context = { providers: new Set([rules.provider]), owned: new Set<string>(), param: 'input_file_id' };
+    const urls = new BatchLineUrls('input_file_id');
+    const files = new Set<string>();
     try {
       const lines = jsonlLines(source, { maxLineBytes: MAX_LINE_BYTES, tooLong: (number) => errors.invalidValue('input_file_id', `Line ${number} of the batch file is longer than 64 MB.`) });
       for await (const { line, number } of lines) {
@@ -107,19 +145,28 @@ export class BatchReferences {
         } catch {
           continue; // the provider answers a line that is not JSON itself
         }
+        if (!request || typeof request !== 'object' || Array.isArray(request)) continue;
+        urls.line(request as Record<string, unknown>, number);
         const references = this.references(request);
-        const managed = references.find((reference) => reference.kind === 'managed');
-        if (managed) {
-          throw errors.invalidValue(
-            'input_file_id',
-            `Line ${number} of the batch file refers to the managed file ${managed.value}; only a managed batch file (uploaded with target_model_names) may do that.`,
-          );
+        for (const reference of references) {
+          if (reference.kind !== 'managed') continue;
+          if (rules.unifiedIds === 'refuse') {
+            const why = rules.stored
+              ? 'this batch file was uploaded before the gateway mapped such references in it; upload it again'
+              : 'only a managed batch file (uploaded with target_model_names) may do that';
+            throw errors.invalidValue('input_file_id', `Line ${number} of the batch file refers to the managed file ${reference.value}; ${why}.`);
+          }
+          if (files.has(reference.value)) continue;
+          await this.managed(principal, reference.value, number, 'input_file_id');
+          if (files.size >= OWNED_MEMORY) throw errors.invalidValue('input_file_id', `Line ${number} of the batch file names more than ${OWNED_MEMORY} different files.`);
+          files.add(reference.value);
         }
         await this.checkRaw(principal, references, number, context);
       }
     } finally {
       source.destroy?.();
     }
+    return { url: urls.url, files: [...files] };
   }
 }
 
@@ -156,6 +203,11 @@ export class UploadReferenceCheck {
       }
       this.files.set(reference.value, byDeployment);
     }
+  }
+
+  /** The managed file ids the lines name (recorded with the file: batch_line_files). */
+  managedFileIds(): string[] {
+    return [...this.files.keys()];
   }
 
   /** The ids to write into `deploymentId`'s copy of the batch file (empty: the lines name none). */

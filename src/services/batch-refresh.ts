@@ -108,11 +108,14 @@ export class BatchRefresher {
   }
 
   private async save(row: BatchRow, batch: ProviderBatch, outputs: Partial<Record<'output' | 'error', string>>, context: CallContext): Promise<BatchObject> {
-    // Before the terminal state is saved: if this instance stops in between, the next refresh
-    // (the batch is still unfinished in the database) deletes them again; a 404 counts as done.
-    if (isTerminalBatchStatus(batch.status) && batch.intermediates?.length && this.deletion) {
+    // Terminal with its outputs recorded: the adapter's intermediates and the provider objects
+    // the outputs were made from (Vertex prediction shards) go. Before the terminal state is
+    // saved: if this instance stops in between, the next refresh (the batch is still unfinished in
+    // the database) deletes them again; a 404 counts as done, a failed delete is queued.
+    if (isTerminalBatchStatus(batch.status) && this.deletion) {
       const upstream: CallContext = { ...context, signal: undefined };
-      await this.deletion.compensate(batch.intermediates.map((reference) => ({ deploymentId: row.deploymentId, providerFileId: reference })), upstream);
+      const objects = [...(batch.intermediates ?? []), ...(await this.leftovers(row, batch, upstream))];
+      if (objects.length > 0) await this.deletion.compensate(objects.map((reference) => ({ deploymentId: row.deploymentId, providerFileId: reference })), upstream);
     }
     const object = composeBatch(row, row.batchObject.model ?? null, batch, outputs);
     const saved = await this.batches.saveRefresh(row.id, {
@@ -123,6 +126,16 @@ export class BatchRefresher {
       nextRefreshAt: new Date(Date.now() + this.options.intervalMs),
     });
     return saved.batchObject;
+  }
+
+  /** What the adapter says is left behind its recorded outputs; a failed look leaves them (logged), as before. */
+  private async leftovers(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<string[]> {
+    try {
+      return (await this.capability(row)?.leftovers?.(batch, context)) ?? [];
+    } catch (error) {
+      context.logger.warn({ batchId: row.id, ...upstreamLogFields(error), error: (error as Error).message }, 'could not list what the batch output was made from; left in place');
+      return [];
+    }
   }
 
   /** Managed files for the output and error references, made once per batch and kind. */

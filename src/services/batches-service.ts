@@ -14,7 +14,6 @@ import type { BatchInputRequest, BatchInputResolver } from './batch-input.ts';
 import { composeBatch, type BatchRefresher } from './batch-refresh.ts';
 
 export interface CreateBatchRequest extends BatchInputRequest {
-  endpoint: string;
   completionWindow: string;
   metadata: Record<string, string> | null;
   outputExpiresAfter?: ExpiresAfter;
@@ -57,7 +56,7 @@ export class BatchesService {
         status: created.status,
         batchObject: object,
         nextRefreshAt: new Date(),
-      });
+      }, input.referencedFiles);
       context.logger.info({ batchId: id, deployment: input.instance }, 'batch created');
       return row.batchObject;
     } catch (error) {
@@ -100,7 +99,8 @@ export class BatchesService {
   }
 
   /**
-   * Refuses deleting a managed file an unfinished batch reads (409 naming the batch). A batch
+   * Refuses deleting a managed file an unfinished batch reads, as its input or named in its lines
+   * (409 naming the batch). A batch
    * the database still thinks unfinished is asked about first: it may have ended since.
    */
   async assertNotInUse(fileId: string, context: CallContext): Promise<void> {
@@ -108,10 +108,11 @@ export class BatchesService {
       const batchId = await this.batches.unfinishedReading(fileId);
       if (!batchId) return;
       const row = checked.has(batchId) ? undefined : await this.batches.find(batchId);
-      if (!row) throw errors.fileInUse(fileId, batchId);
+      if (!row) throw errors.fileInUse(fileId, batchId, 'line');
+      const role = row.inputFileId === fileId ? 'input' : 'line';
       checked.add(batchId);
       const object = await this.refresher.refresh(row, context).catch(() => row.batchObject);
-      if (!isTerminalBatchStatus(object.status)) throw errors.fileInUse(fileId, batchId);
+      if (!isTerminalBatchStatus(object.status)) throw errors.fileInUse(fileId, batchId, role);
     }
   }
 }

@@ -17,6 +17,24 @@ import { RawReferenceOwner } from './raw-reference-owner.ts';
 import { storedReferences, type ReferenceScanOptions, type StoredReference } from './stored-references.ts';
 import { WeightedRoundRobin } from './weighted-round-robin.ts';
 
+/**
+ * Where each copy of a managed file sits, by deployment id: built once per cached lookup (the
+ * cache hands out the same object until the file or its copies change) and frozen, since every
+ * chat request that names the file shares it.
+ */
+const targetsCache = new WeakMap<FoundFile, Readonly<FileReferenceTargets>>();
+
+function targetsOf(found: FoundFile): Readonly<FileReferenceTargets> {
+  let targets = targetsCache.get(found);
+  if (!targets) {
+    const built: FileReferenceTargets = {};
+    for (const copy of found.copies) built[copy.deploymentId] = Object.freeze({ providerFileId: copy.providerFileId, mimeType: found.file.mimeType });
+    targets = Object.freeze(built);
+    targetsCache.set(found, targets);
+  }
+  return targets;
+}
+
 /** Fields only the gateway understands; never sent upstream. */
 const GATEWAY_FIELDS = ['custom_llm_provider', 'litellm_metadata', 'target_model_names'];
 
@@ -92,7 +110,8 @@ export class ChatService {
       }
       const fileId = reference.value;
       if (Object.hasOwn(fileReferences, fileId)) continue;
-      const found = await this.managedFiles.findVisible(fileId);
+      const cached = this.managedFiles.findVisible(fileId);
+      const found = cached instanceof Promise ? await cached : cached;
       if (!found || !canReach(principal, found.file)) throw errors.fileNotFound(fileId);
       if (!found.file.targetModelNames.includes(filesModel)) {
         throw errors.invalidValue(
@@ -101,9 +120,7 @@ export class ChatService {
         );
       }
       managed.set(fileId, found);
-      fileReferences[fileId] = Object.fromEntries(
-        found.copies.map((copy) => [copy.deploymentId, { providerFileId: copy.providerFileId, mimeType: found.file.mimeType }]),
-      );
+      fileReferences[fileId] = targetsOf(found);
     }
     const holdsAll = (deployment: Deployment) => Object.values(fileReferences).every((targets) => deployment.id in targets);
     const candidates = deployments
@@ -135,9 +152,10 @@ export class ChatService {
 
   /** The request for one deployment, its managed-file copies made ready first (waited for, re-made). */
   private async requestFor(candidate: Candidate, parsed: ParsedChatBody, plan: Plan, context: CallContext): Promise<ChatRequest> {
-    const deploymentId = candidate.deployment.id;
-    const fileReferences = await this.readiness.prepare({ managed: plan.managed, deploymentId, fileReferences: plan.fileReferences }, context);
-    return { body: { ...parsed.body, model: candidate.deployment.settings.model }, fileReferences };
+    const body = { ...parsed.body, model: candidate.deployment.settings.model };
+    const input = { managed: plan.managed, deploymentId: candidate.deployment.id, fileReferences: plan.fileReferences };
+    if (this.readiness.usableAsIs(input)) return { body, fileReferences: plan.fileReferences };
+    return { body, fileReferences: await this.readiness.prepare(input, context) };
   }
 
   async complete(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<JsonAnswer> {

@@ -27,6 +27,18 @@ export class CopyReadiness {
     private readonly options: { waitMs: number; onChange: (fileId: string) => void },
   ) {}
 
+  /**
+   * Whether every managed file's copy on `deploymentId` can be used as recorded (durable and
+   * ready), so prepare() has nothing to do: the common case, answered without a promise.
+   */
+  usableAsIs(input: { managed: ReadonlyMap<string, FoundFile>; deploymentId: string }): boolean {
+    for (const found of input.managed.values()) {
+      const copy = found.copies.find((row) => row.deploymentId === input.deploymentId);
+      if (copy && !usableAsRecorded(copy)) return false;
+    }
+    return true;
+  }
+
   /** `fileReferences` with every managed file's copy on `deploymentId` ready to use. */
   async prepare(
     input: { managed: ReadonlyMap<string, FoundFile>; deploymentId: string; fileReferences: Record<string, FileReferenceTargets> },
@@ -46,7 +58,7 @@ export class CopyReadiness {
   }
 
   private async ready(found: FoundFile, copy: ManagedCopyRow, context: CallContext): Promise<string> {
-    if (copy.upstreamState === 'active' && !copy.upstreamExpiresAt) return copy.providerFileId;
+    if (usableAsRecorded(copy)) return copy.providerFileId;
     const where = `${copy.provider} (model ${copy.modelName})`;
     let current = copy;
     let remade = false;
@@ -112,4 +124,9 @@ export class CopyReadiness {
       throw error;
     }
   }
+}
+
+/** A ready copy the provider keeps until it is deleted: nothing to check before using it. */
+function usableAsRecorded(copy: ManagedCopyRow): boolean {
+  return copy.upstreamState === 'active' && !copy.upstreamExpiresAt;
 }

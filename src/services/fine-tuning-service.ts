@@ -6,7 +6,7 @@
  */
 import { canReach, type Principal } from '../core/access-policy.ts';
 import { errors, GatewayError, UpstreamError } from '../core/errors.ts';
-import { isTerminalFineTuningStatus, type FineTuningEvent, type FineTuningJob, type FineTuningPage } from '../core/fine-tuning-types.ts';
+import { isTerminalFineTuningStatus, type FineTuningCheckpointPage, type FineTuningEvent, type FineTuningJob, type FineTuningPage } from '../core/fine-tuning-types.ts';
 import { mintId } from '../core/ids.ts';
 import type { FineTuningJobRepository, FineTuningJobRow } from '../persistence/fine-tuning-job-repository.ts';
 import type { CallContext, FineTuningCapability, FineTuningPageQuery, ProviderAdapter } from '../providers/provider-adapter.ts';
@@ -122,6 +122,15 @@ export class FineTuningService {
     const fineTuning = this.fineTuningOf(row);
     if (!fineTuning) throw errors.unsupportedOperation(row.provider, 'fine-tuning');
     return notFoundAs(id, fineTuning.events(row.providerJobId, query, context));
+  }
+
+  /** The job's checkpoints from its provider, with the gateway's job id in them. */
+  async checkpoints(principal: Principal, id: string, provider: string | undefined, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningCheckpointPage> {
+    const row = await this.visible(principal, id, provider);
+    const fineTuning = this.fineTuningOf(row);
+    if (!fineTuning) throw errors.unsupportedOperation(row.provider, 'fine-tuning');
+    const page = await notFoundAs(id, fineTuning.checkpoints(row.providerJobId, query, context));
+    return { ...page, data: page.data.map((checkpoint) => ({ ...checkpoint, fine_tuning_job_id: row.id })) };
   }
 
   /** The caller's jobs as last stored, newest first (retrieve refreshes one). */

@@ -55,6 +55,8 @@ export function parseDuration(duration: string): number {
 export class KeyService {
   private readonly masterKeyHash: Buffer | null;
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Lookups under way, by key hash: concurrent requests with one uncached key share one query. */
+  private readonly pending = new Map<string, Promise<Principal>>();
   /** Bumped on every invalidation: a lookup that raced with one is not cached. */
   private epoch = 0;
 
@@ -67,8 +69,13 @@ export class KeyService {
     bus?.subscribe((event) => {
       if (event.kind === 'file') return;
       this.epoch += 1;
-      if (event.kind === 'key') this.cache.delete(event.id);
-      else this.cache.clear();
+      if (event.kind === 'key') {
+        this.cache.delete(event.id);
+        this.pending.delete(event.id);
+      } else {
+        this.cache.clear();
+        this.pending.clear();
+      }
     });
   }
 
@@ -96,7 +103,13 @@ export class KeyService {
     const tokenHash = digest.toString('hex');
     const cached = this.cache.get(tokenHash);
     if (cached && cached.until > Date.now()) return cached.principal;
-    return this.lookUp(tokenHash);
+    const pending = this.pending.get(tokenHash);
+    if (pending) return pending;
+    const lookup = this.lookUp(tokenHash).finally(() => {
+      if (this.pending.get(tokenHash) === lookup) this.pending.delete(tokenHash);
+    });
+    this.pending.set(tokenHash, lookup);
+    return lookup;
   }
 
   private async lookUp(tokenHash: string): Promise<Principal> {
@@ -156,8 +169,11 @@ export class KeyService {
     const hashes = keys.map(hashKey);
     if (!caller.isAdmin && hashes.some((hash) => hash !== caller.keyHash)) throw errors.adminOnly();
     const deleted = await this.keys.deleteKeys(hashes);
+    // A lookup under way may have read the key before it was deleted: not cached (epoch).
+    if (deleted.length > 0) this.epoch += 1;
     for (const hash of deleted) {
       this.cache.delete(hash);
+      this.pending.delete(hash);
       await this.bus?.publish('key', hash);
     }
     return { deleted_keys: keys.filter((_, index) => deleted.includes(hashes[index]!)) };

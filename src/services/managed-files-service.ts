@@ -13,6 +13,7 @@ import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
 import { isDurableSource, managedExpiry, reportedCopy } from './copy-state.ts';
 import { shareBody } from '../core/shared-body.ts';
 import { checkBatchFile } from './batch-file-check.ts';
+import { BatchLineUrls } from './batch-line-urls.ts';
 import type { BatchReferences, UploadReferenceCheck } from './batch-references.ts';
 import type { CopyJournal } from './copy-journal.ts';
 import type { ManagedFileDeletion } from './managed-file-deletion.ts';
@@ -105,11 +106,19 @@ export class ManagedFilesService {
     // A batch file is checked whole before any deployment receives it (SPEC §6), with the files
     // its lines name: the caller's only, mapped to each deployment's copy (batch-references.ts).
     let lineFiles: UploadReferenceCheck | undefined;
+    let batchLines: { batchLineUrl: string; batchLineFiles: string[] } | undefined;
     if (upload.purpose === 'batch') {
       const deployments = targets.map((target) => ({ id: target.deployment.id, provider: target.deployment.settings.provider, modelName: target.modelName }));
       const check = this.batchReferences?.uploadCheck(principal, deployments);
-      await checkBatchFile(upload.body, upload.targetModelNames, check ? { onRequest: (request, number) => check.line(request, number) } : {});
+      // Every line calls one url, recorded with the file for the batch create (batch-line-urls.ts).
+      const urls = new BatchLineUrls('file');
+      const onRequest = (request: Record<string, unknown>, number: number) => {
+        urls.line(request, number);
+        return check?.line(request, number);
+      };
+      await checkBatchFile(upload.body, upload.targetModelNames, { onRequest });
       lineFiles = check;
+      batchLines = { batchLineUrl: urls.url!, batchLineFiles: check?.managedFileIds() ?? [] };
     }
     // Uploads are not aborted by a client disconnect: an aborted provider upload may or may not
     // exist upstream. They finish, and are then taken back if the client has gone.
@@ -172,6 +181,7 @@ export class ManagedFilesService {
           mimeType: upload.mimeType,
           targetModelNames: upload.targetModelNames,
           expiresAt: managedExpiry(requestedExpiry, copies),
+          ...batchLines,
         },
         copies,
       );

@@ -35,29 +35,85 @@ export interface ReferenceScanOptions {
 }
 
 export function storedReferences(messages: readonly unknown[], options: ReferenceScanOptions): StoredReference[] {
-  const found: StoredReference[] = [];
-  messages.forEach((message, messageIndex) => {
+  const scan: PartScan = { options, found: [], message: 0, part: 0, keys: [] };
+  // Plain loops, one scan state for the whole body, and a path spelt out only for a reference
+  // found: this runs on every chat request (BENCHMARKS.md, chat-latency variants).
+  for (let messageIndex = 0; messageIndex < messages.length; messageIndex += 1) {
+    const message = messages[messageIndex];
     const content = isRecord(message) ? message.content : undefined;
-    if (!Array.isArray(content)) return;
-    content.forEach((part, partIndex) => {
-      const param = `messages[${messageIndex}].content[${partIndex}]`;
-      if (!isRecord(part)) return;
+    if (!Array.isArray(content)) continue;
+    for (let partIndex = 0; partIndex < content.length; partIndex += 1) {
+      const part: unknown = content[partIndex];
+      if (!isRecord(part)) continue;
+      scan.message = messageIndex;
+      scan.part = partIndex;
       const file = part.file;
       if (isRecord(file) && typeof file.file_id === 'string' && file.file_id !== '') {
         const fileId = file.file_id;
-        found.push(
+        const param = partPath(scan, '.file.file_id');
+        scan.found.push(
           isUnifiedId('file', fileId)
-            ? { kind: 'managed', value: fileId, lookupIds: [fileId], param: `${param}.file.file_id` }
-            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId, options), param: `${param}.file.file_id` },
+            ? { kind: 'managed', value: fileId, lookupIds: [fileId], param }
+            : { kind: 'raw', value: fileId, lookupIds: lookupForms(fileId, options), param },
         );
       }
-      walk(part, param, 0, (value, path) => {
-        if (path === `${param}.file.file_id`) return;
-        if (isStoredDataUrl(value, options)) found.push({ kind: 'raw', value, lookupIds: lookupForms(value, options), param: path });
-      });
-    });
-  });
-  return found;
+      walkPart(part, scan, 0);
+    }
+  }
+  return scan.found;
+}
+
+interface PartScan {
+  options: ReferenceScanOptions;
+  found: StoredReference[];
+  /** Where the part sits: `messages[message].content[part]`. */
+  message: number;
+  part: number;
+  /** Keys (names and indexes) from the part down to the value being looked at. */
+  keys: Array<string | number>;
+}
+
+/**
+ * Every string under a content part, at most MAX_DEPTH levels down, that names stored data
+ * (isStoredDataUrl) is added as a raw reference. Values of NOT_REFERENCES keys are prose and are
+ * skipped, and so is the part's own `file.file_id` (storedReferences checks it as a file id).
+ */
+function walkPart(value: unknown, scan: PartScan, depth: number): void {
+  if (depth > MAX_DEPTH) return;
+  const keys = scan.keys;
+  if (typeof value === 'string') {
+    if (keys.length === 2 && keys[0] === 'file' && keys[1] === 'file_id') return;
+    if (isStoredDataUrl(value, scan.options)) {
+      scan.found.push({ kind: 'raw', value, lookupIds: lookupForms(value, scan.options), param: partPath(scan, pathOf(keys)) });
+    }
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      keys.push(index);
+      walkPart(value[index], scan, depth + 1);
+      keys.pop();
+    }
+    return;
+  }
+  // Parsed JSON: own enumerable keys only, nothing inherited.
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (NOT_REFERENCES.has(key) || !Object.hasOwn(record, key)) continue;
+    keys.push(key);
+    walkPart(record[key], scan, depth + 1);
+    keys.pop();
+  }
+}
+
+function partPath(scan: PartScan, below: string): string {
+  return `messages[${scan.message}].content[${scan.part}]${below}`;
+}
+
+/** `.image_url.url`, `.parts[2].uri`: the keys below a part, as its param spells them. */
+function pathOf(keys: ReadonlyArray<string | number>): string {
+  return keys.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
 }
 
 /** Keys whose string values (or arrays of strings) an OpenAI endpoint reads as its own file ids. */
@@ -103,16 +159,6 @@ export function requestReferences(body: unknown, options: ReferenceScanOptions):
     }
   }
   return found;
-}
-
-function walk(value: unknown, path: string, depth: number, visit: (value: string, path: string) => void): void {
-  if (depth > MAX_DEPTH) return;
-  if (typeof value === 'string') return visit(value, path);
-  if (Array.isArray(value)) return value.forEach((item, index) => walk(item, `${path}[${index}]`, depth + 1, visit));
-  if (!isRecord(value)) return;
-  for (const [key, item] of Object.entries(value)) {
-    if (!NOT_REFERENCES.has(key)) walk(item, `${path}.${key}`, depth + 1, visit);
-  }
 }
 
 /** A value some provider claims as its storage, or an http(s) URL on a configured provider endpoint. */

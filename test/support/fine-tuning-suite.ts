@@ -176,6 +176,56 @@ export function fineTuningSuite(options: SuiteOptions): void {
     assert.ok(!(await stranger.models.list()).data.some((model) => model.id === tuned));
   });
 
+  test(`${options.provider}: checkpoints — listed newest first with the gateway's job id, cursor paging passed through, others 404 with no provider call`, async () => {
+    const owner = await harness.newUser({ user_id: `${options.provider}-checkpoints` });
+    const other = await harness.newUser({});
+    const client = harness.client(owner.key);
+    const job = await client.fineTuning.jobs.create({ model: options.modelName, training_file: await upload(client) });
+    const done = await finished(client, job.id);
+    assert.equal(done.status, 'succeeded');
+    const [stored] = await rows(sql`SELECT provider_job_id FROM fine_tuning_jobs WHERE id = ${job.id}`);
+    const providerJob = String(stored!.provider_job_id);
+    const checkpointCalls = () => jobCalls().filter((call) => call.path.endsWith('/checkpoints'));
+
+    const before = checkpointCalls().length;
+    const listed = [];
+    for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(job.id, { limit: 2 })) listed.push(checkpoint);
+    assert.deepEqual(listed.map((checkpoint) => checkpoint.step_number), [3, 2, 1], 'newest first, every page');
+    for (const checkpoint of listed) {
+      assert.equal(checkpoint.object, 'fine_tuning.job.checkpoint');
+      assert.match(checkpoint.id, /^ftckpt_/);
+      assert.equal(checkpoint.fine_tuning_job_id, job.id, "the gateway's job id, not the provider's");
+      assert.equal(checkpoint.fine_tuned_model_checkpoint, `${done.fine_tuned_model}:ckpt-step-${checkpoint.step_number}`);
+      assert.equal(typeof checkpoint.metrics.train_loss, 'number');
+    }
+    // Upstream: the provider's own job id, the client's cursor and page size as sent.
+    const sent = checkpointCalls().slice(before);
+    assert.equal(sent.length, 2, 'two pages');
+    assert.equal(sent[0]!.path, `${options.jobsPath}/${providerJob}/checkpoints`);
+    assert.equal(sent[0]!.query.limit, '2');
+    assert.equal(sent[1]!.query.after, listed[1]!.id);
+    const page = await client.fineTuning.jobs.checkpoints.list(job.id);
+    assert.equal(page.data.length, 3);
+    assert.equal(checkpointCalls().at(-1)!.query.limit, '10', "OpenAI's default page size");
+
+    // The same under the other route forms; a wrong provider prefix, a stranger, an unknown id: 404, no call.
+    for (const path of [`/fine_tuning/jobs/${job.id}/checkpoints?limit=1`, `/${options.provider}/v1/fine_tuning/jobs/${job.id}/checkpoints?limit=1`]) {
+      const response = await harness.fetch(path, { key: owner.key });
+      assert.equal(response.status, 200, path);
+      const body = (await response.json()) as { data: Array<{ id: string }>; first_id: string; last_id: string; has_more: boolean };
+      assert.deepEqual([body.data.length, body.first_id, body.last_id, body.has_more], [1, listed[0]!.id, listed[0]!.id, true], path);
+    }
+    const calls = checkpointCalls().length;
+    const otherProvider = options.provider === 'openai' ? 'azure' : 'openai';
+    const wrong = await harness.fetch(`/${otherProvider}/v1/fine_tuning/jobs/${job.id}/checkpoints`, { key: owner.key });
+    assert.equal(wrong.status, 404);
+    await assert.rejects(harness.client(other.key).fineTuning.jobs.checkpoints.list(job.id), notFound);
+    await assert.rejects(client.fineTuning.jobs.checkpoints.list('ftjob-uf_AAAAAAAAAAAAAAAAAAAAAAAA'), notFound);
+    await assert.rejects(client.fineTuning.jobs.checkpoints.list(providerJob), notFound, 'a raw provider job id is not a gateway id');
+    assert.equal(checkpointCalls().length, calls, 'no provider call');
+    await assert.rejects(client.fineTuning.jobs.checkpoints.list(job.id, { limit: 101 }), status(400));
+  });
+
   test(`${options.provider}: result files are made once under concurrent retrieves`, async () => {
     const owner = await harness.newUser({});
     const client = harness.client(owner.key);

@@ -12,10 +12,10 @@ import { singleQueryValue, type Query } from '../query-values.ts';
 
 type JobRequest = FastifyRequest<{ Params: { provider?: string; jobId?: string }; Querystring: Query }>;
 
-/** `?after=&limit=` (limit 1–100, default 20). */
-function pageQuery(query: Query): { after?: string; limit: number } {
+/** `?after=&limit=` (limit 1–100, default 20 unless given). */
+function pageQuery(query: Query, defaultLimit = 20): { after?: string; limit: number } {
   const limitText = singleQueryValue(query, 'limit');
-  let limit = 20;
+  let limit = defaultLimit;
   if (limitText !== undefined) {
     limit = Number(limitText);
     if (!/^\d+$/.test(limitText) || limit < 1 || limit > 100) throw errors.invalidValue('limit', `Invalid limit '${limitText}': must be an integer between 1 and 100.`);
@@ -44,4 +44,8 @@ export function registerFineTuningRoutes(app: FastifyInstance, runtime: Runtime)
     const query: FineTuningPageQuery = pageQuery(request.query);
     return fineTuning.events(request.principal, jobId(request), provider(request), query, callContext(request, reply));
   });
+  // OpenAI's checkpoints page defaults to 10 items ("List fine-tuning checkpoints").
+  app.get('/fine_tuning/jobs/:jobId/checkpoints', async (request: JobRequest, reply) =>
+    fineTuning.checkpoints(request.principal, jobId(request), provider(request), pageQuery(request.query, 10), callContext(request, reply)),
+  );
 }

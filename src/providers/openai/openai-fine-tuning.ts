@@ -4,7 +4,7 @@
  * `/openai/v1/fine_tuning/jobs` (v1 surface, §2.1). Answers are read leniently: Azure has sent
  * ISO timestamps and other status spellings (§2.4 doc-sample quirks).
  */
-import type { FineTuningEvent, FineTuningJob, FineTuningPage, FineTuningStatus } from '../../core/fine-tuning-types.ts';
+import type { FineTuningCheckpoint, FineTuningCheckpointPage, FineTuningEvent, FineTuningJob, FineTuningPage, FineTuningStatus } from '../../core/fine-tuning-types.ts';
 import type { CallContext, FineTuningCapability, FineTuningCreateInput, FineTuningPageQuery } from '../provider-adapter.ts';
 import { toUnixSeconds } from '../shared/normalize-file.ts';
 import type { UpstreamClient } from '../shared/upstream-client.ts';
@@ -66,6 +66,16 @@ export class OpenAIShapedFineTuning implements FineTuningCapability {
     return this.page(raw, (item) => this.event(item));
   }
 
+  /** `GET …/{id}/checkpoints?after&limit` (OpenAI API reference, "List fine-tuning checkpoints"). */
+  async checkpoints(jobId: string, query: FineTuningPageQuery, context: CallContext): Promise<FineTuningCheckpointPage> {
+    const raw = await this.client.json<unknown>(
+      { operation: 'fine_tuning.checkpoints', method: 'GET', path: `${this.jobPath(jobId)}/checkpoints`, query: { after: query.after, limit: query.limit } },
+      context,
+    );
+    const page = this.page(raw, (item) => this.checkpoint(item));
+    return { object: 'list', data: page.data, first_id: page.data[0]?.id ?? null, last_id: page.data.at(-1)?.id ?? null, has_more: page.has_more };
+  }
+
   private jobPath(jobId: string): string {
     return `${this.jobsPath}/${encodeURIComponent(jobId)}`;
   }
@@ -102,6 +112,21 @@ export class OpenAIShapedFineTuning implements FineTuningCapability {
     if (isRecord(raw.metadata)) job.metadata = raw.metadata as Record<string, string>;
     if (typeof raw.user_provided_suffix === 'string') job.user_provided_suffix = raw.user_provided_suffix;
     return job;
+  }
+
+  private checkpoint(raw: unknown): FineTuningCheckpoint {
+    if (!isRecord(raw) || typeof raw.id !== 'string' || typeof raw.fine_tuned_model_checkpoint !== 'string') {
+      throw this.client.malformed('answered a fine-tuning checkpoint without an id or model name');
+    }
+    return {
+      object: 'fine_tuning.job.checkpoint',
+      id: raw.id,
+      created_at: toUnixSeconds(raw.created_at) ?? 0,
+      fine_tuned_model_checkpoint: raw.fine_tuned_model_checkpoint,
+      fine_tuning_job_id: String(raw.fine_tuning_job_id ?? ''),
+      step_number: Number(raw.step_number ?? 0) || 0,
+      metrics: isRecord(raw.metrics) ? raw.metrics : {},
+    };
   }
 
   private event(raw: unknown): FineTuningEvent {

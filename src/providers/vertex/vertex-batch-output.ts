@@ -6,14 +6,15 @@
  * input (`openai-output.jsonl` / `openai-errors.jsonl`), written once (`ifGenerationMatch=0`:
  * of instances converting at once one stores it, the others read its size); its exact length
  * becomes the file's bytes. Reading the output streams that object. Memory stays at a line and
- * an upload chunk whatever the size of the output.
+ * an upload chunk whatever the size of the output. Once both kinds are recorded the shards are
+ * deleted (`shardIds`, via BatchesCapability.leftovers and batch-refresh.ts).
  */
 import type { CallContext } from '../../core/call-context.ts';
 import { errors, UpstreamError } from '../../core/errors.ts';
 import type { BatchOutputDescription } from '../provider-adapter.ts';
 import { CustomIdIndex } from './custom-id-index.ts';
 import type { GcsClient } from './gcs-client.ts';
-import { objectNameFromFileId, type BucketLocation } from './gcs-object-names.ts';
+import { fileIdFor, objectNameFromFileId, type BucketLocation } from './gcs-object-names.ts';
 import { uploadResumable } from './gcs-uploads.ts';
 import { vertexOutputToOpenAI } from './vertex-batch-convert.ts';
 
@@ -80,7 +81,8 @@ export class VertexBatchOutput {
 
   /**
    * The stored OpenAI lines; converted again from the shards if that object is gone (possible
-   * only until the batch's intermediates, the custom_ids among them, are deleted: batch-refresh.ts).
+   * only until the batch's intermediates — the custom_ids and the shards — are deleted:
+   * batch-refresh.ts).
    */
   async *lines(reference: OutputReference, context: CallContext): AsyncGenerator<Buffer> {
     let response;
@@ -101,6 +103,12 @@ export class VertexBatchOutput {
         if ((error as { status?: number }).status !== 404) throw error;
       });
     }
+  }
+
+  /** gs:// ids of the prediction shards behind a reference, never one of the stored converted objects. */
+  async shardIds(reference: OutputReference, context: CallContext): Promise<string[]> {
+    const stored = new Set((['succeeded', 'failed'] as const).map((keep) => this.convertedName({ ...reference, keep })));
+    return (await this.shards(reference, context)).filter((name) => !stored.has(name)).map((name) => fileIdFor(this.location.bucket, name));
   }
 
   /** The shards → OpenAI lines, in the shards' order; custom_ids looked up on disk. */

@@ -5,7 +5,8 @@
  * fresh folder `…/unifile/batches/{uuid}/` next to the custom_ids in row order (spooled to disk on
  * the way, custom-id-index.ts), then starts the job. Output references are opaque JSON naming the
  * prediction directory and that custom_id list; describeOutput converts the `predictions*.jsonl`
- * shards back once while streaming, outputContent reads the result (vertex-batch-output.ts).
+ * shards back once while streaming, outputContent reads the result (vertex-batch-output.ts);
+ * once the outputs are recorded the shards go with the other intermediates (`leftovers`).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -58,6 +59,7 @@ const STATE_MAP: Record<string, BatchStatus> = {
 };
 const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_PARTIALLY_SUCCEEDED', 'JOB_STATE_CANCELLED', 'JOB_STATE_FAILED', 'JOB_STATE_EXPIRED']);
 const JOB_NAME = /^projects\/[^/]+\/locations\/[^/]+\/batchPredictionJobs\/[A-Za-z0-9_-]+$/;
+const CHAT_ENDPOINT = '/v1/chat/completions';
 export const INPUT_NAME = 'input.jsonl';
 export const IDS_NAME = 'custom-ids.jsonl';
 /** The converted input `create` writes, `…/unifile/batches/{uuid}/input.jsonl`: only such a folder is ever cleaned up. */
@@ -66,6 +68,8 @@ const INTERMEDIATE_INPUT = new RegExp(`(^|/)${GATEWAY_FOLDER}/batches/[0-9a-f]{8
 export class VertexBatches implements BatchesCapability {
   /** Lines are converted here; managed file ids come through BatchCreateInput.resolveFile. */
   readonly convertsLines = true;
+  /** Gemini batch prediction answers generateContent requests: chat completions only. */
+  readonly endpoints = [CHAT_ENDPOINT];
   private readonly output: VertexBatchOutput;
   private readonly spoolDirectory: string;
 
@@ -75,7 +79,7 @@ export class VertexBatches implements BatchesCapability {
   }
 
   async create(input: BatchCreateInput, context: CallContext): Promise<ProviderBatch> {
-    if (input.endpoint !== '/v1/chat/completions') throw errors.invalidValue('endpoint', `Vertex AI batches support only '/v1/chat/completions', not '${input.endpoint}'.`);
+    if (input.endpoint !== CHAT_ENDPOINT) throw errors.batchEndpointUnsupported('vertex_ai', this.endpoints, input.endpoint);
     const { location, gcs } = this.options;
     const sourceName = objectNameFromFileId(location, input.inputReference);
     if (sourceName === undefined) throw errors.fileNotFound(input.inputReference, { param: 'input_file_id' });
@@ -144,6 +148,19 @@ export class VertexBatches implements BatchesCapability {
 
   deleteOutput(reference: string, context: CallContext): Promise<void> {
     return this.output.delete(this.parseReference(reference), context);
+  }
+
+  /**
+   * The prediction shards of a job this adapter started (its input folder is ours: `intermediates`),
+   * once its outputs are converted into the stored objects: nothing reads them afterwards.
+   */
+  async leftovers(batch: ProviderBatch, context: CallContext): Promise<string[]> {
+    const reference = batch.outputReference ?? batch.errorReference;
+    const input = batch.intermediates?.find((uri) => uri.endsWith(`/${INPUT_NAME}`));
+    if (!reference || !input) return [];
+    const parsed = this.parseReference(reference);
+    const folder = input.slice(0, -INPUT_NAME.length);
+    return parsed.dir.startsWith(`${folder}output/`) ? this.output.shardIds(parsed, context) : [];
   }
 
   private async get(providerBatchId: string, context: CallContext): Promise<Json> {
