@@ -77,6 +77,19 @@ export class BatchRefresher {
     return this.apply(row, await capability.retrieve(row.providerBatchId, context), context, heldLease);
   }
 
+  /**
+   * Undoes a provider batch the gateway did not record: cancelled, and what the adapter made for
+   * it (Vertex: the converted input) deleted; a failed delete is queued for the sweeper.
+   */
+  async discard(deploymentId: string, created: ProviderBatch, context: CallContext): Promise<void> {
+    const capability = this.registry.adapterByInstance(deploymentId)?.batches;
+    await capability?.cancel(created.providerBatchId, context).catch((error: unknown) => {
+      context.logger.warn({ deployment: deploymentId, ...upstreamLogFields(error), error: (error as Error).message }, 'could not cancel an unrecorded provider batch');
+    });
+    const objects = created.intermediates ?? [];
+    if (objects.length > 0 && this.deletion) await this.deletion.compensate(objects.map((reference) => ({ deploymentId, providerFileId: reference })), context);
+  }
+
   /** How long a refresh holds a batch's lease (the background loop's, renewed while outputs are recorded). */
   private get leaseMs(): number {
     return Math.max(60_000, this.options.intervalMs * 4);
