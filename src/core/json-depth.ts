@@ -10,10 +10,26 @@ const STRUCTURE = /["[\]{}]/g;
 const STRING_END = /["\\]/g;
 
 /**
+ * Whether the text holds at most `limit` opening brackets (inside strings or not): then it
+ * cannot nest deeper than `limit`. Native indexOf jumps, no allocation: most bodies (a chat
+ * request has a handful of objects) are settled here without the scan below.
+ */
+function fewOpenings(text: string, limit: number): boolean {
+  let count = 0;
+  for (const opening of ['{', '[']) {
+    for (let at = text.indexOf(opening); at !== -1; at = text.indexOf(opening, at + 1)) {
+      if (++count > limit) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Whether JSON text nests deeper than `limit`, stopping as soon as it does: one pass that jumps
  * between structural characters with native regex scans (string contents are skipped whole).
  */
 export function jsonDepthExceeds(text: string, limit: number): boolean {
+  if (fewOpenings(text, limit)) return false;
   let depth = 0;
   STRUCTURE.lastIndex = 0;
   for (let match = STRUCTURE.exec(text); match; match = STRUCTURE.exec(text)) {

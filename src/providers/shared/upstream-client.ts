@@ -103,6 +103,11 @@ interface BufferedUpstreamResponse {
 type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
 
 const DEFAULT_TIMEOUT_MS = 300_000;
+
+/** Adds the source's headers to `target` (later sources win, as with object spread). */
+function copyInto(target: Record<string, string>, source: Record<string, string> | undefined): void {
+  if (source) for (const name of Object.keys(source)) target[name] = source[name]!;
+}
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** A connection pool for one deployment; several clients of it (API, storage, tokens) may share it. */
@@ -221,18 +226,24 @@ export class UpstreamClient {
       const body = typeof call.body === 'function' ? call.body() : call.body;
       const dispatcher = call.pool === 'upload' ? this.uploadPool() : this.agent;
       // Origin and path: what undici's top-level request() derives from the URL, without parsing
-      // it on every call.
-      const options = {
-        ...this.target(call),
+      // it on every call. Built by assignment: object spread showed as most of this function's
+      // own time in a chat profile.
+      const target = this.target(call);
+      const headers: Record<string, string> = { 'x-request-id': context.requestId };
+      copyInto(headers, this.options.headers);
+      copyInto(headers, call.headers);
+      copyInto(headers, credential);
+      const options: Dispatcher.RequestOptions = {
+        origin: target.origin,
+        path: target.path,
         method: call.method,
-        headers: { 'x-request-id': context.requestId, ...this.options.headers, ...call.headers, ...credential },
+        headers,
         body: (body ?? null) as Dispatcher.RequestOptions['body'],
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       };
-      response = buffered
-        ? await bufferedRequest(dispatcher, options, context, isExpected)
-        : await dispatcher.request({ ...options, signal: context.signal });
+      if (!buffered) options.signal = context.signal;
+      response = buffered ? await bufferedRequest(dispatcher, options, context, isExpected) : await dispatcher.request(options);
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
       log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
