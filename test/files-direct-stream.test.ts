@@ -66,9 +66,9 @@ test('a routing field after a streamed file is refused and the provider copy rem
  * POSTs the form with a Content-Length, as curl and httpx send it, writing the body in pieces cut
  * at `cutsOf(body)` (byte offsets) with a pause in between so that the gateway reads them apart.
  */
-async function postWithLength(parts: MultipartPart[], cutsOf: (body: Buffer) => number[] = () => []) {
+async function postWithLength(parts: MultipartPart[], cutsOf: (body: Buffer) => number[] = () => [], options: { body?: (boundary: string) => Buffer } = {}) {
   const boundary = `b${randomBytes(8).toString('hex')}`;
-  const body = Buffer.concat(multipartChunks(boundary, parts));
+  const body = options.body?.(boundary) ?? Buffer.concat(multipartChunks(boundary, parts));
   const cuts = cutsOf(body);
   const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const outgoing = request(
@@ -95,7 +95,7 @@ async function postWithLength(parts: MultipartPart[], cutsOf: (body: Buffer) => 
       outgoing.end();
     })();
   });
-  return { response: await response, body };
+  return { response: await response, body, boundary };
 }
 
 /** The upstream upload of the file named `filename`. */
@@ -104,7 +104,7 @@ const uploadOf = (filename: string) =>
 
 test('purpose before the file, with a Content-Length: the upstream request declares its length too (no chunks), only purpose and the file go on', async () => {
   const data = randomBytes(1_500_000);
-  const { response } = await postWithLength([
+  const { response, body, boundary } = await postWithLength([
     { name: 'purpose', value: 'user_data' },
     { name: 'file', value: data, filename: 'sized.bin', contentType: 'application/octet-stream' },
   ]);
@@ -112,7 +112,10 @@ test('purpose before the file, with a Content-Length: the upstream request decla
   assert.equal((JSON.parse(response.text) as { bytes: number }).bytes, data.length);
   const call = uploadOf('sized.bin');
   assert.equal(call.headers['transfer-encoding'], undefined);
-  assert.ok(Number(call.headers['content-length']) > data.length);
+  // The client's boundary is reused, so the length is exact: the same parts make a body exactly as
+  // long as the client's, with no filler after the closing delimiter.
+  assert.equal(call.headers['content-type'], `multipart/form-data; boundary=${boundary}`);
+  assert.equal(Number(call.headers['content-length']), body.length);
   assert.deepEqual(call.form!.fields, { purpose: ['user_data'] });
   assert.equal(call.form!.files.length, 1);
   assert.equal(call.form!.files[0]!.sha256, sha256(data));
@@ -178,5 +181,21 @@ test('with a Content-Length: a routing field after the file is refused and the c
     { name: 'file', value: randomBytes(3 * 1024 * 1024), filename: 'big.bin' },
   ]);
   assert.equal(big.response.status, 413, big.response.text);
+  assert.equal(await storedFiles(), before);
+});
+
+test('with a Content-Length, a file that runs on where the closing delimiter must be is a cut form: 400, nothing stored', async () => {
+  const before = await storedFiles();
+  const data = randomBytes(400_000);
+  const { response } = await postWithLength([], () => [], {
+    body: (boundary) =>
+      Buffer.concat([
+        ...multipartChunks(boundary, [{ name: 'purpose', value: 'user_data' }]).slice(0, -1),
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="open.bin"\r\n\r\n`),
+        data,
+      ]),
+  });
+  assert.equal(response.status, 400, response.text);
+  assert.match(JSON.parse(response.text).error.message, /ended before the upload was complete/);
   assert.equal(await storedFiles(), before);
 });

@@ -126,7 +126,11 @@ export class SpoolWriter {
 }
 
 /** A body that streams once (straight from the client); a second open is a bug. */
-export function oneShotBody(stream: Readable, bytesAtMost?: number): { open(): Readable; bytes: undefined; bytesAtMost?: number | undefined } {
+export function oneShotBody(
+  stream: Readable,
+  bytesAtMost?: number,
+  boundary?: string,
+): { open(): Readable; bytes: undefined; bytesAtMost?: number | undefined; boundary?: string | undefined } {
   let opened = false;
   return {
     open: () => {
@@ -136,6 +140,7 @@ export function oneShotBody(stream: Readable, bytesAtMost?: number): { open(): R
     },
     bytes: undefined,
     bytesAtMost,
+    boundary,
   };
 }
 

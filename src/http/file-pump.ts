@@ -27,6 +27,8 @@ export interface FilePumpOptions {
   endFailure(): Error | undefined;
   /** Called with the size of every chunk as it passes (metrics). */
   counted(bytes: number): void;
+  /** Called (instead of passing the chunk on) when the file grows past `maxBytes`; it fails the form. */
+  overflow(): void;
 }
 
 export class FilePump {
@@ -35,6 +37,9 @@ export class FilePump {
   readonly done: Promise<void>;
   /** The first 512 bytes (fewer if the file is shorter), as soon as they passed; pending if the file fails first. */
   readonly head: Promise<Buffer>;
+  /** At most this many bytes may pass, once known: the chunk that would go past it goes nowhere (`overflow`). */
+  maxBytes: number | undefined;
+  private passed = 0;
   private readonly spool: SpoolWriter | undefined;
   private outputGone = false;
   /**
@@ -97,6 +102,8 @@ export class FilePump {
   }
 
   private onChunk(chunk: Buffer): void {
+    this.passed += chunk.length;
+    if (this.maxBytes !== undefined && this.passed > this.maxBytes) return this.options.overflow();
     this.options.counted(chunk.length);
     streamedBytes(chunk.length);
     if (this.headLength < HEAD_BYTES) {

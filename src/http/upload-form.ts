@@ -43,9 +43,13 @@ export interface DirectConsumer<T> {
    * `stream` too). `late`: for a provisional consumer, what `provisional` made of the complete
    * form; it rejects when the upload must be abandoned (its body must then fail before it completes).
    * `bytesAtMost` (fields-first forms with a Content-Length): the file has at most this many bytes,
-   * what remains of the request from the file's first byte on (UploadBody.bytesAtMost).
+   * what remains of the request from the file's first byte on (UploadBody.bytesAtMost); `boundary`
+   * (with it, when reusable): the client's boundary, whose closing delimiter ends those bytes
+   * (UploadBody.boundary) — the file is then cut (answered as such) should it go past that.
    */
-  run(file: ReceivedFile & { stream: Readable; head: Buffer; late: Promise<unknown>; bytesAtMost?: number | undefined }): Promise<T>;
+  run(
+    file: ReceivedFile & { stream: Readable; head: Buffer; late: Promise<unknown>; bytesAtMost?: number | undefined; boundary?: string | undefined },
+  ): Promise<T>;
   undo(result: T): Promise<void>;
   /**
    * Set when the consumer was chosen before the form's fields arrived (the file part came first):
@@ -109,7 +113,17 @@ export function readUploadForm<T>(request: FastifyRequest, options: UploadFormOp
   } catch (error) {
     return Promise.reject(formErrors.malformed((error as Error).message));
   }
-  return new FormReader<T>(raw, parser, options).done;
+  return new FormReader<T>(raw, parser, options, reusableBoundary(contentType)).done;
+}
+
+/**
+ * The form's boundary when an upstream form may reuse it as is: characters that need no quoting in
+ * a header parameter (RFC 9110 §5.6.2 tokens that are also RFC 2046 §5.1.1 boundary characters).
+ */
+function reusableBoundary(contentType: string): string | undefined {
+  const boundary = /;\s*boundary=(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  const value = boundary?.[1] ?? boundary?.[2];
+  return value !== undefined && /^[0-9A-Za-z'+_.-]{1,70}$/.test(value) ? value : undefined;
 }
 
 class FormReader<T> {
@@ -139,6 +153,7 @@ class FormReader<T> {
     private readonly raw: IncomingMessage,
     private readonly parser: BusboyInstance,
     private readonly options: UploadFormOptions<T>,
+    private readonly boundary: string | undefined,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -242,8 +257,10 @@ class FormReader<T> {
     // Listens to the file's chunks, so only together with the pump (nothing may flow past it).
     const start = this.fileStart(stream);
     const pump = this.pump(stream, { output: true });
-    const bytesAtMost = await start;
-    const result = await consumer.run({ ...received, stream: pump.output!, head: Buffer.alloc(0), late: Promise.resolve(undefined), bytesAtMost });
+    const { bytesAtMost, boundary } = await start;
+    // The client's closing delimiter ends what remains: a file that runs into it is a cut form.
+    if (boundary !== undefined) pump.maxBytes = bytesAtMost! - `\r\n--${boundary}--`.length;
+    const result = await consumer.run({ ...received, stream: pump.output!, head: Buffer.alloc(0), late: Promise.resolve(undefined), bytesAtMost, boundary });
     this.form.direct = { result, undo: () => consumer.undo(result) };
     await pump.done;
   }
@@ -269,7 +286,7 @@ class FormReader<T> {
     late.catch(() => undefined); // read by the consumer's body; never unhandled
     const pending: Pending<T> = { consumer, run: undefined, accept, abandon };
     this.pending = pending;
-    void Promise.all([pump.head, start]).then(([head, bytesAtMost]) => {
+    void Promise.all([pump.head, start]).then(([head, { bytesAtMost }]) => {
       if (this.failure) return; // the form already failed: start nothing
       pending.run = consumer.run({ ...received, stream: pump.output!, head, late, bytesAtMost });
       pending.run.catch(() => undefined); // its outcome is read when the form is complete
@@ -285,16 +302,21 @@ class FormReader<T> {
    * the client's body chunks, so the first one's place in its chunk says where the file starts.
    * Undefined (chunked, as before) when that place cannot be told: the first bytes were copied
    * (a boundary split across reads), the request is chunked, the file is empty or failed first,
-   * or what follows the file is larger than any form's fields can be.
+   * or what follows the file is larger than any form's fields can be. With it, the form's boundary
+   * when it can be reused (reusableBoundary).
    */
-  private fileStart(stream: FileStream): Promise<number | undefined> {
+  private fileStart(stream: FileStream): Promise<{ bytesAtMost?: number | undefined; boundary?: string | undefined }> {
     const headers = this.raw.headers;
     const declared = headers['transfer-encoding'] === undefined && /^\d+$/.test(headers['content-length'] ?? '') ? Number(headers['content-length']) : undefined;
     return new Promise((resolve) => {
-      const done = (value: number | undefined) => {
+      const done = (bytesAtMost: number | undefined, first?: Buffer) => {
         stream.off('data', onData).off('end', onEnd).off('close', onEnd);
         this.recentRaw = undefined;
-        resolve(value);
+        // (A part whose bytes began with `--boundary` would have ended right there: busboy, like
+        // other receivers, reads the CRLF that ends the part's headers as the delimiter's.)
+        const closing = this.boundary === undefined ? 0 : `\r\n--${this.boundary}--`.length;
+        const reusable = this.boundary !== undefined && bytesAtMost !== undefined && first !== undefined && bytesAtMost >= first.length + closing;
+        resolve({ bytesAtMost, boundary: reusable ? this.boundary : undefined });
       };
       const onEnd = () => done(undefined);
       const onData = (chunk: Buffer) => {
@@ -306,7 +328,7 @@ class FormReader<T> {
         if (!source) return done(undefined);
         const atMost = declared - (source.offset + chunk.byteOffset - source.chunk.byteOffset);
         const maxBytes = Math.floor(this.options.maxUploadSizeMb * 1024 * 1024);
-        done(atMost >= chunk.length && atMost <= maxBytes + AFTER_FILE_ALLOWANCE ? atMost : undefined);
+        done(atMost >= chunk.length && atMost <= maxBytes + AFTER_FILE_ALLOWANCE ? atMost : undefined, chunk);
       };
       stream.on('data', onData).once('end', onEnd).once('close', onEnd);
     });
@@ -317,6 +339,7 @@ class FormReader<T> {
     return new FilePump(file, {
       ...destinations,
       counted: recordBytesUploaded,
+      overflow: () => this.fail(formErrors.cut()),
       failureOf: () => (this.sourceFailure ??= this.failure ?? formErrors.cut()),
       endFailure: () => {
         if (file.truncated) return (this.sourceFailure = errors.fileTooLarge(this.options.maxUploadSizeMb));

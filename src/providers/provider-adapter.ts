@@ -29,6 +29,13 @@ export interface UploadBody {
    * §5.1.1) — instead of going out chunked (multipart-body.ts).
    */
   bytesAtMost?: number | undefined;
+  /**
+   * With `bytesAtMost`: the multipart boundary of the client's form the file came in. Its
+   * delimiter is not in the file's bytes (the form was split on it, RFC 2046 §5.1.1), and
+   * `bytesAtMost` ends with the client's closing delimiter, so a multipart body that reuses the
+   * boundary knows its exact length when the client sent nothing else after the file (multipart-body.ts).
+   */
+  boundary?: string | undefined;
 }
 
 export interface UploadInput {

@@ -100,9 +100,9 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
       const routed = model ? files.routeModel(principal, model) : undefined;
       const provider = routed?.provider ?? providerOf(files, request, upload.customLlmProvider) ?? 'openai';
       return {
-        run: async ({ stream, filename, partType, bytesAtMost }) => {
+        run: async ({ stream, filename, partType, bytesAtMost, boundary }) => {
           const mimeType = resolveMimeType({ partType, filename, head: Buffer.alloc(0) });
-          const input = { body: oneShotBody(stream, bytesAtMost), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
+          const input = { body: oneShotBody(stream, bytesAtMost, boundary), filename, mimeType, purpose: upload.purpose, expiresAfter: upload.expiresAfter };
           return { file: await files.upload(principal, provider, input, upstream, routed?.deploymentId), provider, upload };
         },
         undo: (result) => files.takeBack(provider, result.file.id, upstream, routed?.deploymentId),

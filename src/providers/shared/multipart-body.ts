@@ -45,12 +45,14 @@ export function buildMultipart(
   /** The longest `lateFields` can be (same names, values at their longest): lets the length be declared. */
   widestLateFields?: Array<[string, string]>,
 ): MultipartRequest {
+  const exact = exactFraming(fields, file, lateFields);
+  if (exact) {
+    const { head, tail, length } = exact;
+    const body = framedBody(head, () => file.body.open(), () => tail, { length });
+    return { contentType: `multipart/form-data; boundary=${exact.boundary}`, length, body };
+  }
   const boundary = `----unifile${randomBytes(12).toString('hex')}`;
-  const head = Buffer.from(
-    encodeFields(boundary, fields) +
-      `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.filename)}"\r\n` +
-      `Content-Type: ${file.contentType}\r\n\r\n`,
-  );
+  const head = headOf(boundary, fields, file);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const lateTail = (late: Array<[string, string]>) => Buffer.from(`\r\n${encodeFields(boundary, late)}--${boundary}--\r\n`);
   const end = lateFields ? async () => lateTail(await lateFields) : () => tail;
@@ -67,4 +69,31 @@ export function buildMultipart(
   const length = fileMax === undefined || tailMax === undefined ? undefined : head.length + fileMax + tailMax;
   const body = framedBody(head, () => file.body.open(), end, length === undefined ? {} : { length });
   return { contentType: `multipart/form-data; boundary=${boundary}`, length, body };
+}
+
+function headOf(boundary: string, fields: Array<[string, string]>, file: MultipartFile): Buffer {
+  return Buffer.from(
+    encodeFields(boundary, fields) +
+      `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.filename)}"\r\n` +
+      `Content-Type: ${file.contentType}\r\n\r\n`,
+  );
+}
+
+/**
+ * A file streamed from a client's form with its boundary (UploadBody.boundary): the body reuses
+ * that boundary, so that the client's closing delimiter, counted in `bytesAtMost`, is as long as
+ * ours. Ours is `\r\n--boundary--` (the CRLF after it is optional, RFC 2046 §5.1.1); when the
+ * client ended its form with one, the file falls short by those 2 bytes and framedBody adds them
+ * back as the epilogue's line break: the body is then byte for byte an ordinary form, with no filler.
+ * Only what the client sent after the file besides that (other parts, an epilogue) still becomes
+ * filler. Undefined when the boundary also occurs in our own part headers or fields.
+ */
+function exactFraming(fields: Array<[string, string]>, file: MultipartFile, lateFields: unknown) {
+  const { boundary, bytesAtMost, bytes } = file.body;
+  if (boundary === undefined || bytesAtMost === undefined || bytes !== undefined || lateFields !== undefined) return undefined;
+  const head = headOf(boundary, fields, file);
+  const tail = Buffer.from(`\r\n--${boundary}--`);
+  const delimiters = head.toString('latin1').split(`--${boundary}`).length - 1;
+  if (delimiters !== fields.length + 1 || bytesAtMost < tail.length) return undefined;
+  return { boundary, head, tail, length: head.length + bytesAtMost };
 }
