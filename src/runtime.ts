@@ -103,7 +103,7 @@ export async function createRuntime(config: GatewayConfig): Promise<Runtime> {
   const referenceScan = { providerOrigins: providerEndpoints, storageForms: (value: string) => registry.storedReferenceForms(value) };
   const batchReferences = new BatchReferences(managedRepository, new RawReferenceOwner(registry, providerFiles), referenceScan);
   const batches = new BatchesService(batchRepository, new BatchInputResolver(registry, managedRepository, providerFiles, readiness, batchReferences), batchRefresher);
-  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.assertNotInUse(fileId, context), batchReferences);
+  const managedFiles = new ManagedFilesService(registry, managedRepository, deletion, journal, (fileId, context) => batches.beginDelete(fileId, config.journalLeaseSeconds, context), batchReferences);
   const fineTuningJobs = new FineTuningJobRepository(database.db);
   const tunedModels = new FineTunedModels(registry, fineTuningJobs);
   const fineTuning = new FineTuningService(registry, fineTuningJobs, new FineTuningPlacement(registry, managedRepository, providerFiles, readiness), (name) =>

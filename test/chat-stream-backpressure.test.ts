@@ -98,7 +98,13 @@ test('a paused SSE reader leaves the gateway RSS flat while the upstream could s
   // The answer has started (status line and the first chunks), then the client stops reading.
   while (receivedBytes < 64 * 1024) await sleep(5);
   socket.pause();
-  await sleep(500); // what was already in flight settles into the socket buffers
+  // What was already in flight settles into the socket buffers: wait until the upstream has sent
+  // nothing for a while (a loaded machine takes longer to fill them), at most 20 s. A gateway
+  // that does not hold the upstream back never settles: the upstream finishes and the checks below fail.
+  for (let last = -1, deadline = Date.now() + 20_000; sent.bytes !== last && !sent.finished && Date.now() < deadline; ) {
+    last = sent.bytes;
+    await sleep(300);
+  }
   const baseline = rssBytes(pid);
   const sentAtPause = sent.bytes;
   let peak = baseline;
@@ -121,6 +127,9 @@ test('a paused SSE reader leaves the gateway RSS flat while the upstream could s
   const headerEnd = text.indexOf('\r\n\r\n');
   assert.match(text.slice(0, headerEnd), /^HTTP\/1\.1 200 /);
   assert.match(text.slice(0, headerEnd), /content-type: text\/event-stream/i);
+  // The client asked for `Connection: close`: the gateway closes once the answer is done rather
+  // than keep the socket until its keep-alive timeout (RFC 9112 §9.6).
+  assert.match(text.slice(0, headerEnd), /\r\nconnection: close\r\n/i);
   // Chunked transfer encoding: strip the chunk-size lines to get the SSE text.
   const sse = dechunk(text.slice(headerEnd + 4));
   const events = sse.split('\n\n').filter((frame) => frame !== '');

@@ -3,6 +3,9 @@
  * sockets. Another tenant's retrieve, content, list and chat still complete while they stall
  * (upload traffic has its own upstream pool); a key past its concurrent-upload cap gets 429; the
  * stalled ones are cut with 408 in the envelope, and the emulator holds none of their files.
+ * Until the other checks are done the stalled uploads send a byte now and then (their idle clock
+ * restarts), so however slowly a loaded machine opens them none is cut before its time: the
+ * refusal is 429 because the cap is full, never because the first ones already went idle.
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
@@ -43,10 +46,15 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 interface Stalled {
   socket: Socket;
   answer: Promise<{ status: number; body: string }>;
+  /** Stops the byte sent now and then (`keepAlive`): from here the upload is idle. */
+  stall: () => void;
 }
 
+/** A byte of file data sent this often keeps a stalled upload well inside its idle time. */
+const KEEP_ALIVE_MS = (IDLE_SECONDS * 1000) / 6;
+
 /** Opens a real socket, sends the head of a multipart upload and `stallAfter` file bytes, then nothing. */
-async function stalledUpload(options: { key: string; fieldsFirst: boolean; path?: string; extraFields?: string }): Promise<Stalled> {
+async function stalledUpload(options: { key: string; fieldsFirst: boolean; path?: string; extraFields?: string; keepAlive?: boolean }): Promise<Stalled> {
   const boundary = 'stallBoundary';
   const socket = connect(Number(new URL(harness.url).port), '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
@@ -68,7 +76,9 @@ async function stalledUpload(options: { key: string; fieldsFirst: boolean; path?
   );
   socket.write(chunk);
   socket.write('\r\n');
-  return { socket, answer };
+  const keepAlive = options.keepAlive ? setInterval(() => socket.write('1\r\nx\r\n'), KEEP_ALIVE_MS) : undefined;
+  socket.once('close', () => clearInterval(keepAlive));
+  return { socket, answer, stall: () => clearInterval(keepAlive) };
 }
 
 test('128 stalled uploads do not block another tenant; the stalled ones get 408 and leave nothing upstream', async () => {
@@ -83,10 +93,10 @@ test('128 stalled uploads do not block another tenant; the stalled ones get 408 
   // Fields-first uploads stream upstream at once and hold an upstream connection each (128, as
   // many as the pool of short calls); a ninth tenant's file-first uploads stall in the spool.
   for (const tenant of tenants) {
-    for (let index = 0; index < PER_TENANT; index += 1) stalled.push(await stalledUpload({ key: tenant.key, fieldsFirst: true }));
+    for (let index = 0; index < PER_TENANT; index += 1) stalled.push(await stalledUpload({ key: tenant.key, fieldsFirst: true, keepAlive: true }));
   }
   const spooling = await harness.newUser();
-  for (let index = 0; index < 8; index += 1) stalled.push(await stalledUpload({ key: spooling.key, fieldsFirst: false }));
+  for (let index = 0; index < 8; index += 1) stalled.push(await stalledUpload({ key: spooling.key, fieldsFirst: false, keepAlive: true }));
   let answered = 0;
   for (const item of stalled) void item.answer.then(() => (answered += 1));
   // Every stalled upload's first bytes have been taken in: the fields-first ones are upstream now.
@@ -109,6 +119,8 @@ test('128 stalled uploads do not block another tenant; the stalled ones get 408 
   const quick = await otherClient.files.create({ file: await toFile(Buffer.from('quick'), 'quick.txt'), purpose: 'user_data' });
   assert.equal(answered, 0, 'the other tenant was answered while every stalled upload was still waiting');
 
+  // Now they stall for good: each is cut once it has sent nothing for the idle time.
+  for (const item of stalled) item.stall();
   const answers = await Promise.all(stalled.map((item) => item.answer));
   for (const answer of answers) {
     assert.equal(answer.status, 408, answer.body);

@@ -21,12 +21,32 @@ const UNFINISHED = sql`${batches.status} NOT IN ('completed', 'failed', 'expired
 export class BatchRepository {
   constructor(private readonly db: Db) {}
 
-  /** A new batch with the managed files its lines name (`referencedFiles`), in one transaction. */
-  async insert(batch: NewBatch, referencedFiles: readonly string[] = []): Promise<BatchRow> {
+  /**
+   * A new batch with the managed files its lines name (`referencedFiles`), in one transaction —
+   * unless a managed file it reads (its input, those files) is no longer active: then nothing is
+   * recorded and that file's id is answered. The files' rows are locked (`FOR SHARE`) while the
+   * batch is recorded, so a delete of one of them (beginFileDelete, `FOR UPDATE`) either ran
+   * before and is seen here, or waits for this batch and then sees it.
+   * https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS
+   */
+  async insert(batch: NewBatch, referencedFiles: readonly string[] = []): Promise<BatchRow | { unavailableFile: string }> {
+    const named = [...new Set(referencedFiles)];
+    const reads = [...new Set(batch.inputManaged ? [batch.inputFileId, ...named] : named)].sort();
     return this.db.transaction(async (transaction) => {
+      if (reads.length > 0) {
+        const active = new Set(
+          rowsOf<{ id: string }>(
+            await transaction.execute(sql`
+              SELECT id FROM managed_files WHERE id IN (${sql.join(reads.map((id) => sql`${id}`), sql`, `)}) AND status = 'active'
+              ORDER BY id FOR SHARE`),
+          ).map((row) => row.id),
+        );
+        const gone = reads.find((id) => !active.has(id));
+        if (gone !== undefined) return { unavailableFile: gone };
+      }
       const [row] = await transaction.insert(batches).values(batch).returning();
-      if (referencedFiles.length > 0) {
-        await transaction.insert(batchFileReferences).values([...new Set(referencedFiles)].map((fileId) => ({ batchId: batch.id, fileId })));
+      if (named.length > 0) {
+        await transaction.insert(batchFileReferences).values(named.map((fileId) => ({ batchId: batch.id, fileId })));
       }
       return row!;
     });
@@ -116,15 +136,36 @@ export class BatchRepository {
   }
 
   /** An unfinished batch reading this file, as its input or named in its lines (blocks deleting it). */
-  async unfinishedReading(fileId: string): Promise<string | undefined> {
-    const named = this.db.select({ id: batchFileReferences.batchId }).from(batchFileReferences).where(eq(batchFileReferences.fileId, fileId));
-    const [row] = await this.db
+  async unfinishedReading(fileId: string, db: Pick<Db, 'select'> = this.db): Promise<string | undefined> {
+    const named = db.select({ id: batchFileReferences.batchId }).from(batchFileReferences).where(eq(batchFileReferences.fileId, fileId));
+    const [row] = await db
       .select({ id: batches.id })
       .from(batches)
       .where(and(or(eq(batches.inputFileId, fileId), inArray(batches.id, named)), UNFINISHED))
       .orderBy(batches.createdAt, batches.id)
       .limit(1);
     return row?.id;
+  }
+
+  /**
+   * Marks a managed file 'deleting' (as ManagedFileRepository.beginDelete) unless an unfinished
+   * batch reads it: then that batch's id is answered and the file is left as it is. The file's row
+   * is locked first (`FOR UPDATE`) and the batches are looked up afterwards, in a statement of their
+   * own: a batch being recorded now (insert, `FOR SHARE` on the file) has committed by then and is
+   * seen; one recorded later sees the file no longer active. (One UPDATE … WHERE NOT EXISTS would
+   * not do: after waiting for a row lock Postgres re-checks only the row, not the subquery.)
+   */
+  async beginFileDelete(fileId: string, leaseSeconds: number): Promise<string | undefined> {
+    return this.db.transaction(async (transaction) => {
+      await transaction.execute(sql`SELECT id FROM managed_files WHERE id = ${fileId} FOR UPDATE`);
+      const batchId = await this.unfinishedReading(fileId, transaction as unknown as Db);
+      if (batchId !== undefined) return batchId;
+      await transaction
+        .update(managedFiles)
+        .set({ status: 'deleting', nextAttemptAt: sql`now() + make_interval(secs => ${leaseSeconds})` })
+        .where(and(eq(managedFiles.id, fileId), sql`${managedFiles.status} <> 'deleted'`));
+      return undefined;
+    });
   }
 
   /**

@@ -52,6 +52,8 @@ export function composeBatch(row: Pick<BatchRow, 'id' | 'endpoint' | 'inputFileI
 
 export class BatchRefresher {
   readonly instanceId = `refresher-${randomUUID()}`;
+  /** Terminal batches whose outputs this process is recording now, by batch id. */
+  private readonly recording = new Map<string, Promise<BatchObject>>();
 
   constructor(
     private readonly registry: ProviderRegistry,
@@ -66,13 +68,26 @@ export class BatchRefresher {
   }
 
   /** Asks the provider and stores the result; answers the object as stored. */
-  async refresh(row: BatchRow, context: CallContext): Promise<BatchObject> {
+  async refresh(row: BatchRow, context: CallContext, heldLease?: string): Promise<BatchObject> {
     const capability = this.capability(row);
     if (!capability) {
       context.logger.warn({ batchId: row.id, deployment: row.deploymentId }, 'batch deployment no longer configured; serving the stored copy');
       return row.batchObject;
     }
-    return this.apply(row, await capability.retrieve(row.providerBatchId, context), context);
+    return this.apply(row, await capability.retrieve(row.providerBatchId, context), context, heldLease);
+  }
+
+  /**
+   * Undoes a provider batch the gateway did not record: cancelled, and what the adapter made for
+   * it (Vertex: the converted input) deleted; a failed delete is queued for the sweeper.
+   */
+  async discard(deploymentId: string, created: ProviderBatch, context: CallContext): Promise<void> {
+    const capability = this.registry.adapterByInstance(deploymentId)?.batches;
+    await capability?.cancel(created.providerBatchId, context).catch((error: unknown) => {
+      context.logger.warn({ deployment: deploymentId, ...upstreamLogFields(error), error: (error as Error).message }, 'could not cancel an unrecorded provider batch');
+    });
+    const objects = created.intermediates ?? [];
+    if (objects.length > 0 && this.deletion) await this.deletion.compensate(objects.map((reference) => ({ deploymentId, providerFileId: reference })), context);
   }
 
   /** How long a refresh holds a batch's lease (the background loop's, renewed while outputs are recorded). */
@@ -80,14 +95,34 @@ export class BatchRefresher {
     return Math.max(60_000, this.options.intervalMs * 4);
   }
 
-  /** Stores what the provider answered (retrieve or cancel). */
-  async apply(row: BatchRow, batch: ProviderBatch, context: CallContext): Promise<BatchObject> {
+  /**
+   * Stores what the provider answered (retrieve or cancel). `heldLease`: the lease owner the
+   * caller already holds the row under (the background loop's); others record under their own.
+   */
+  async apply(row: BatchRow, batch: ProviderBatch, context: CallContext, heldLease?: string): Promise<BatchObject> {
     if (!isTerminalBatchStatus(batch.status)) return this.save(row, batch, {}, context);
-    // Terminal: one instance records the outputs (converting them may take a while, e.g. Vertex);
-    // the others wait for its result instead of doing the same work (the (batch, kind) key of the
+    // Terminal: its outputs are recorded once. In this process concurrent refreshes of the batch
+    // share one recording (a later one would otherwise convert again what an earlier one just
+    // recorded); between instances the row's lease decides who records.
+    const running = this.recording.get(row.id);
+    if (running) {
+      // The background loop gives its lease up first: the recording may be waiting for it.
+      if (heldLease) await this.batches.releaseLease(row.id, heldLease);
+      return running;
+    }
+    // Once terminal, the recording finishes whether or not the caller that began it is still there.
+    const recording = this.record(row, batch, { ...context, signal: undefined }, heldLease ?? `${this.instanceId}/${randomUUID()}`).finally(() => this.recording.delete(row.id));
+    this.recording.set(row.id, recording);
+    return recording;
+  }
+
+  /** Records a terminal batch's outputs under the row's lease, or waits for the instance holding it. */
+  private async record(row: BatchRow, batch: ProviderBatch, context: CallContext, leaseOwner: string): Promise<BatchObject> {
+    // One instance records the outputs (converting them may take a while, e.g. Vertex); the
+    // others wait for its result instead of doing the same work (the (batch, kind) key of the
     // output mappings stays the final guard).
     const deadline = Date.now() + (this.options.finishWaitMs ?? FINISH_WAIT_MS);
-    while (!(await this.batches.claim(row.id, this.instanceId, this.leaseMs))) {
+    while (!(await this.batches.claim(row.id, leaseOwner, this.leaseMs))) {
       const current = await this.batches.find(row.id);
       if (current && isTerminalBatchStatus(current.status)) return current.batchObject;
       if (Date.now() >= deadline) {
@@ -96,14 +131,14 @@ export class BatchRefresher {
       }
       await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
     }
-    const renew = setInterval(() => void this.batches.claim(row.id, this.instanceId, this.leaseMs).catch(() => undefined), this.leaseMs / 3);
+    const renew = setInterval(() => void this.batches.claim(row.id, leaseOwner, this.leaseMs).catch(() => undefined), this.leaseMs / 3);
     renew.unref();
     try {
       const outputs = await this.outputs(row, batch, context);
       return await this.save(row, batch, outputs, context);
     } finally {
       clearInterval(renew);
-      await this.batches.releaseLease(row.id, this.instanceId).catch(() => undefined);
+      await this.batches.releaseLease(row.id, leaseOwner).catch(() => undefined);
     }
   }
 
@@ -184,7 +219,7 @@ export class BatchRefresher {
     await Promise.all(
       rows.map(async (row) => {
         try {
-          await this.refresh(row, context);
+          await this.refresh(row, context, this.instanceId);
         } catch (error) {
           logger.warn({ batchId: row.id, ...upstreamLogFields(error), error: (error as Error).message }, 'background batch refresh failed');
           await this.batches.refreshFailed(row.id, (error as Error).message).catch(() => undefined);

@@ -44,8 +44,9 @@ export class BatchesService {
     const id = mintId('batch');
     const base = { id, endpoint: request.endpoint, inputFileId: request.inputFileId, completionWindow: request.completionWindow, metadata: request.metadata, createdAt: new Date() };
     const object = composeBatch(base, input.modelName, created, {});
+    let recorded;
     try {
-      const row = await this.batches.insert({
+      recorded = await this.batches.insert({
         ...base,
         ownerId: principal.ownerId,
         teamId: principal.teamId,
@@ -57,13 +58,25 @@ export class BatchesService {
         batchObject: object,
         nextRefreshAt: new Date(),
       }, input.referencedFiles);
-      context.logger.info({ batchId: id, deployment: input.instance }, 'batch created');
-      return row.batchObject;
     } catch (error) {
       // Not recorded: stop the provider's batch rather than leave one nobody can reach.
-      await input.adapter.batches.cancel(created.providerBatchId, upstream).catch(() => undefined);
+      await this.refresher.discard(input.instance, created, upstream);
       throw error;
     }
+    if ('unavailableFile' in recorded) {
+      // A file it reads was deleted after it was resolved above (its input found, its lines'
+      // files checked), while the provider made the batch: undone, as if never made.
+      context.logger.info({ deployment: input.instance, fileId: recorded.unavailableFile }, 'batch not recorded: a file it reads was deleted meanwhile; provider batch cancelled');
+      await this.refresher.discard(input.instance, created, upstream);
+      throw this.unavailable(recorded.unavailableFile);
+    }
+    context.logger.info({ batchId: id, deployment: input.instance }, 'batch created');
+    return recorded.batchObject;
+  }
+
+  /** A managed file the batch reads was deleted: 404 for it, as if it had never been there. */
+  private unavailable(fileId: string): Error {
+    return errors.fileNotFound(fileId, { param: 'input_file_id' });
   }
 
   private async visible(principal: Principal, id: string): Promise<BatchRow> {
@@ -100,17 +113,20 @@ export class BatchesService {
 
   /**
    * Refuses deleting a managed file an unfinished batch reads, as its input or named in its lines
-   * (409 naming the batch). A batch
-   * the database still thinks unfinished is asked about first: it may have ended since.
+   * (409 naming the batch); otherwise marks it 'deleting' (BatchRepository.beginFileDelete, under
+   * the file's row lock: a batch being recorded at the same moment is either seen, or refused).
+   * A batch the database still thinks unfinished is asked about first: it may have ended since.
    */
-  async assertNotInUse(fileId: string, context: CallContext): Promise<void> {
-    for (let checked = new Set<string>(); ; ) {
-      const batchId = await this.batches.unfinishedReading(fileId);
+  async beginDelete(fileId: string, leaseSeconds: number, context: CallContext): Promise<void> {
+    for (const checked = new Map<string, 'input' | 'line'>(); ; ) {
+      const batchId = (await this.batches.unfinishedReading(fileId)) ?? (await this.batches.beginFileDelete(fileId, leaseSeconds));
       if (!batchId) return;
-      const row = checked.has(batchId) ? undefined : await this.batches.find(batchId);
+      const known = checked.get(batchId);
+      if (known) throw errors.fileInUse(fileId, batchId, known);
+      const row = await this.batches.find(batchId);
       if (!row) throw errors.fileInUse(fileId, batchId, 'line');
       const role = row.inputFileId === fileId ? 'input' : 'line';
-      checked.add(batchId);
+      checked.set(batchId, role);
       const object = await this.refresher.refresh(row, context).catch(() => row.batchObject);
       if (!isTerminalBatchStatus(object.status)) throw errors.fileInUse(fileId, batchId, role);
     }

@@ -56,7 +56,7 @@ export class ManagedFilesService {
     private readonly deletion: ManagedFileDeletion,
     /** Intent rows around each provider upload, so a crash mid-fan-out leaves nothing behind. */
     private readonly journal: CopyJournal,
-    /** Refuses deleting a file something still needs (an unfinished batch reading it → 409). */
+    /** Refuses deleting a file something still needs (an unfinished batch reading it → 409), else marks it deleting (BatchesService.beginDelete). */
     private readonly deleteGuard: (fileId: string, context: CallContext) => Promise<void> = async () => undefined,
     /** Checks and maps the files a batch file's lines name (batch-references.ts). */
     private readonly batchReferences?: BatchReferences,

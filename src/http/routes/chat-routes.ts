@@ -27,7 +27,9 @@ export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      // No connection header of our own: Node keeps the connection open, or closes it after the
+      // answer when the client sent `Connection: close` (RFC 9112 §9.6); a forced keep-alive left
+      // such a client waiting for the server's idle timeout after [DONE].
       'x-request-id': request.id,
     });
     const writer = new SseWriter(response);
