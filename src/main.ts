@@ -1,5 +1,6 @@
 /** Starts the gateway (or the emulators) and shuts it down gracefully on SIGINT/SIGTERM. */
 import { setFlagsFromString } from 'node:v8';
+import { request } from 'undici';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config/load-config.ts';
 import { nodeFlagGiven } from './config/node-flags.ts';
@@ -37,6 +38,32 @@ function tuneHeapGrowth(): void {
   if (!nodeFlagGiven('heap-growing-percent')) setFlagsFromString('--heap-growing-percent=50');
 }
 
+/**
+ * undici parses every upstream response with llhttp compiled to WebAssembly, which V8 compiles
+ * first with its baseline compiler (Liftoff) and, once hot, again with TurboFan (faster parsing,
+ * ~3 µs less CPU per response measured). That TurboFan compile of llhttp's one large parsing
+ * function takes ~0.2–0.4 s on a worker thread and ~30 MB of compiler memory while it runs: when it
+ * happened in the middle of a large upload it was that upload's RSS peak (+30–35 MiB, BENCHMARKS.md,
+ * "Vertex AI batch through the gateway"). So the parser is compiled right after start-up, while
+ * the process is small: one connection to the gateway's own port instantiates it with
+ * `--no-wasm-dynamic-tiering` set (`node --v8-options`: every function then goes to TurboFan at
+ * once, in the background), and the flag goes back as soon as the module is compiled; V8 decides
+ * the tiering of a module when it compiles it, so nothing compiled later (or before, like an
+ * embedded PGlite) is affected. A tiering flag given on the command line or in NODE_OPTIONS wins.
+ */
+async function compileResponseParser(port: number): Promise<void> {
+  if (nodeFlagGiven('wasm-dynamic-tiering')) return;
+  setFlagsFromString('--no-wasm-dynamic-tiering');
+  try {
+    const response = await request(`http://127.0.0.1:${port}/health/liveliness`);
+    await response.body.dump();
+  } catch {
+    // Only a warm-up: a gateway not listening on 127.0.0.1 compiles the parser at its first upstream call.
+  } finally {
+    setFlagsFromString('--wasm-dynamic-tiering');
+  }
+}
+
 export async function runGateway(options: { configPath: string; port: number; host: string }): Promise<void> {
   tuneHeapGrowth();
   const config = loadConfig({ path: options.configPath });
@@ -47,6 +74,8 @@ export async function runGateway(options: { configPath: string; port: number; ho
   for (const skipped of runtime.rekeyed.skipped) app.log.warn(`could not re-key an old deployment id in ${skipped}`);
   if (runtime.keys.open) app.log.warn('no master key is set (general_settings.master_key / UNIFILE_MASTER_KEY): the gateway runs OPEN, without authentication');
   await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address();
+  await compileResponseParser(typeof address === 'object' && address ? address.port : options.port);
   runtime.startBackgroundWork(app.log);
   app.log.info(
     { database: runtime.database.kind, models: runtime.registry.modelNames().length, maxUploadSizeMb: config.maxUploadSizeMb },

@@ -100,10 +100,12 @@ export interface GatewayProcess extends ChildHandle {
   url: string;
 }
 
-/** `node [nodeArgs] bin/unifile.js --config FILE --port N --host 127.0.0.1` with UNIFILE_LOG_LEVEL=warn. */
+/** `node [nodeArgs] [$BENCH_GATEWAY_NODE_ARGS] bin/unifile.js --config FILE --port N --host 127.0.0.1` with UNIFILE_LOG_LEVEL=warn. */
 export async function startGateway(options: { configPath: string; nodeArgs?: string[]; entry?: CliEntry }): Promise<GatewayProcess> {
   const port = await freePort();
-  const args = [...(options.nodeArgs ?? []), ...cliArgs(options.entry ?? 'bin'), '--config', options.configPath, '--port', String(port), '--host', '127.0.0.1'];
+  // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway, as in bench/support/gateway-process.ts.
+  const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [...(options.nodeArgs ?? []), ...extra, ...cliArgs(options.entry ?? 'bin'), '--config', options.configPath, '--port', String(port), '--host', '127.0.0.1'];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, UNIFILE_LOG_LEVEL: 'warn' },
