@@ -55,7 +55,8 @@ async function compileResponseParser(port: number): Promise<void> {
   if (nodeFlagGiven('wasm-dynamic-tiering')) return;
   setFlagsFromString('--no-wasm-dynamic-tiering');
   try {
-    const response = await request(`http://127.0.0.1:${port}/health/liveliness`);
+    // Bounded: if the gateway listens elsewhere and another server answers there, start-up does not wait on it.
+    const response = await request(`http://127.0.0.1:${port}/health/liveliness`, { signal: AbortSignal.timeout(2000) });
     await response.body.dump();
   } catch {
     // Only a warm-up: a gateway not listening on 127.0.0.1 compiles the parser at its first upstream call.
