@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { binNodeFlags } from '../support/bin-node-flags.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -100,12 +101,12 @@ export interface GatewayProcess extends ChildHandle {
   url: string;
 }
 
-/** `node [nodeArgs] [$BENCH_GATEWAY_NODE_ARGS] bin/unifile.js --config FILE --port N --host 127.0.0.1` with UNIFILE_LOG_LEVEL=warn. */
+/** `node [bin/unifile.js's shebang flags] [nodeArgs] [$BENCH_GATEWAY_NODE_ARGS] bin/unifile.js --config FILE --port N --host 127.0.0.1` with UNIFILE_LOG_LEVEL=warn. */
 export async function startGateway(options: { configPath: string; nodeArgs?: string[]; entry?: CliEntry }): Promise<GatewayProcess> {
   const port = await freePort();
   // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway, as in bench/support/gateway-process.ts.
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const args = [...(options.nodeArgs ?? []), ...extra, ...cliArgs(options.entry ?? 'bin'), '--config', options.configPath, '--port', String(port), '--host', '127.0.0.1'];
+  const args = [...binNodeFlags(REPO_ROOT), ...(options.nodeArgs ?? []), ...extra, ...cliArgs(options.entry ?? 'bin'), '--config', options.configPath, '--port', String(port), '--host', '127.0.0.1'];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, UNIFILE_LOG_LEVEL: 'warn' },

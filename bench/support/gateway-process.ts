@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { binNodeFlags } from './bin-node-flags.ts';
 import { freePort, jsonRequest, REPO_ROOT, spawnNode, waitForHttp, type NodeChild } from './child-process.ts';
 import { MemoryProbe } from './memory-probe.ts';
 import { createBenchDatabase, type BenchDatabase } from './postgres.ts';
@@ -99,9 +100,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   const probePath = options.probe === false ? undefined : join(directory, 'memory-probe.json');
   const preload = probePath ? [...(options.exposeGc ? ['--expose-gc'] : []), '--import', './bench/support/memory-probe.mjs'] : [];
   const entry = options.runtime === 'tsx' ? ['--import', 'tsx', 'src/cli.ts'] : ['bin/unifile.js'];
-  // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the gateway, for any script.
+  // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": extra node flags for the gateway, for any script;
+  // they come after the flags of bin/unifile.js's shebang line, so a later value of the same flag wins.
   const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawnNode([...(options.nodeArgs ?? []), ...extra, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
+  const child = spawnNode([...binNodeFlags(REPO_ROOT), ...(options.nodeArgs ?? []), ...extra, ...preload, ...entry, '--config', configPath, '--port', String(port), '--host', '127.0.0.1'], {
     UNIFILE_LOG_LEVEL: options.logLevel ?? 'warn',
     ...(probePath ? { BENCH_MEMORY_PROBE: probePath } : {}),
     ...(options.probeIntervalMs ? { BENCH_MEMORY_PROBE_MS: String(options.probeIntervalMs) } : {}),
