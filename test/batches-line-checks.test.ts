@@ -12,6 +12,7 @@ import OpenAI, { toFile } from 'openai';
 import { startHarness, type Harness } from './support/gateway-harness.ts';
 import { BATCH_MODELS, batchLines, pollUntil, rows, uploadBatchFile } from './support/batch-suite.ts';
 import { VERTEX_BATCH_MODEL, vertexBatchModels } from './support/vertex-batch-config.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const OPENAI_MODEL = 'gpt-4o-mini-openai';
 let harness: Harness;
@@ -158,11 +159,14 @@ test('a batch file uploaded before its lines were recorded is read and checked a
   const clean = await legacy(bob, [lineFor(0, 'gpt-4o-mini', '/v1/chat/completions'), lineFor(1, 'gpt-4o-mini', '/v1/chat/completions')].join('\n'));
   await rejected(bob.batches.create({ input_file_id: clean, endpoint: '/v1/embeddings', completion_window: '24h' }), 400, (error) => assert.equal(error.code, 'mismatched_endpoint'));
   assert.deepEqual((await rows(harness, sql`SELECT batch_line_url, batch_line_files FROM managed_files WHERE id = ${clean}`))[0], { batch_line_url: '/v1/chat/completions', batch_line_files: [] });
-  const reads = harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path.endsWith('/content')).length;
+  const copy = (await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${clean}`))[0]!.provider_file_id;
+  const reads = () => harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path === `/v1/files/${copy}/content`).length;
+  // The emulator records a download once its answer has finished, which can be after the gateway has answered.
+  await waitFor(() => (reads() === 1 ? true : undefined), 'the check read recorded');
   const created = await bob.batches.create({ input_file_id: clean, endpoint: '/v1/chat/completions', completion_window: '24h' });
-  assert.equal(harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path.endsWith('/content')).length, reads, 'not read again');
   const done = await pollUntil(bob, created.id, ['completed', 'failed']);
   assert.deepEqual(done.request_counts, { total: 2, completed: 2, failed: 0 });
+  assert.equal(reads(), 1, 'not read again');
 });
 
 test('an unrecorded batch file is read from the copy the batch runs on once it is ready (an expired copy is re-made first)', async () => {
