@@ -1,4 +1,5 @@
 /** The emulated job record, its OpenAI wire shape (providers.md §1.11) and cursor paging. */
+import type { FineTuningCheckpoint } from '../core/fine-tuning-types.ts';
 
 export interface EmulatedEvent {
   object: 'fine_tuning.job.event';
@@ -10,16 +11,8 @@ export interface EmulatedEvent {
   type: 'message';
 }
 
-/** A checkpoint a succeeded job keeps (OpenAI FineTuningJobCheckpoint). */
-export interface EmulatedCheckpoint {
-  object: 'fine_tuning.job.checkpoint';
-  id: string;
-  created_at: number;
-  fine_tuned_model_checkpoint: string;
-  fine_tuning_job_id: string;
-  step_number: number;
-  metrics: Record<string, number>;
-}
+/** A checkpoint a succeeded job keeps: the gateway's wire type, with numeric metrics. */
+export type EmulatedCheckpoint = FineTuningCheckpoint & { metrics: Record<string, number> };
 
 export interface EmulatedJob {
   id: string;
