@@ -5,7 +5,11 @@
  * the gateway/direct ratio, the gateway's RSS (idle and per-phase peak), the CPU time of every
  * process, and checks the bytes that arrived against the local file's sha256.
  *
- *   node --import tsx bench/upload-1gib.ts [--runs 1] [--size-mb 1024] [--database postgres|pglite] [--runtime bin|tsx]
+ *   node --import tsx bench/upload-1gib.ts [--runs 1] [--size-mb 1024] [--database postgres|pglite] [--runtime bin|tsx] [--phases all|download]
+ *
+ * `--phases download` uploads the file once, straight to the emulator, and then only downloads its
+ * content, `--runs` times each way, direct and gateway alternating (the first path alternates too);
+ * the upload rows are then left out and the report is printed only, not written into BENCHMARKS.md.
  *
  * `--runtime tsx` runs the gateway from its TypeScript sources through tsx instead of
  * `bin/unifile.js` (see support/gateway-process.ts); it gets its own BENCHMARKS.md section.
@@ -23,6 +27,8 @@ const RUNS = flag('runs', 1);
 const SIZE_MB = flag('size-mb', 1024);
 const DATABASE = flag('database', 'postgres') as 'postgres' | 'pglite';
 const RUNTIME = flag('runtime', 'bin') as GatewayRuntime;
+const PHASES = flag('phases', 'all') as 'all' | 'download';
+if (PHASES !== 'all' && PHASES !== 'download') throw new Error(`--phases: all or download, not ${PHASES}`);
 /** Issue 10's targets: gateway/direct throughput per phase, and the gateway's peak RSS. */
 const RSS_TARGET_MB = 128;
 const THROUGHPUT_TARGETS: Record<Phase, number> = { 'upload sdk': 0.8, 'upload curl': 0.9, download: 0.9 };
@@ -79,6 +85,18 @@ async function runOnce(order: FieldOrder, file: TestFile, emulators: EmulatorPro
   await emulators.reset('openai');
 }
 
+/** Downloads the content of `id` (already at the emulator) once each way; `gatewayFirst` swaps the order. */
+async function downloadOnce(id: string, file: TestFile, emulators: EmulatorProcess, gateway: GatewayProcess, gatewayFirst: boolean): Promise<void> {
+  const measure = <T>(work: () => Promise<T>) => measurePhase(gateway, { emulator: emulators.pid }, work);
+  const paths = gatewayFirst ? (['gateway', 'direct'] as const) : (['direct', 'gateway'] as const);
+  for (const path of paths) {
+    const url = path === 'direct' ? `${emulators.url('openai')}/v1/files/${id}/content` : `${gateway.url}/openai/v1/files/${id}/content`;
+    const measured = await measure(() => download(url, path === 'direct' ? OPENAI_KEY : MASTER_KEY));
+    if (measured.result.status !== 200) throw new Error(`${path} download: ${measured.result.status}`);
+    record('download', path, { ...measured.result, intact: measured.result.sha256 === file.sha256 && measured.result.bytes === file.bytes, stats: measured.stats });
+  }
+}
+
 /** Medians over the runs (peaks: the maximum). */
 function summarize(key: string) {
   const list = samples.get(key) ?? [];
@@ -105,7 +123,7 @@ function report(idle: string, file: TestFile, runtime: string): string {
   };
   const rows: Array<Array<string | number>> = [];
   const notes: string[] = [];
-  for (const phase of Object.keys(labels) as Phase[]) {
+  for (const phase of (PHASES === 'download' ? ['download'] : Object.keys(labels)) as Phase[]) {
     const direct = summarize(`${phase} direct`);
     const gateway = summarize(`${phase} gateway`);
     const ratio = gateway.mbPerSecond / direct.mbPerSecond;
@@ -169,6 +187,32 @@ async function main(): Promise<void> {
       `Gateway at idle (after readiness, before any upload): RSS ${fixed(memory.rssMb)} MiB = ${fixed(memory.anonMb)} anonymous + ${fixed(memory.fileMb)} file-backed` +
       (heap ? `; V8 heap ${fixed(heap.heapUsed)} used of ${fixed(heap.heapTotal)} MiB, arrayBuffers ${fixed(heap.arrayBuffers)} MiB.` : '.');
     process.stderr.write(`gateway pid ${gateway.pid} on ${gateway.url}; ${idle}\nemulator pid ${emulators.pid}\n`);
+    if (PHASES === 'download') {
+      await warmPageCache(file);
+      const uploaded = await uploadMultipart({
+        url: `${emulators.url('openai')}/v1/files`,
+        key: OPENAI_KEY,
+        filePath: file.path,
+        fileBytes: file.bytes,
+        filename: 'bench-1gib.bin',
+        fields: [['purpose', 'user_data']],
+        order: 'curl',
+      });
+      if (uploaded.status !== 200) throw new Error(`direct upload: ${uploaded.status} ${uploaded.body}`);
+      const id = encodeURIComponent((JSON.parse(uploaded.body) as { id: string }).id);
+      for (let run = 1; run <= RUNS; run += 1) {
+        process.stderr.write(`run ${run}/${RUNS}, download …\n`);
+        await downloadOnce(id, file, emulators, gateway, run % 2 === 0);
+      }
+      await publish({
+        key: 'upload-1gib-download',
+        title: `Download ${SIZE_MB === 1024 ? '1 GiB' : `${SIZE_MB} MiB`}: direct vs gateway passthrough`,
+        command: commandText('bench/upload-1gib.ts'),
+        body: report(idle, file, gateway.runtime),
+        write: false,
+      });
+      return;
+    }
     for (let run = 1; run <= RUNS; run += 1) {
       for (const order of ['sdk', 'curl'] as const) {
         process.stderr.write(`run ${run}/${RUNS}, ${order} order …\n`);

@@ -88,6 +88,8 @@ export interface Section {
   /** The exact command that produced it. */
   command: string;
   body: string;
+  /** false: print the section only, leave BENCHMARKS.md as it is. */
+  write?: boolean;
 }
 
 /** Prints the section and writes it into BENCHMARKS.md, replacing an older one with the same key. */
@@ -107,6 +109,7 @@ export async function publish(section: Section): Promise<void> {
     end,
   ].join('\n');
   process.stdout.write(`\n${text}\n`);
+  if (section.write === false) return;
   const path = join(REPO_ROOT, 'BENCHMARKS.md');
   let current = await readFile(path, 'utf8').catch(() => '');
   if (!current) current = '# Benchmarks\n\nRecorded by the scripts in `bench/` (see bench/README.md); each section is replaced when its script runs again.\n';
