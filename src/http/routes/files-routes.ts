@@ -8,7 +8,7 @@ import { isUnifiedId } from '../../core/ids.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
 import type { FileObject } from '../../core/openai-types.ts';
 import { oneShotBody } from '../../core/spooled-file.ts';
-import { streamedBytes } from '../../core/stream-memory.ts';
+import { DownloadBody } from '../download-body.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { FilesService, LateUploadFields, ListQuery } from '../../services/files-service.ts';
 import { parseModelNames, parseUploadRequest, type UploadRequest } from '../../services/upload-request.ts';
@@ -218,8 +218,8 @@ export function registerFilesRoutes(app: FastifyInstance, runtime: Runtime): voi
     // A provider that answers octet-stream still gets the type its filename says.
     const contentType = resolveMimeType({ partType: content.contentType, filename: content.filename, head: Buffer.alloc(0) });
     setDownloadHeaders(reply, { ...content, contentType });
-    // Counted alongside the pipe to the client (core/stream-memory.ts); paused until that pipe resumes it.
-    content.body.on('data', (chunk: Buffer) => streamedBytes(chunk.length)).pause();
-    return reply.send(content.body);
+    // The chunks that arrive together are written together, with backpressure; counted for
+    // core/stream-memory.ts as they pass (http/download-body.ts).
+    return reply.send(new DownloadBody(content.body));
   });
 }
