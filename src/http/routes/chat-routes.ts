@@ -1,7 +1,7 @@
 /** POST /chat/completions: JSON answers, or OpenAI SSE chunks ending with `data: [DONE]`. */
 import type { FastifyInstance } from 'fastify';
 import { GatewayError, errors, upstreamLogFields } from '../../core/errors.ts';
-import { jsonText, RawJson } from '../../core/raw-json.ts';
+import { jsonText, RawJson, SseText } from '../../core/raw-json.ts';
 import type { Runtime } from '../../runtime.ts';
 import { assertChatBodyShape } from '../../services/chat-body-shape.ts';
 import { parseChatBody } from '../../services/chat-service.ts';
@@ -36,7 +36,7 @@ export function registerChatRoutes(app: FastifyInstance, runtime: Runtime): void
     try {
       for await (const chunk of chunks) {
         if (response.destroyed) break;
-        const full = writer.write(`data: ${jsonText(chunk)}\n\n`);
+        const full = writer.write(chunk instanceof SseText ? chunk.text : `data: ${jsonText(chunk)}\n\n`);
         if (full) await full;
       }
       if (!response.destroyed) writer.end('data: [DONE]\n\n');
