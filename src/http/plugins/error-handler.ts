@@ -30,7 +30,7 @@ export function shapeError(error: unknown): GatewayError {
   return (error == null ? undefined : fromFramework(error as FastifyError)) ?? errors.internal(error);
 }
 
-/** The error's log line: the provider's own message is logged here, with the request id, and never sent (SPEC §7). */
+/** The error's log line: the provider's own message is logged here, with the request id, and never sent (README "Endpoints" (errors)). */
 export function logShapedError(log: FastifyBaseLogger, error: unknown, shaped: GatewayError): void {
   const upstream = upstreamLogFields(error);
   if (shaped.status >= 500) {
