@@ -27,7 +27,7 @@ function fromFramework(error: FastifyError): GatewayError | undefined {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const shaped = error instanceof GatewayError ? error : (fromFramework(error) ?? errors.internal(error));
-    // The provider's own message is logged here, with the request id, and never sent (SPEC §7).
+    // The provider's own message is logged here, with the request id, and never sent (README "Endpoints" (errors)).
     const upstream = upstreamLogFields(error);
     if (shaped.status >= 500) {
       request.log.error({ err: error, code: shaped.code, ...upstream }, shaped.message);
