@@ -1,4 +1,5 @@
 /** The adapter call context for a request: its id, logger, and a signal that fires when the client goes away. */
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterLogger, CallContext } from '../core/call-context.ts';
 
@@ -61,8 +62,12 @@ class RequestCallContext implements CallContext {
 }
 
 export function callContext(request: FastifyRequest, reply: FastifyReply): CallContext {
-  const context = new RequestCallContext(request.id, request.log);
-  const response = reply.raw;
+  return responseCallContext(request.id, request.log, reply.raw);
+}
+
+/** callContext() for a response answered outside fastify's request objects (chat-fast-path.ts). */
+export function responseCallContext(requestId: string, logger: AdapterLogger, response: ServerResponse): CallContext {
+  const context = new RequestCallContext(requestId, logger);
   response.once('close', () => {
     if (!response.writableFinished) context.clientLeft();
   });
