@@ -13,7 +13,7 @@ export type ProviderKind = string;
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
-import type { JsonAnswer } from '../core/raw-json.ts';
+import type { JsonAnswer, SseText } from '../core/raw-json.ts';
 import type { FileIdMapping } from './shared/batch-jsonl.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
@@ -131,7 +131,7 @@ export interface ProviderAdapter {
   readonly chat?: ChatCapability;
   /** Fine-tuning jobs (OpenAI, Azure OpenAI), when the provider trains models. */
   readonly fineTuning?: FineTuningCapability;
-  /** Batch jobs (SPEC §6): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
+  /** Batch jobs (README "Batches"): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
   readonly batches?: BatchesCapability;
   /** Releases connection pools. */
   close(): Promise<void>;
@@ -170,6 +170,13 @@ export interface ChatCapability {
    * SSE framing and `[DONE]`.
    */
   stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>>;
+  /**
+   * Optional, the same stream already framed for the client: blocks of `data: …\n\n` events,
+   * byte for byte what `stream` plus the caller's framing would give, without `[DONE]`. For a
+   * provider whose events pass on unchanged (OpenAI, Azure), so the gateway forwards each
+   * upstream read in one piece instead of event by event.
+   */
+  streamSse?(request: ChatRequest, context: CallContext): Promise<AsyncIterable<SseText>>;
 }
 
 /** What a fine-tuning job is created with, in this provider's own ids and names. */
@@ -200,7 +207,7 @@ export interface FineTuningPageQuery {
   limit?: number;
 }
 
-/** Fine-tuning jobs of one provider account (providers.md §1.11, Azure §2.1 `…/fine_tuning/jobs`). */
+/** Fine-tuning jobs of one provider account (docs/wire-formats.md §1.11, Azure §2.1 `…/fine_tuning/jobs`). */
 export interface FineTuningCapability {
   /** Creates a job; resolves with the provider's job object normalised to OpenAI's shape. */
   create(input: FineTuningCreateInput, context: CallContext): Promise<FineTuningJob>;
@@ -217,7 +224,7 @@ export interface FineTuningCapability {
 }
 
 /**
- * What the batches service asks a deployment to run (SPEC §6). Every reference is this
+ * What the batches service asks a deployment to run (README "Batches"). Every reference is this
  * deployment's own: the service has already resolved unified ids and ownership.
  */
 export interface BatchCreateInput {
