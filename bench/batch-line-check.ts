@@ -1,5 +1,5 @@
 /**
- * What the check of the files a batch file's lines name costs at managed upload (SPEC §6,
+ * What the check of the files a batch file's lines name costs at managed upload (README "Batches",
  * src/services/batch-references.ts): the line check alone (src/services/batch-file-check.ts: split,
  * JSON.parse, custom_id duplicates) against the same check plus the walk of every line's body for
  * stored-data references (src/services/stored-references.ts requestReferences, with the real

@@ -1,5 +1,5 @@
 /**
- * Refreshing 1,000 running batches in the background (SPEC §6): two gateway runtimes on one
+ * Refreshing 1,000 running batches in the background (README "Batches"): two gateway runtimes on one
  * Postgres database run the batch refresher (lease + FOR UPDATE SKIP LOCKED) against an OpenAI
  * emulator whose batches never finish. Measures provider calls per minute, how the work splits
  * between the instances, how long one full pass over all batches takes, and checks that no

@@ -1,5 +1,5 @@
 /**
- * Hostile uploads (SPEC §12): the gateway's RSS under 3 concurrent maximal forms (20 fields ×
+ * Hostile uploads (README "Endpoints" (limits)): the gateway's RSS under 3 concurrent maximal forms (20 fields ×
  * 64 KiB + a file) and under 3 concurrent over-limit forms (100 × 1 MiB fields, which the
  * gateway must refuse without holding them); then another tenant's latency (p50/p99 of
  * retrieve, which calls the provider, and of the managed list) alone and while 128 uploads from
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const stalledMb = memoryStatus(gateway.pid).rssMb;
     await measure(`while ${STALLED} uploads stall`);
     const body = [
-      `Gateway: ${gateway.runtime} on Postgres, idle RSS ${fixed(idleMb)} MiB. Form limits (SPEC §12): 20 fields of 64 KiB, one file part.`,
+      `Gateway: ${gateway.runtime} on Postgres, idle RSS ${fixed(idleMb)} MiB. Form limits (README "Endpoints" (limits)): 20 fields of 64 KiB, one file part.`,
       '',
       table(['3 concurrent uploads to /openai/v1/files', 'statuses', 'gateway peak RSS MiB', 'RSS after MiB'], formRows),
       '',

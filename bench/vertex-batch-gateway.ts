@@ -1,5 +1,5 @@
 /**
- * A Vertex AI batch through the gateway, end to end (SPEC §6, issue 9): a ~100 MB OpenAI batch
+ * A Vertex AI batch through the gateway, end to end (README "Batches", issue 9): a ~100 MB OpenAI batch
  * file uploaded as a managed `purpose=batch` file for a Vertex model (checked line by line, then
  * stored in the Google emulator's GCS), the batch created (the gateway converts it to Vertex input
  * while streaming GCS → GCS), the emulator's batchPredictionJob answers it out of order, the

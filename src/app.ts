@@ -1,10 +1,12 @@
 /** buildApp: the fastify instance with plugins and routes, not listening (tests use it). */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerBodyIdleTimeout } from './http/plugins/body-idle-timeout.ts';
 import { registerAuth } from './http/plugins/auth.ts';
+import { ChatFastPath } from './http/chat-fast-path.ts';
 import { registerBatchesRoutes } from './http/routes/batches-routes.ts';
 import { registerChatRoutes } from './http/routes/chat-routes.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
@@ -43,12 +45,20 @@ export const REDACTED_PATHS = [
   'headers["api-key"]',
 ];
 
+/** fastify's `genReqId`: the caller's x-request-id when it is a sane token, else a fresh one. */
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const jsonBodyLimit = Math.floor(runtime.config.maxRequestBodyMb * 1024 * 1024);
   const logStream = options.logStream ?? batchedStdout();
   // pino's default `base`, given explicitly: the request lines written beside pino repeat it.
   // Fields named like a serializer (fastify's req, res, err) or a redaction path's head go through pino.
   const lines = new RequestLines(logStream, { pid: process.pid, hostname: hostname() }, new Set(['req', 'res', 'err', ...REDACTED_PATHS.map((path) => path.split(/[.[]/)[0]!)]));
+  const logController = new OneLineLogController(lines);
+  const childLogger = lazyChildLoggers(lines);
   const app = Fastify({
     logger: {
       level: options.logLevel ?? runtime.config.logLevel,
@@ -58,13 +68,9 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
       stream: logStream,
     },
     // One line per request, and no child logger unless something is logged (request-logging.ts).
-    logController: new OneLineLogController(lines),
-    childLoggerFactory: lazyChildLoggers(lines),
-    // Accept the caller's x-request-id when it is a sane token, else mint one.
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    logController,
+    childLoggerFactory: childLogger,
+    genReqId: requestId,
     bodyLimit: jsonBodyLimit,
     // Plain Vertex file ids are `gs://bucket/<object name>` (object names up to 1024 bytes),
     // sent percent-encoded in one path segment: fastify's default of 100 made them unreachable.
@@ -116,5 +122,17 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   );
   registerKeyRoutes(app, runtime);
   registerUiRoutes(app);
+
+  // Chat completions on the common road skip fastify's router and hooks (chat-fast-path.ts). Its
+  // handler wraps the one fastify gave the server, so the server and its options stay fastify's.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true; // set as fastify starts answering 503 (the same synchronous step of close())
+    done();
+  });
+  const fastPath = new ChatFastPath({ runtime, bodyLimit: jsonBodyLimit, requestId, log: app.log, childLogger, logController, closing: () => closing });
+  const [fastifyHandler] = app.server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+  app.server.removeListener('request', fastifyHandler!);
+  app.server.on('request', fastPath.handler(fastifyHandler!));
   return app;
 }

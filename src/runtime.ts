@@ -46,7 +46,7 @@ export interface Runtime {
   files: FilesService;
   managedFiles: ManagedFilesService;
   chat: ChatService;
-  /** Fine-tuning jobs (SPEC §6). */
+  /** Fine-tuning jobs (README "Batches"). */
   fineTuning: FineTuningService;
   batches: BatchesService;
   /** Refreshes unfinished batches (the background loop runs it; tests may call refreshDue). */

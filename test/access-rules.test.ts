@@ -1,5 +1,5 @@
 /**
- * Access rules of SPEC §2 that were leaky (issue 7): a list cursor naming someone else's file
+ * Access rules of README "Security" that were leaky (issue 7): a list cursor naming someone else's file
  * answers exactly like an unknown one; the owner ids the gateway mints (`default_user_id`,
  * `key:<hex>`) cannot be claimed as user ids; a key limited to some models reaches a managed file
  * only through one of them (retrieve, content, delete, chat, list, cursor).

@@ -1,5 +1,5 @@
 /**
- * Deleting a managed file while a batch that reads it is being created (SPEC §6: a file an
+ * Deleting a managed file while a batch that reads it is being created (README "Batches": a file an
  * unfinished batch reads cannot be deleted). The provider's batch create is held on its way to the
  * OpenAI emulator (a forwarding HTTP server in front of it) while the file is deleted: the delete
  * finds no batch yet and deletes; the create must then see the file gone when it records the

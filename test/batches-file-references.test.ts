@@ -1,5 +1,5 @@
 /**
- * Files named inside batch lines (SPEC §6 with the chat rules of §5): a provider runs every line
+ * Files named inside batch lines (README "Batches" and "Endpoints" (chat)): a provider runs every line
  * with the gateway's credentials, so user B's batch must never read user A's file. Another
  * user's raw provider id, another user's unified id, or the raw id of another user's managed
  * copy is refused naming the line, with nothing uploaded or created; the caller's own unified id

@@ -1,5 +1,5 @@
 /**
- * Batches across instances and plain batches (SPEC §6): the background refresher, shared by two
+ * Batches across instances and plain batches (README "Batches"): the background refresher, shared by two
  * gateways on one database, finishes a batch nobody polls; a raw provider file recorded as the
  * caller's runs as a plain batch, and the provider's line errors come back with their line
  * number; a plain batch's outputs follow its ownership. (Two instances retrieving one batch
@@ -97,7 +97,7 @@ test('a raw provider file recorded as the caller\'s runs as a plain batch; a mal
 
 test('a plain batch\'s output and error files: its creator reads them under a key limited to some models, nobody else does', async () => {
   // Tied to no model (the input was a raw provider file): the model limit of the creator's key
-  // has nothing to act on, so the files follow the batch's own rule — ownership (SPEC §2, §6).
+  // has nothing to act on, so the files follow the batch's own rule — ownership (README "Security").
   const owner = await first.newUser({ user_id: 'plain-limited', models: ['gpt-4o-mini-openai'] });
   const client = first.client(owner.key);
   const bad = JSON.stringify({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: 'not a list' } });

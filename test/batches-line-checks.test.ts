@@ -1,5 +1,5 @@
 /**
- * What a batch file's lines hold, checked before any batch runs (SPEC §6): the lines' one `url`
+ * What a batch file's lines hold, checked before any batch runs (README "Batches"): the lines' one `url`
  * must be the batch's endpoint (a mismatch, or a line naming another url, is 400 with no provider
  * call); an endpoint the provider does not run is 400 saying so; a managed file named in the lines
  * of an unfinished batch cannot be deleted (409 naming the batch); a batch file uploaded before

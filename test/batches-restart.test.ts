@@ -1,5 +1,5 @@
 /**
- * A batch survives a gateway restart (SPEC §6): the real CLI is stopped while the batch runs,
+ * A batch survives a gateway restart (README "Batches"): the real CLI is stopped while the batch runs,
  * started again on the same database, and its background refresher finishes the batch with
  * no client ever retrieving it (the client only lists, which serves stored objects).
  */

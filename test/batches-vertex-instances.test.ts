@@ -1,5 +1,5 @@
 /**
- * Vertex AI batches across instances and restarts (SPEC §6): two gateways on one Postgres
+ * Vertex AI batches across instances and restarts (README "Batches"): two gateways on one Postgres
  * retrieving the same finished batch concurrently answer the same object, and one of them converts
  * and records the outputs while the other waits for it; the real CLI stopped while a Vertex batch runs and started again finishes it
  * with its background refresher, no client ever retrieving it.

@@ -1,5 +1,5 @@
 /**
- * Batches on a Vertex AI deployment, end to end (SPEC §6) with the official openai client: the
+ * Batches on a Vertex AI deployment, end to end (README "Batches") with the official openai client: the
  * OpenAI JSONL becomes batch-prediction input in the deployment's bucket, the emulator's
  * batchPredictionJob answers it out of order, and the output comes back as OpenAI lines through
  * the unified output id. Ownership, list paging, cancel with partial output, delete blocked while

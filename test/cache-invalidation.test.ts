@@ -1,5 +1,5 @@
 /**
- * Cached keys and managed-file lookups follow deletions across instances (SPEC §1, §2): two
+ * Cached keys and managed-file lookups follow deletions across instances (README "Running it"): two
  * gateways on one Postgres — a key deleted on A is refused by B, a file deleted on A is 404 on B,
  * each within 1 s (LISTEN/NOTIFY), waited for with a deadline. A key is never cached past its
  * expiry. Without TEST_DATABASE_URL (PGlite is one process) both roles are the same instance.

@@ -1,5 +1,5 @@
 /**
- * Chat completions through the gateway with the openai client (SPEC §5): one unified file id
+ * Chat completions through the gateway with the openai client (README "Endpoints" (chat)): one unified file id
  * used with OpenAI, Azure and Vertex Gemini models, rewritten per deployment; access and
  * target checks; failover; streaming.
  */

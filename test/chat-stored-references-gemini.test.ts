@@ -1,5 +1,5 @@
 /**
- * The confused deputy on the Gemini API (SPEC §5): a Gemini file named by its gateway id, by
+ * The confused deputy on the Gemini API (README "Endpoints" (chat)): a Gemini file named by its gateway id, by
  * `files/<id>` or by its Files API uri (in file_id or image_url) is read with the gateway's API
  * key, so a non-admin may only name files recorded as theirs; anything else is 404 and the
  * Gemini emulator receives no generateContent call. The owner's own plain upload works.

@@ -1,5 +1,5 @@
 /**
- * The confused deputy (SPEC §5, issue 7): every chat content part that can point at stored data
+ * The confused deputy (README "Endpoints" (chat), issue 7): every chat content part that can point at stored data
  * (file_id, image_url, file_data, audio/video URLs naming gs:// objects, Gemini file URIs, Cloud
  * Storage URLs, provider file ids) goes through one ownership check. A non-admin's reference that
  * is not recorded as theirs is 404 and no provider receives anything; their own plain uploads

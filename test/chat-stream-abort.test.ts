@@ -1,4 +1,4 @@
-/** A client that leaves mid-stream aborts the upstream call (SPEC §5, issue: no buffering, abort propagates). */
+/** A client that leaves mid-stream aborts the upstream call (README "Endpoints" (chat), issue: no buffering, abort propagates). */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startAllEmulators, type AllEmulators } from '../src/emulators/start-all.ts';

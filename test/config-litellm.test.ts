@@ -1,5 +1,5 @@
 /**
- * A config written the way LiteLLM's own proxy CI configs are (SPEC §1.1): providers this
+ * A config written the way LiteLLM's own proxy CI configs are (README "Configuration reference"): providers this
  * gateway does not speak, wildcard routes, litellm_settings / router_settings / general_settings
  * keys it does not know, and environment variables only those need. The real CLI must start,
  * warn naming each skipped entry, serve the supported models, and answer 400 "not supported

@@ -1,4 +1,4 @@
-/** Config loading (SPEC §1): env references, key paths in errors, warnings, and the CLI's exit. */
+/** Config loading (README "Running it"): env references, key paths in errors, warnings, and the CLI's exit. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ general_settings: { master_key: os.environ/MK }
 
 test('bad YAML, unknown providers and invalid values are errors with key paths; unknown keys warn', () => {
   assert.match(problemsOf('model_list: [ {')[0]!, /not valid YAML/);
-  // A model_list provider not spoken here is skipped with a warning (SPEC §1.1), not an error.
+  // A model_list provider not spoken here is skipped with a warning (README "Configuration reference"), not an error.
   const skipped = loadConfig({ text: 'model_list:\n  - model_name: x\n    litellm_params: { model: nosuch/model, api_key: os.environ/UNSET_KEY }\n' }, {});
   assert.deepEqual(skipped.warnings, ["model_list[0] (model_name 'x'): provider 'nosuch' is not supported here; entry skipped"]);
   assert.deepEqual(skipped.deployments, []);

@@ -1,5 +1,5 @@
 /**
- * The provider-copy journal shared by two instances on one Postgres (SPEC §1, §4): while one
+ * The provider-copy journal shared by two instances on one Postgres (README "Running it"): while one
  * instance's slow fan-out is in flight (longer than the journal lease), the other instance's
  * sweeper reconciles none of its rows — the owner's heartbeat keeps them leased — and the upload
  * completes with every copy. A row whose lease has lapsed (its owner died) is reconciled: the

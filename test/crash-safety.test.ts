@@ -1,5 +1,5 @@
 /**
- * Crash safety (SPEC §4, §7) with a real SIGKILL of the CLI process: killed in the middle of a
+ * Crash safety (README "Endpoints" (managed files)) with a real SIGKILL of the CLI process: killed in the middle of a
  * managed fan-out (one deployment slowed by an emulator delay fault) and in the middle of a
  * managed delete, then started again on the same database. Once the new instance's sweeper has
  * run, the emulators hold no file, the database no half row, and the dead process's spool is gone.

@@ -1,5 +1,5 @@
 /**
- * Deeply nested JSON (SPEC §7, §12): JSON.parse copes with any depth, but a body nested thousands
+ * Deeply nested JSON (README "Endpoints" (errors)): JSON.parse copes with any depth, but a body nested thousands
  * of levels deep would overflow the stack wherever it is later serialised or walked recursively
  * (the per-deployment model rewrite, the Vertex converter). A chat body or a batch line deeper
  * than 64 levels is a 400 in the envelope naming what is wrong, and nothing reaches a provider.

@@ -1,5 +1,5 @@
 /**
- * Default deployment ids hash only non-secret params (SPEC §1.1): rotating a key keeps them, and
+ * Default deployment ids hash only non-secret params (README "Configuration reference"): rotating a key keeps them, and
  * a database written by a version that hashed secrets in (0.1.0) is re-keyed at startup, so chat,
  * content and delete still reach every managed copy and queued provider deletes still run.
  */

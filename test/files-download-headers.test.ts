@@ -1,5 +1,5 @@
 /**
- * GET /files/{id}/content headers (SPEC §3): the file's MIME type, Content-Length,
+ * GET /files/{id}/content headers (README "Endpoints"): the file's MIME type, Content-Length,
  * Content-Disposition with the filename (RFC 6266) and X-Content-Type-Options: nosniff —
  * for plain files (name from the owner record, else from the provider) and managed files.
  */

@@ -1,5 +1,5 @@
 /**
- * Owner scoping of raw provider ids (SPEC §2): a non-admin reaches only the raw ids recorded
+ * Owner scoping of raw provider ids (README "Security"): a non-admin reaches only the raw ids recorded
  * as theirs (404 otherwise, like an unknown id), lists only their own files; admins see the
  * provider's whole list. Keys and users through the admin routes.
  */

@@ -21,7 +21,7 @@ async function upload(options: { prefix?: string; headers?: Record<string, strin
   const data = options.data ?? randomBytes(70_000);
   const client = harness.client(undefined, { baseURL: `${harness.url}${options.prefix ?? '/v1'}` });
   const file = await client.files.create(
-    // Extra params become extra form fields in a multipart call (providers.md §1.8).
+    // Extra params become extra form fields in a multipart call (docs/wire-formats.md §1.8).
     { file: await toFile(data, 'data.jsonl'), purpose: 'batch', ...options.extra } as Parameters<typeof client.files.create>[0],
     { headers: options.headers, query: options.query },
   );

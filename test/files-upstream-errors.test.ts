@@ -1,5 +1,5 @@
 /**
- * Upstream failures as the client sees them (ARCHITECTURE.md "Errors"), scripted on the
+ * Upstream failures as the client sees them (README "Layout"), scripted on the
  * emulators: 4xx kept, 5xx → 502, 429 kept with retry-after, timeout → 504, dropped
  * connection → 502, non-JSON bodies, and 413 while streaming with nothing left upstream.
  */

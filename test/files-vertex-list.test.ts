@@ -1,5 +1,5 @@
 /**
- * Plain Vertex AI files are listed like every other provider's (SPEC §1.2): an admin gets the
+ * Plain Vertex AI files are listed like every other provider's (README "Configuration reference"): an admin gets the
  * objects the gateway wrote in the deployment's bucket folder, a user only the uploads recorded
  * as theirs; paging with `after` walks every object once.
  */

@@ -1,5 +1,5 @@
 /**
- * Fine-tuning on Azure OpenAI through the gateway (SPEC §6): the shared suite in
+ * Fine-tuning on Azure OpenAI through the gateway (README "Batches"): the shared suite in
  * support/fine-tuning-suite.ts, on the classic surface (api-version 2024-10-21). Jobs name the
  * deployment's base model (model_info.base_model), as Azure tunes base models, not deployments;
  * chat with the tuned model goes to `/openai/deployments/{tuned name}/chat/completions`.

@@ -1,4 +1,4 @@
-/** Fine-tuning on OpenAI through the gateway (SPEC §6): the shared suite in support/fine-tuning-suite.ts. */
+/** Fine-tuning on OpenAI through the gateway (README "Batches"): the shared suite in support/fine-tuning-suite.ts. */
 import { fineTuningSuite } from './support/fine-tuning-suite.ts';
 
 fineTuningSuite({

@@ -1,5 +1,5 @@
 /**
- * The background fine-tuning refresher (SPEC §6), on OpenAI and Azure: a job nobody polls
+ * The background fine-tuning refresher (README "Batches"), on OpenAI and Azure: a job nobody polls
  * finishes — its result files become managed files of its owner and its fine-tuned model is
  * usable in chat by the owner only, on the deployment that trained it — with two instances
  * sharing the work on one database, and an instance that stopped (its lease left behind) replaced

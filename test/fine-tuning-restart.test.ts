@@ -1,5 +1,5 @@
 /**
- * A fine-tuning job survives a gateway restart (SPEC §6): the real CLI is stopped while the job
+ * A fine-tuning job survives a gateway restart (README "Batches"): the real CLI is stopped while the job
  * runs, started again on the same database, and its background refresher finishes the job with no
  * client ever retrieving it (the client only lists, which serves stored jobs): the result file is
  * the owner's managed file and the tuned model answers in chat.

@@ -1,5 +1,5 @@
 /**
- * The seeded fuzz suite (issue 7, SPEC §7): a few thousand hostile requests over every route —
+ * The seeded fuzz suite (issue 7, README "Endpoints" (errors)): a few thousand hostile requests over every route —
  * malformed multipart uploads in both field orders, odd ids and queries, malformed chats, wrong
  * types on the key routes, unknown routes and methods, broken framing, oversize URLs and headers,
  * valid and invalid keys — judged on: no 5xx, every 4xx in the OpenAI envelope, an answer (or a

@@ -1,5 +1,5 @@
 /**
- * Plain (non-managed) files on the Gemini API through the gateway (SPEC §1.1 gemini, §3): the
+ * Plain (non-managed) files on the Gemini API through the gateway (README "Configuration reference" and "Endpoints"): the
  * official openai client on `/gemini/v1/files` and with `custom-llm-provider: gemini`, against the
  * Gemini emulator over HTTP. Asserts what the emulator received (resumable protocol, key header,
  * the exact bytes) and the OpenAI FileObjects the client got back.

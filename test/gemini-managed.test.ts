@@ -1,5 +1,5 @@
 /**
- * Managed files on Gemini API models (SPEC §4, §5): one upload, one unified id, a Gemini Files
+ * Managed files on Gemini API models (README "Endpoints" (managed files)): one upload, one unified id, a Gemini Files
  * API copy next to an OpenAI copy; chat (plain and streamed) sends that deployment's fileUri with
  * x-goog-api-key; a copy still PROCESSING is waited for (bounded); an expired copy is re-made
  * from the OpenAI copy's bytes under the same id; without such a copy `expires_at` says so from

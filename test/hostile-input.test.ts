@@ -1,5 +1,5 @@
 /**
- * Hostile input at the edge (SPEC §7, §12): NUL bytes and lone surrogates in query values, path
+ * Hostile input at the edge (README "Endpoints" (errors)): NUL bytes and lone surrogates in query values, path
  * ids and JSON strings, `null` where objects are expected in chat, wrong types, repeated query
  * parameters, absurd key durations — each a 400 in the envelope naming the parameter, and
  * nothing reaching a provider.

@@ -1,5 +1,5 @@
 /**
- * Errors raised by the HTTP layer itself (SPEC §7, §12): parser failures, unknown routes and
+ * Errors raised by the HTTP layer itself (README "Endpoints" (errors)): parser failures, unknown routes and
  * provider prefixes, wrong methods, over-long URLs, headers and ids, bad percent-encoding,
  * unsupported media types, oversized and over-nested JSON — each in the OpenAI envelope with
  * its own status, and nothing reaching a provider.

@@ -1,5 +1,5 @@
 /**
- * Keys never reach the logs through URLs (SPEC §9): `GET /key/info?key=sk-…` and any other
+ * Keys never reach the logs through URLs (README "Running it"): `GET /key/info?key=sk-…` and any other
  * query value that carries a key is redacted in every log line of the real CLI process, while
  * the request still works; the `x-key` header alternative is redacted too.
  */

@@ -1,5 +1,5 @@
 /**
- * Managed listing (SPEC §4): keyset pages over 1,000 files with mixed purposes and targets are
+ * Managed listing (README "Endpoints" (managed files)): keyset pages over 1,000 files with mixed purposes and targets are
  * complete, ordered newest first with id tie-break, stable, with exact has_more; filters and
  * asc order work; and two gateway instances on one Postgres behave as one.
  */

@@ -1,5 +1,5 @@
 /**
- * Managed files end to end (SPEC §4), the LiteLLM walkthrough: an admin creates user_123,
+ * Managed files end to end (README "Endpoints" (managed files)), the LiteLLM walkthrough: an admin creates user_123,
  * who uploads a PDF for gpt-4o-mini-openai (two OpenAI deployments) and gemini-2.0-flash
  * (Vertex/GCS); three identical copies exist upstream; another user sees nothing; the owner
  * lists, retrieves, downloads and deletes it everywhere.

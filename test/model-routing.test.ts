@@ -1,5 +1,5 @@
 /**
- * LiteLLM's model-based routing for plain files and batches (reference-system.md §2.3, §6.2):
+ * LiteLLM's model-based routing for plain files and batches (LiteLLM's model-based files routing, docs.litellm.ai/docs/proxy/files_endpoints):
  * an `x-litellm-model` header or a `model` query/form field picks that model's deployment (its
  * provider and credentials); later calls on the returned raw id go to the same deployment,
  * recorded in the database (the id is the provider's own, nothing encoded in it).

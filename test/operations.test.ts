@@ -1,5 +1,5 @@
 /**
- * Operations (SPEC §9) on the real CLI process: health, x-request-id, Prometheus metrics,
+ * Operations (README "Running it") on the real CLI process: health, x-request-id, Prometheus metrics,
  * JSON logs that carry the request id and never a secret, graceful stop.
  */
 import assert from 'node:assert/strict';

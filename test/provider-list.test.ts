@@ -1,6 +1,5 @@
 /**
- * Adding a provider = its folder + one line in the list (ARCHITECTURE.md "The provider
- * contract"). A test-only provider, test/support/echo-provider/, registered only by appending its
+ * Adding a provider = its folder + one line in the list (README "Layout"). A test-only provider, test/support/echo-provider/, registered only by appending its
  * definition to the list given to the config, works end to end: its params are validated, its
  * checks run, the registry builds its adapter, the OpenAPI enum names it, managed files and chat
  * route through it with the one id, plain /echo/v1/files reach it, and its raw ids pass the
@@ -33,7 +32,7 @@ function problemsOf(text: string, providers: readonly ProviderDefinition[] = WIT
 describe('config from the provider list', () => {
   test('a kind exists only when its definition is in the list; its own params and checks apply', () => {
     const text = 'model_list:\n  - model_name: e\n    litellm_params: { model: echo/m, api_base: "http://127.0.0.1:1/v1" }\n';
-    // Without its definition the entry is skipped with a warning (SPEC §1.1: the config still starts).
+    // Without its definition the entry is skipped with a warning (README "Configuration reference": the config still starts).
     const without = loadConfig({ text }, {}, { providers: PROVIDER_DEFINITIONS });
     assert.deepEqual(without.warnings, ["model_list[0] (model_name 'e'): provider 'echo' is not supported here; entry skipped"]);
     assert.deepEqual(without.deployments, []);

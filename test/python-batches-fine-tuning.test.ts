@@ -1,5 +1,5 @@
 /**
- * Batches and fine-tuning with the official Python client (SPEC §6), called the way LiteLLM
+ * Batches and fine-tuning with the official Python client (README "Batches"), called the way LiteLLM
  * proxy's users call them: `files.create(..., purpose="batch", extra_body={"target_model_names": …})`
  * (a plain field, or a list sent as repeated `target_model_names[]` fields, before the file part),
  * `batches.create/retrieve/list/cancel` with the client's auto-pagination and `with_raw_response`,
@@ -11,7 +11,7 @@
  * synchronously (execFileSync would block the gateway the client talks to).
  *
  * Found this way: `fine_tuning.jobs.cancel` of a job that had finished raised BadRequestError
- * "openai rejected the request (HTTP 400 …)" (the provider's message is not passed on, SPEC §7),
+ * "openai rejected the request (HTTP 400 …)" (the provider's message is not passed on, README "Endpoints" (errors)),
  * never saying why; it now says the job has already succeeded/failed (the last test, node client).
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Drop-in with the official Python client (SPEC §3): it sends `Content-Type: application/json`
+ * Drop-in with the official Python client (README "Endpoints"): it sends `Content-Type: application/json`
  * with an empty body on every call (GET, DELETE, bodiless POST), fields before the file part, and
  * lists as repeated `name[]` fields. The first test runs the real client (openai-python, from
  * `../shared/clients` beside the repository, see its README); the second replays the exact bytes

@@ -1,4 +1,4 @@
-/** The library face (SPEC §8): provider file functions and the managed-files Gateway, no server. */
+/** The library face (README "Library use"): provider file functions and the managed-files Gateway, no server. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The web page at /ui (SPEC §11) in headless Chromium, against the real CLI process
+ * The web page at /ui (README "The web page") in headless Chromium, against the real CLI process
  * (bin/unifile.js, the compiled build) and the bundled OpenAI and Vertex (GCS) emulators:
  * sign in, a 20 MB upload to two models with its progress bar, the copies upstream, download,
  * isolation between users, delete through the dialog, Load more, admin key creation, a hostile

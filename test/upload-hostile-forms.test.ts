@@ -1,5 +1,5 @@
 /**
- * Upload forms that end badly (SPEC §3, §7, §12): cut, malformed, over the form limits, or failing
+ * Upload forms that end badly (README "Endpoints"): cut, malformed, over the form limits, or failing
  * after their file already streamed to a provider. Every one is answered in the OpenAI envelope
  * with a 4xx, and the emulators' stores are the judge: nothing is left upstream.
  */

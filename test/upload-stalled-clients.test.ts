@@ -1,5 +1,5 @@
 /**
- * Stalled and hostile clients (SPEC §12): 136 uploads from 9 tenants stall mid-file on real
+ * Stalled and hostile clients (README "Endpoints" (limits)): 136 uploads from 9 tenants stall mid-file on real
  * sockets. Another tenant's retrieve, content, list and chat still complete while they stall
  * (upload traffic has its own upstream pool); a key past its concurrent-upload cap gets 429; the
  * stalled ones are cut with 408 in the envelope, and the emulator holds none of their files.

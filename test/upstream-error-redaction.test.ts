@@ -1,5 +1,5 @@
 /**
- * Upstream error text is never returned verbatim (SPEC §7, ARCHITECTURE "Errors"): the client gets
+ * Upstream error text is never returned verbatim (README "Endpoints" (errors), ARCHITECTURE "Errors"): the client gets
  * the provider, the status class and the provider's error code/type; the provider's own message
  * (key fragments, provider ids behind unified ids, gs:// paths, the token endpoint URL) goes to
  * the log with the request id. Deployment ids never appear in client-facing messages.

@@ -1,4 +1,4 @@
-/** `unifile keys create` (admin): POST /key/generate (README, "Endpoints"; SPEC §2). */
+/** `unifile keys create` (admin): POST /key/generate (README, "Endpoints"; README "Security"). */
 import { openaiClient, type Connection } from './gateway-connection.ts';
 import type { Output } from './output.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The config.yaml schema (SPEC §1), LiteLLM-compatible. The `litellm_params` / `files_settings`
+ * The config.yaml schema (README "Running it"), LiteLLM-compatible. The `litellm_params` / `files_settings`
  * keys are the common ones below plus those each provider definition declares. Objects are strict
  * so unknown keys are found; the loader reports those as warnings and everything else as errors
  * with key paths.
@@ -42,7 +42,7 @@ export const generalSettingsSchema = z.strictObject({
   database_url: optionalString,
   data_dir: optionalString,
   max_upload_size_mb: z.number().positive().max(1_048_576).optional(),
-  /** Largest JSON request body (SPEC §12), default 10. */
+  /** Largest JSON request body (README "Endpoints" (limits)), default 10. */
   max_request_body_mb: z.number().positive().max(1024).optional(),
   /** How often the expiry sweeper runs, seconds. */
   sweeper_interval_seconds: z.number().positive().optional(),
@@ -52,7 +52,7 @@ export const generalSettingsSchema = z.strictObject({
   fine_tuning_refresh_interval_seconds: z.number().positive().max(86_400).optional(),
   /** How long a chat waits for a managed file's copy the provider is still processing, seconds. */
   file_processing_timeout_seconds: z.number().positive().optional(),
-  /** SPEC §12: a request body idle for this long is cut with 408 (default 30). */
+  /** README "Endpoints" (limits): a request body idle for this long is cut with 408 (default 30). */
   request_idle_timeout_seconds: z.number().positive().max(3600).optional(),
   /** Concurrent uploads per key on one instance (default 64); more → 429. */
   max_concurrent_uploads_per_key: z.number().int().positive().optional(),

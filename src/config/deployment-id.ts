@@ -1,5 +1,5 @@
 /**
- * Default deployment ids (SPEC §1.1): `model_info.id` when given, else a stable hash of the
+ * Default deployment ids (README "Configuration reference"): `model_info.id` when given, else a stable hash of the
  * model_name and the **non-secret** identity of the deployment. Secrets (api_key,
  * vertex_credentials, anything named *key*, *secret*, *token*, *credential*, *password*) and
  * tuning knobs (timeout, retries, rpm/tpm, weight) are left out, so rotating a key or tuning a

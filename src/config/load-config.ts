@@ -39,12 +39,12 @@ export interface GatewayConfig {
   /** Largest JSON request body, MB (413 beyond). */
   maxRequestBodyMb: number;
   sweeperIntervalSeconds: number;
-  /** How often the background refresher looks at unfinished batches (SPEC §6), seconds. */
+  /** How often the background refresher looks at unfinished batches (README "Batches"), seconds. */
   batchRefreshIntervalSeconds: number;
   fineTuningRefreshIntervalSeconds: number;
-  /** How long a chat waits for a copy still being processed (SPEC §4), seconds. */
+  /** How long a chat waits for a copy still being processed (README "Endpoints" (managed files)), seconds. */
   fileProcessingTimeoutSeconds: number;
-  /** A request body that sends no byte for this long is cut with 408 (SPEC §12). */
+  /** A request body that sends no byte for this long is cut with 408 (README "Endpoints" (limits)). */
   requestIdleTimeoutSeconds: number;
   /** Concurrent uploads one key may have in flight on one instance; more → 429. */
   maxConcurrentUploadsPerKey: number;

@@ -1,5 +1,5 @@
 /**
- * `model_list` entries this gateway cannot serve (SPEC §1.1): a provider it does not speak
+ * `model_list` entries this gateway cannot serve (README "Configuration reference"): a provider it does not speak
  * (LiteLLM configs list anthropic, groq, bedrock, …) or wildcard routing (`*`, `openai/*`).
  * They are set aside before validation with a warning naming them, so the same config.yaml
  * starts; requests naming them get a 400 saying so instead of "unknown model".

@@ -1,4 +1,4 @@
-/** Who may see what (SPEC §2). Pure functions over the caller and a resource's owner. */
+/** Who may see what (README "Security"). Pure functions over the caller and a resource's owner. */
 
 /** The authenticated caller, resolved from a key. */
 export interface Principal {
@@ -27,11 +27,11 @@ export function canAccess(principal: Principal, resource: OwnedResource): boolea
 
 /**
  * A managed file (or anything with target models) is reachable when the caller may access it and,
- * for a key limited to some models, through at least one of them (SPEC §2: a key reaches a
+ * for a key limited to some models, through at least one of them (README "Security": a key reaches a
  * file only through models it may use). Otherwise it answers like an unknown id.
  *
  * A resource with no target models is tied to no model: the output and error files of a plain
- * batch (a raw provider input, SPEC §6 "the same ownership rules"). The model limit has nothing
+ * batch (a raw provider input, README "Batches" "the same ownership rules"). The model limit has nothing
  * to act on, so such a file is reached exactly as its batch is — by ownership alone.
  */
 export function canReach(principal: Principal, resource: OwnedResource & { targetModelNames: readonly string[] }): boolean {

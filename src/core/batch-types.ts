@@ -1,4 +1,4 @@
-/** OpenAI Batch wire objects (providers.md §1.10; platform.openai.com/docs/api-reference/batch). */
+/** OpenAI Batch wire objects (docs/wire-formats.md §1.10; platform.openai.com/docs/api-reference/batch). */
 
 /** OpenAI's batch statuses, in the order a batch moves through them. */
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;

@@ -1,7 +1,7 @@
 /**
  * What every provider call carries: the request id, a logger and an abort signal. Lives in core so
  * that http (which builds it), services and providers (which pass and use it) import it without
- * pointing back up the dependency rule (ARCHITECTURE.md "The provider contract").
+ * pointing back up the dependency rule (README "Layout").
  */
 
 /** The minimal logger adapters use (pino-compatible). */

@@ -58,7 +58,7 @@ export type UpstreamFailureKind = 'http' | 'timeout' | 'connect' | 'malformed';
 
 /**
  * Details an upstream failure carries so the caller can tell which provider answered. Only
- * `provider`, the status and the provider's `code`/`type` ever reach the client (SPEC §7): the
+ * `provider`, the status and the provider's `code`/`type` ever reach the client (README "Endpoints" (errors)): the
  * provider's own `message` can hold provider ids behind unified ids, bucket paths, key fragments
  * or internal URLs, so it is logged with the request id (see upstreamLogFields), never returned.
  */
@@ -147,7 +147,7 @@ export const errors = {
     invalid('invalid_request', `Fine-tuning job ${id} has already ${status === 'failed' ? 'failed' : 'succeeded'}; only an unfinished job can be cancelled.`, 'fine_tuning_job_id'),
   batchNotFound: (id: string) =>
     new GatewayError({ status: 404, type: 'invalid_request_error', code: 'batch_not_found', message: `No such Batch object: ${id}`, param: 'batch_id' }),
-  /** A managed file an unfinished batch still reads, as its input or named in its lines (SPEC §6). */
+  /** A managed file an unfinished batch still reads, as its input or named in its lines (README "Batches"). */
   fileInUse: (id: string, batchId: string, role: 'input' | 'line') =>
     new GatewayError({
       status: 409,
@@ -156,7 +156,7 @@ export const errors = {
       message: `File ${id} is ${role === 'input' ? 'the input of' : 'named in the lines of'} batch ${batchId}, which has not finished; delete it after the batch ends.`,
       param: 'file_id',
     }),
-  /** A batch endpoint the provider running the batch does not offer (SPEC §7: unsupported → 400 saying so). */
+  /** A batch endpoint the provider running the batch does not offer (README "Endpoints" (errors): unsupported → 400 saying so). */
   batchEndpointUnsupported: (provider: string, supported: readonly string[], endpoint: string) =>
     invalid('unsupported_endpoint', `Batches on provider '${provider}' support only ${supported.map((value) => `'${value}'`).join(', ')}, not '${endpoint}'.`, 'endpoint'),
   /** A batch whose endpoint is not the url its input's lines name (OpenAI fails such a batch at validation). */
@@ -176,7 +176,7 @@ export const errors = {
       message: `The file exceeds the maximum upload size of ${limitMb} MB.`,
       param: 'file',
     }),
-  /** A managed file's copy the provider is still processing after the bounded wait (SPEC §4). */
+  /** A managed file's copy the provider is still processing after the bounded wait (README "Endpoints" (managed files)). */
   fileNotReady: (id: string, where: string, seconds: number) =>
     new GatewayError({
       status: 409,
@@ -204,7 +204,7 @@ export const errors = {
     new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Internal error.', cause }),
 
   /**
-   * Maps an upstream failure to the status class ARCHITECTURE.md prescribes, with a message
+   * Maps an upstream failure to the status class README "Endpoints" (errors) lists, with a message
    * built only from the provider's name, the upstream status and its error code/type.
    */
   upstream: (failure: UpstreamFailure, cause?: unknown): GatewayError => {

@@ -1,5 +1,5 @@
 /**
- * OpenAI fine-tuning wire objects (providers.md §1.11; platform.openai.com/docs/api-reference/fine-tuning).
+ * OpenAI fine-tuning wire objects (docs/wire-formats.md §1.11; platform.openai.com/docs/api-reference/fine-tuning).
  * Adapters return them with provider ids; the fine-tuning service swaps in unified ids.
  */
 
@@ -50,7 +50,7 @@ export interface FineTuningEvent {
   data?: unknown;
 }
 
-/** A model checkpoint of a job (OpenAI FineTuningJobCheckpoint, providers.md §1.11 `/checkpoints`). */
+/** A model checkpoint of a job (OpenAI FineTuningJobCheckpoint, docs/wire-formats.md §1.11 `/checkpoints`). */
 export interface FineTuningCheckpoint {
   object: 'fine_tuning.job.checkpoint';
   id: string;

@@ -1,5 +1,5 @@
 /**
- * Unified ids (SPEC §4): opaque, 144 random bits, URL-safe, ≤ 64 characters, with a fixed
+ * Unified ids (README "Endpoints" (managed files)): opaque, 144 random bits, URL-safe, ≤ 64 characters, with a fixed
  * marker right after the OpenAI-style prefix. `uf_` never occurs there in provider ids:
  * OpenAI's are base62 (no "_"), Azure's are hex, GCS's are gs:// URIs.
  */

@@ -1,7 +1,7 @@
 /**
  * How deep JSON text nests, checked before it is parsed: JSON.parse copes with any depth, but a
  * body nested thousands of levels deep overflows the stack wherever it is later serialised or
- * walked recursively (SPEC §12 limits request bodies to 64 levels). Used for JSON request bodies
+ * walked recursively (README "Endpoints" (limits) limits request bodies to 64 levels). Used for JSON request bodies
  * (http/json-body.ts) and for every line of a batch file (services/batch-file-check.ts).
  */
 export const MAX_JSON_DEPTH = 64;

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (SPEC §9): requests and latency per route and status, upstream calls per
+ * Prometheus metrics (README "Running it"): requests and latency per route and status, upstream calls per
  * provider and outcome, managed files created/deleted, bytes uploaded. One registry per process.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

@@ -1,4 +1,4 @@
-/** MIME type of an upload: from the part, else from the filename, else sniffed (SPEC §4). */
+/** MIME type of an upload: from the part, else from the filename, else sniffed (README "Endpoints" (managed files)). */
 import { extname } from 'node:path';
 
 const BY_EXTENSION: Record<string, string> = {

@@ -1,4 +1,4 @@
-/** OpenAI wire objects the gateway returns (providers.md §1.3, §1.5, §1.6). */
+/** OpenAI wire objects the gateway returns (docs/wire-formats.md §1.3, §1.5, §1.6). */
 
 export const FILE_PURPOSES = [
   'assistants',

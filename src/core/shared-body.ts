@@ -1,5 +1,5 @@
 /**
- * One read of a body for several consumers (the deployments of a managed fan-out, SPEC §4: "the
+ * One read of a body for several consumers (the deployments of a managed fan-out, README "Endpoints" (managed files): "the
  * body is read once"). Each consumer gets a branch; a branch's first open() joins a single read of
  * the source, whose chunks go to every joined branch by reference (no copy per deployment). The
  * next chunk is read once every branch has taken the last one in, so the slowest deployment sets

@@ -1,5 +1,5 @@
 /**
- * Text that must not reach a provider or the database (SPEC §7): NUL characters (Postgres text
+ * Text that must not reach a provider or the database (README "Endpoints" (errors)): NUL characters (Postgres text
  * cannot hold them, providers reject them) and lone UTF-16 surrogates (not encodable as UTF-8,
  * see the WHATWG Encoding standard). One reusable check for query values, path ids, form fields
  * and JSON strings, so every caller answers the same 400 naming the parameter.

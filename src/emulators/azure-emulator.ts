@@ -1,11 +1,11 @@
 /**
- * A faithful local Azure OpenAI Files API (providers.md §2.1–§2.3, §2.6) over real HTTP.
+ * A faithful local Azure OpenAI Files API (docs/wire-formats.md §2.1–§2.3, §2.6) over real HTTP.
  * api_base (the resource endpoint; AzureOpenAI's `endpoint`) = `emulator.url`. Two surfaces
  * share one store, as on a real resource:
  *   classic  {url}/openai/files…?api-version=YYYY-MM-DD[-preview]  (required)
  *   v1       {url}/openai/v1/files…[?api-version=v1|preview]        (optional)
  * Chat (echo model, chat-openai.ts): `/openai/deployments/{deployment}/chat/completions` with a
- * required api-version, or `/openai/v1/chat/completions` with model = deployment name (§2.1).
+ * required api-version, or `/openai/v1/chat/completions` with model = deployment name (docs/wire-formats.md §2.1).
  */
 import { randomUUID } from 'node:crypto';
 import { BatchEngine } from './batch-engine.ts';
@@ -79,14 +79,14 @@ const ACCESS_DENIED =
 
 function uploadRules(surface: Surface): UploadRules {
   return {
-    // §2.2 classic upload enum (+ evals, which the resource accepts), §2.3 v1 enum.
+    // docs/wire-formats.md §2.2 classic upload enum (+ evals, which the resource accepts), §2.3 v1 enum.
     purposes:
       surface === 'classic'
         ? ['fine-tune', 'fine-tune-results', 'assistants', 'assistants_output', 'batch', 'evals']
         : ['assistants', 'batch', 'fine-tune', 'evals'],
-    // §2.3: the Azure docs' curl sends `expires_after.seconds`; openai-node sends brackets.
+    // docs/wire-formats.md §2.3: the Azure docs' curl sends `expires_after.seconds`; openai-node sends brackets.
     dottedExpiry: true,
-    // §2.3: batch files may only be given 14–30 days.
+    // docs/wire-formats.md §2.3: batch files may only be given 14–30 days.
     expiryRange: (purpose) => ({ min: purpose === 'batch' ? 14 * 24 * 3600 : 3600, max: THIRTY_DAYS }),
     defaultExpirySeconds: () => null,
     newId: () => `file-${randomHex(32)}`,
@@ -129,7 +129,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     // Azure tunes base models by model id; a deployment name is refused (Azure OpenAI REST
     // "Fine Tuning - Create": `model` is the base model's model-id).
     models: options.fineTunableModels ?? AZURE_FINE_TUNABLE_MODELS,
-    // Azure refuses files it has not processed yet (providers.md §2.2).
+    // Azure refuses files it has not processed yet (docs/wire-formats.md §2.2).
     fileReady: (file) => fileStatus(file, pendingPolls) === 'processed',
     newFileId: () => `file-${randomHex(32)}`,
   });
@@ -213,7 +213,7 @@ async function route(exchange: EmulatorExchange, context: RouteContext): Promise
   await exchange.sendJson(404, { error: { code: '404', message: 'Resource not found' } });
 }
 
-/** §2.1 fine-tuning: classic needs a dated api-version, v1 takes none, v1 or preview. */
+/** docs/wire-formats.md §2.1 fine-tuning: classic needs a dated api-version, v1 takes none, v1 or preview. */
 async function routeFineTuning(exchange: EmulatorExchange, context: RouteContext, target: { surface: Surface; rest: string }): Promise<void> {
   const version = exchange.query.get('api-version');
   const versionOk = target.surface === 'v1' ? version === null || version === 'v1' || version === 'preview' : /^\d{4}-\d{2}-\d{2}(-preview)?$/.test(version ?? '');
@@ -230,7 +230,7 @@ async function routeBatches(exchange: EmulatorExchange, context: RouteContext, t
     engine: context.engine,
     store: context.store,
     provider: 'azure',
-    // §2.4: only processed files may be batch input.
+    // docs/wire-formats.md §2.4: only processed files may be batch input.
     fileReady: (id) => {
       const file = context.store.get(id);
       return file !== undefined && fileStatus(file, context.pendingPolls) === 'processed';
@@ -263,18 +263,18 @@ async function upload(exchange: EmulatorExchange, context: RouteContext, surface
   if (!result.ok) return sendError(exchange, surface, 400, { ...result.problem, code: 'invalidPayload' });
   const body = fileObject(result.file, context.pendingPolls);
   if (surface === 'v1') return exchange.sendJson(200, body);
-  // §2.2: classic upload answers 201 Created with a Location header (OpenAI answers 200).
+  // docs/wire-formats.md §2.2: classic upload answers 201 Created with a Location header (OpenAI answers 200).
   await exchange.sendJson(201, body, { location: `${context.endpoint}/openai/files/${result.file.id}` });
 }
 
 async function list(exchange: EmulatorExchange, context: RouteContext, surface: Surface): Promise<void> {
   if (surface === 'classic') {
-    // §2.2: the 2024-10-21 list has a purpose filter only: no paging params, no paging fields.
+    // docs/wire-formats.md §2.2: the 2024-10-21 list has a purpose filter only: no paging params, no paging fields.
     const purpose = exchange.query.get('purpose');
     const files = sortFiles(context.store.list(), 'desc').filter((file) => purpose === null || file.meta.purpose === purpose);
     return exchange.sendJson(200, { data: files.map((file) => fileObject(file, context.pendingPolls)), object: 'list' });
   }
-  // §2.3: the v1 list carries OpenAI's paging fields, so it honours OpenAI's paging params.
+  // docs/wire-formats.md §2.3: the v1 list carries OpenAI's paging fields, so it honours OpenAI's paging params.
   const query = parseListQuery(exchange.query);
   if (!query.ok) return sendError(exchange, surface, 400, { ...query.problem, code: 'invalidPayload' });
   const page = pageFiles(context.store.list(), query.value);
@@ -289,7 +289,7 @@ async function list(exchange: EmulatorExchange, context: RouteContext, surface: 
 }
 
 /**
- * §2.2 File: processing is asynchronous. Retrieve number k (1-based) of a new file reports
+ * docs/wire-formats.md §2.2 File: processing is asynchronous. Retrieve number k (1-based) of a new file reports
  * 'pending', the last of the `pendingPolls` reports 'running' (when there are two or more),
  * and later ones 'processed'. Upload and list report the current state without advancing it.
  */
@@ -309,12 +309,12 @@ function fileObject(file: StoredFile, pendingPolls: number): Record<string, unkn
     created_at: file.meta.createdAt,
     object: 'file',
   };
-  // Azure leaves expires_at out when the file does not expire (§2.2 example).
+  // Azure leaves expires_at out when the file does not expire (docs/wire-formats.md §2.2 example).
   if (file.meta.expiresAt !== null) body['expires_at'] = file.meta.expiresAt;
   return body;
 }
 
-/** §2.6: classic `{error:{code,message}}`; v1 adds param and type:"error". */
+/** docs/wire-formats.md §2.6: classic `{error:{code,message}}`; v1 adds param and type:"error". */
 async function sendError(exchange: EmulatorExchange, surface: Surface, status: number, problem: Problem): Promise<void> {
   const error =
     surface === 'classic'

@@ -1,5 +1,5 @@
 /**
- * Batches that really run (providers.md §1.10, §2.4) for the OpenAI and Azure emulators: the
+ * Batches that really run (docs/wire-formats.md §1.10, §2.4) for the OpenAI and Azure emulators: the
  * input JSONL is read line by line, each line answered like the chat route, and the answers
  * written to an output file (2xx) and an error file (others), both `batch_output` files of the
  * same store. Statuses move validating → in_progress → finalizing → completed on a short clock

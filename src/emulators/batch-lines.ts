@@ -1,6 +1,6 @@
 /**
  * Validation of one batch input line as OpenAI and Azure do it before a batch runs
- * (providers.md §1.10 BatchRequestInput, §2.4): JSON object, unique string `custom_id`,
+ * (docs/wire-formats.md §1.10 BatchRequestInput, §2.4): JSON object, unique string `custom_id`,
  * `method` POST, `url` the batch's endpoint, `body` an object; Azure also wants one
  * `body.model` (the deployment name) on every line.
  */
@@ -20,7 +20,7 @@ export interface LineRules {
   models: Set<string>;
 }
 
-/** `/chat/completions` and `/v1/chat/completions` name the same endpoint on Azure (§2.4). */
+/** `/chat/completions` and `/v1/chat/completions` name the same endpoint on Azure (docs/wire-formats.md §2.4). */
 function sameEndpoint(url: string, endpoint: string, provider: LineRules['provider']): boolean {
   if (url === endpoint) return true;
   if (provider !== 'azure') return false;

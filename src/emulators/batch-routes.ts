@@ -1,5 +1,5 @@
 /**
- * The Batch API routes of the OpenAI and Azure emulators (providers.md §1.10, §2.4):
+ * The Batch API routes of the OpenAI and Azure emulators (docs/wire-formats.md §1.10, §2.4):
  * create, retrieve, cancel and list over a BatchEngine. Problems come back in each
  * provider's envelope through `sendProblem`.
  */
@@ -13,7 +13,7 @@ export interface BatchRouteContext {
   engine: BatchEngine;
   store: FilesStore;
   provider: 'openai' | 'azure';
-  /** Whether a file may be used yet (Azure: only `processed` files, §2.4). */
+  /** Whether a file may be used yet (Azure: only `processed` files, docs/wire-formats.md §2.4). */
   fileReady: (fileId: string) => boolean;
   sendProblem: (exchange: EmulatorExchange, status: number, problem: Problem) => Promise<void>;
 }
@@ -76,7 +76,7 @@ async function create(exchange: EmulatorExchange, context: BatchRouteContext): P
   const metadata = body.metadata && typeof body.metadata === 'object' ? (body.metadata as Record<string, string>) : null;
   const batch = context.engine.create({ inputFileId: inputId, endpoint, completionWindow: window, metadata });
   if (window !== '24h') {
-    // §2.4: on Azure a completion window other than 24h fails the job.
+    // docs/wire-formats.md §2.4: on Azure a completion window other than 24h fails the job.
     batch.status = 'failed';
     batch.failed_at = batch.created_at;
     batch.errors = { object: 'list', data: [{ code: 'invalid_completion_window', message: 'The completion window must be 24h.', param: 'completion_window', line: null }] };

@@ -1,5 +1,5 @@
 /**
- * generationConfig, tools and toolConfig of a Vertex generateContent body (providers.md §3.3),
+ * generationConfig, tools and toolConfig of a Vertex generateContent body (docs/wire-formats.md §3.3),
  * checked with proto-JSON field rules (chat-gemini-fields.ts) and read into the echo model's
  * tool settings.
  */

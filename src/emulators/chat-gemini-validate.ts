@@ -1,9 +1,9 @@
 /**
- * A Vertex generateContent body, checked as Vertex does at a useful level (providers.md §3.3):
+ * A Vertex generateContent body, checked as Vertex does at a useful level (docs/wire-formats.md §3.3):
  * proto-JSON refuses unknown field names ("Unknown name … Cannot find field"), so an OpenAI
  * field leaking through the gateway's translation is caught; contents need role user|model and
  * parts with exactly one kind of data; every `fileData.fileUri` that is a gs:// URI must exist
- * in this emulator's GCS store with a `contentType` equal to the part's `mimeType` (§7 item 9).
+ * in this emulator's GCS store with a `contentType` equal to the part's `mimeType`.
  * Field names are accepted in camelCase and snake_case, as proto-JSON accepts both.
  */
 import { base64Bytes, countWords, isBase64, type EchoRequest } from './chat-echo.ts';

@@ -1,5 +1,5 @@
 /**
- * Vertex AI Gemini on the Google emulator (providers.md §3.3):
+ * Vertex AI Gemini on the Google emulator (docs/wire-formats.md §3.3):
  *   POST /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent
  *   POST …:streamGenerateContent?alt=sse   (SSE `data: {GenerateContentResponse}\r\n\r\n`, no [DONE];
  *                                            without alt=sse, one JSON array of responses)
@@ -29,7 +29,7 @@ const PATH = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers
 
 const STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 404: 'NOT_FOUND' };
 
-/** The Google error envelope (providers.md §3.3). */
+/** The Google error envelope (docs/wire-formats.md §3.3). */
 export function googleError(code: number, message: string, status = STATUS[code] ?? 'UNKNOWN'): Json {
   return { error: { code, message, status } };
 }

@@ -2,7 +2,7 @@
  * The `messages` of an OpenAI chat completion request, checked as api.openai.com does at a
  * useful level (roles, content part types per role, tool call pairing), and read into the
  * echo model's input. Every `{"type":"file","file":{"file_id"}}` must name a file of THIS
- * emulator's store (providers.md §1.9): that is how tests prove the gateway rewrote unified
+ * emulator's store (docs/wire-formats.md §1.9): that is how tests prove the gateway rewrote unified
  * ids to each deployment's own provider ids.
  */
 import { base64Bytes, countWords, type EchoRequest } from './chat-echo.ts';

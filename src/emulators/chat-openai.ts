@@ -56,7 +56,7 @@ export async function handleOpenAIChat(exchange: EmulatorExchange, route: OpenAI
 
 /**
  * One non-streaming chat answer as the HTTP route would give it (status + JSON body), for a
- * batch line (providers.md §1.10: each line is answered like the endpoint it names).
+ * batch line (docs/wire-formats.md §1.10: each line is answered like the endpoint it names).
  */
 export function answerChatBody(body: unknown, route: Omit<OpenAIChatRoute, 'chunkDelayMs'>): { status: number; body: Json } {
   const parsed = parseOpenAIChat(body, { requireModel: route.pathDeployment === undefined, azure: route.provider === 'azure', lookupFile: route.lookupFile });
@@ -156,7 +156,7 @@ async function sendError(exchange: EmulatorExchange, status: number, problem: { 
 
 async function sendUnknownModel(exchange: EmulatorExchange, route: OpenAIChatRoute, model: string): Promise<void> {
   if (route.provider === 'azure') {
-    // providers.md §2.6: inference on a missing deployment.
+    // docs/wire-formats.md §2.6: inference on a missing deployment.
     return exchange.sendJson(404, {
       error: {
         code: 'DeploymentNotFound',

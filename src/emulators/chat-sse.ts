@@ -11,7 +11,7 @@ export interface SseOptions {
   events: string[];
   /** Pause before every event after the first, in milliseconds (0 = none). */
   delayMs: number;
-  /** Event terminator: OpenAI uses "\n\n", Vertex "\r\n\r\n" (providers.md §3.3). */
+  /** Event terminator: OpenAI uses "\n\n", Vertex "\r\n\r\n" (docs/wire-formats.md §3.3). */
   separator: '\n\n' | '\r\n\r\n';
   headers?: Record<string, string>;
 }

@@ -1,6 +1,6 @@
 /**
  * What the OpenAI and Azure OpenAI emulators share: the multipart upload contract of
- * `POST /files` (providers.md §1.4, §2.2, §2.3), cursor paging of `GET /files` (§1.5, §1.8)
+ * `POST /files` (docs/wire-formats.md §1.4, §2.2, §2.3), cursor paging of `GET /files` (§1.5, §1.8)
  * and id minting. Validation problems come back as plain data; each emulator wraps them in
  * its own error envelope.
  */
@@ -35,11 +35,11 @@ export interface Problem {
 export interface UploadRules {
   /** Accepted upload purposes, in the order quoted by the error message. */
   purposes: readonly string[];
-  /** Also accept `expires_after.anchor` / `expires_after.seconds` (Azure docs' curl, §2.3). */
+  /** Also accept `expires_after.anchor` / `expires_after.seconds` (Azure docs' curl, docs/wire-formats.md §2.3). */
   dottedExpiry: boolean;
   /** Allowed `expires_after.seconds` for a purpose. */
   expiryRange: (purpose: string) => { min: number; max: number };
-  /** Expiry applied when the client sent none (OpenAI: batch files +30 days, §1.4). */
+  /** Expiry applied when the client sent none (OpenAI: batch files +30 days, docs/wire-formats.md §1.4). */
   defaultExpirySeconds: (purpose: string) => number | null;
   newId: () => string;
 }
@@ -109,7 +109,7 @@ function validateUpload(fields: Record<string, string[]>, fileFields: string[], 
   const anchor = pick(fields, 'anchor', rules.dottedExpiry);
   const seconds = pick(fields, 'seconds', rules.dottedExpiry);
   if (anchor === undefined && seconds === undefined) return undefined;
-  // Both are required as soon as either is present (§1.4).
+  // Both are required as soon as either is present (docs/wire-formats.md §1.4).
   if (anchor === undefined) return missing('expires_after.anchor');
   if (seconds === undefined) return missing('expires_after.seconds');
   if (anchor !== 'created_at') {
@@ -156,7 +156,7 @@ export interface ListQuery {
   after: string | undefined;
 }
 
-/** Parses OpenAI's list parameters (§1.5): limit 1..10000 default 10000, order default desc. */
+/** Parses OpenAI's list parameters (docs/wire-formats.md §1.5): limit 1..10000 default 10000, order default desc. */
 export function parseListQuery(query: URLSearchParams): { ok: true; value: ListQuery } | { ok: false; problem: Problem } {
   const limitText = query.get('limit');
   let limit = 10000;
@@ -183,7 +183,7 @@ export function sortFiles(files: StoredFile[], order: 'asc' | 'desc'): StoredFil
 
 /**
  * One cursor page: items strictly after `after` in the current order (openai-node sends the
- * last item's id, §1.8). An unknown cursor yields an empty page.
+ * last item's id, docs/wire-formats.md §1.8). An unknown cursor yields an empty page.
  */
 export function pageFiles(files: StoredFile[], query: ListQuery): { data: StoredFile[]; hasMore: boolean } {
   const filtered = sortFiles(

@@ -1,5 +1,5 @@
 /**
- * Fine-tuning jobs for the OpenAI and Azure OpenAI emulators (providers.md §1.11):
+ * Fine-tuning jobs for the OpenAI and Azure OpenAI emulators (docs/wire-formats.md §1.11):
  * `POST …/fine_tuning/jobs`, `GET …/jobs[?after&limit]`, `GET …/jobs/{id}`, `POST …/{id}/cancel`,
  * `GET …/{id}/events[?after&limit]`, `GET …/{id}/checkpoints[?after&limit]`. A job checks that its files exist here with purpose
  * fine-tune, then moves validating_files → queued → running → succeeded, one stage per `stepMs`

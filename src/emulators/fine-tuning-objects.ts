@@ -1,4 +1,4 @@
-/** The emulated job record, its OpenAI wire shape (providers.md §1.11) and cursor paging. */
+/** The emulated job record, its OpenAI wire shape (docs/wire-formats.md §1.11) and cursor paging. */
 import type { FineTuningCheckpoint } from '../core/fine-tuning-types.ts';
 
 export interface EmulatedEvent {

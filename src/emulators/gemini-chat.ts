@@ -1,5 +1,5 @@
 /**
- * Gemini API generateContent on the Gemini emulator (providers.md §4.5, §3.3):
+ * Gemini API generateContent on the Gemini emulator (docs/wire-formats.md §4.5, §3.3):
  *   POST /v1beta/models/{model}:generateContent
  *   POST /v1beta/models/{model}:streamGenerateContent?alt=sse  (SSE, no [DONE]; without alt=sse a JSON array)
  * The body is checked like Vertex's (chat-gemini-validate.ts) minus Vertex-only fields, and every
@@ -71,7 +71,7 @@ export async function handleGeminiChat(exchange: EmulatorExchange, route: Gemini
   return true;
 }
 
-/** Every fileData part that names a Files API file must be usable now (providers.md §4.5). */
+/** Every fileData part that names a Files API file must be usable now (docs/wire-formats.md §4.5). */
 function checkFiles(body: unknown, route: GeminiChatRoute): Problem | undefined {
   const contents = isRecord(body) ? fieldOf(body, 'contents') : undefined;
   if (!Array.isArray(contents)) return undefined;

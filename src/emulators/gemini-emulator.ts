@@ -1,5 +1,5 @@
 /**
- * A faithful local Gemini API (Google AI Studio, providers.md §4): the Files API with the
+ * A faithful local Gemini API (Google AI Studio, docs/wire-formats.md §4): the Files API with the
  * resumable upload protocol (gemini-upload.ts), get/list/delete (gemini-files.ts), and
  * generateContent/streamGenerateContent (gemini-chat.ts), on one loopback server built on the
  * emulator kit (recorded calls, scripted faults).

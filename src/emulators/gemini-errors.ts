@@ -1,5 +1,5 @@
 /**
- * The Google error envelope the Gemini API answers with (providers.md §3.3, §4.6):
+ * The Google error envelope the Gemini API answers with (docs/wire-formats.md §3.3, §4.6):
  * `{"error":{"code","message","status"[,"details"]}}`, status strings from google.rpc.Code.
  */
 
@@ -19,7 +19,7 @@ export function geminiError(code: number, message: string, status = STATUS[code]
   return { error: { code, message, status, ...(details ? { details } : {}) } };
 }
 
-/** What the Files API answers for an unknown, expired or other project's file (providers.md §4.6). */
+/** What the Files API answers for an unknown, expired or other project's file (docs/wire-formats.md §4.6). */
 export function noSuchFile(id: string): Record<string, unknown> {
   return geminiError(403, `You do not have permission to access the File ${id} or it may not exist.`);
 }

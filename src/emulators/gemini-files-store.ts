@@ -1,5 +1,5 @@
 /**
- * The Gemini API's stored files (providers.md §4.3): bytes on disk, File resources rendered on
+ * The Gemini API's stored files (docs/wire-formats.md §4.3): bytes on disk, File resources rendered on
  * demand from an emulator clock, so that `PROCESSING` → `ACTIVE` (or `FAILED`) happens after a
  * configurable delay and files vanish 48 hours after creation, as the Files API documents
  * (https://ai.google.dev/gemini-api/docs/files). Tests move the clock or expire a file at once.
@@ -120,7 +120,7 @@ export class GeminiFiles {
     return this.now() >= file.readyMs ? file.outcome : 'PROCESSING';
   }
 
-  /** The File resource (providers.md §4.3); `baseUrl` is this emulator's origin. */
+  /** The File resource (docs/wire-formats.md §4.3); `baseUrl` is this emulator's origin. */
   resource(file: GeminiStoredFile, baseUrl: string): Record<string, unknown> {
     const state = this.state(file);
     const resource: Record<string, unknown> = {

@@ -1,5 +1,5 @@
 /**
- * Gemini Files API routes other than the upload (providers.md §4.4):
+ * Gemini Files API routes other than the upload (docs/wire-formats.md §4.4):
  *   GET    /v1beta/files/{id}                    → File
  *   GET    /v1beta/files?pageSize=&pageToken=    → {files?, nextPageToken?} (pageSize 10 by default, at most 100)
  *   DELETE /v1beta/files/{id}                    → {}

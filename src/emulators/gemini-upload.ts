@@ -1,5 +1,5 @@
 /**
- * The Gemini Files API resumable upload (providers.md §4.2):
+ * The Gemini Files API resumable upload (docs/wire-formats.md §4.2):
  *   POST /upload/v1beta/files  X-Goog-Upload-Protocol: resumable, X-Goog-Upload-Command: start,
  *        X-Goog-Upload-Header-Content-Length / -Content-Type, JSON {file:{displayName,…}}
  *        → 200, `x-goog-upload-url` (a session URL on this host), `x-goog-upload-status: active`

@@ -1,5 +1,5 @@
 /**
- * Vertex AI batch prediction jobs on the Google emulator (providers.md §3.5):
+ * Vertex AI batch prediction jobs on the Google emulator (docs/wire-formats.md §3.5):
  *   POST {v}/projects/{p}/locations/{l}/batchPredictionJobs          create (JOB_STATE_PENDING)
  *   GET  {v}/projects/{p}/locations/{l}/batchPredictionJobs[/{id}]   list / get
  *   POST {v}/projects/{p}/locations/{l}/batchPredictionJobs/{id}:cancel → {}
@@ -235,7 +235,7 @@ async function finish(job: EmulatedJob, route: BatchJobsRoute, limit?: number): 
       const answer = answerLine(line, job.model, route.lookupObject);
       if (answer.ok) ok += 1;
       else failed += 1;
-      // Output order is not input order (providers.md §3.5): a random held line goes out.
+      // Output order is not input order (docs/wire-formats.md §3.5): a random held line goes out.
       window.push(answer.line);
       if (window.length >= SHUFFLE_WINDOW) await file.write(Buffer.from(`${takeRandom(window)}\n`));
     }

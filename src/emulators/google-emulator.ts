@@ -1,6 +1,6 @@
 /**
- * A faithful local Google: the OAuth2 token endpoint (`POST /token`, providers.md §3.1), the
- * Cloud Storage JSON API (§3.2) and Vertex AI Gemini generateContent (§3.3, chat-gemini.ts) on
+ * A faithful local Google: the OAuth2 token endpoint (`POST /token`, docs/wire-formats.md §3.1), the
+ * Cloud Storage JSON API (docs/wire-formats.md §3.2) and Vertex AI Gemini generateContent (§3.3, chat-gemini.ts) on
  * one loopback server built on the emulator kit.
  *
  * - Service accounts: `createServiceAccount()` mints an RSA key registered with the token

@@ -1,5 +1,5 @@
 /**
- * GCS resumable uploads (providers.md §3.2): `POST …/o?uploadType=resumable` with the object
+ * GCS resumable uploads (docs/wire-formats.md §3.2): `POST …/o?uploadType=resumable` with the object
  * resource as JSON answers 200 with a `Location` session URI on this host; the bytes then go in
  * one `PUT` (whole body, with or without `Content-Range: bytes 0-n/total`) or in chunks
  * `Content-Range: bytes a-b/*` answered `308` + `Range: bytes=0-b`, the last chunk carrying the

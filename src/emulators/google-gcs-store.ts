@@ -1,7 +1,7 @@
 /**
  * Object storage of the GCS emulator: metadata in memory, bytes in temp files (the kit's
  * FileStore), hashes computed while the bytes stream in, so a 1 GiB upload never sits in memory.
- * Resources are shaped as the JSON API returns them (providers.md §3.2): size, generation and
+ * Resources are shaped as the JSON API returns them (docs/wire-formats.md §3.2): size, generation and
  * metageneration as strings, md5Hash base64. `crc32c` is left out: Node 20 has no native
  * CRC32C and a JS loop would cost about a second of emulator CPU per GiB in benchmarks.
  *
@@ -73,7 +73,7 @@ export class HashingFile {
   }
 }
 
-/** The GCS error envelope (providers.md §3.2). */
+/** The GCS error envelope (docs/wire-formats.md §3.2). */
 export function gcsError(code: number, message: string, reason: string, extra: Record<string, string> = {}): unknown {
   return { error: { code, message, errors: [{ message, domain: 'global', reason, ...extra }] } };
 }

@@ -1,5 +1,5 @@
 /**
- * The GCS JSON API routes (providers.md §3.2, §7 item 7): uploads (`media`, `multipart`,
+ * The GCS JSON API routes (docs/wire-formats.md §3.2): uploads (`media`, `multipart`,
  * `resumable`), object metadata, `alt=media` download, delete (204) and list with
  * prefix/delimiter/maxResults/pageToken/startOffset. Every call except a resumable session PUT needs a
  * Bearer token issued by the emulator's token endpoint; errors use the GCS envelope.

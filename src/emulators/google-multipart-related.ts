@@ -1,5 +1,5 @@
 /**
- * A streaming reader for GCS `uploadType=multipart` bodies (providers.md §3.2): `multipart/related`
+ * A streaming reader for GCS `uploadType=multipart` bodies (docs/wire-formats.md §3.2): `multipart/related`
  * with exactly two parts, the JSON object resource and then the media. The metadata part is
  * small and read whole; the media part is passed chunk by chunk to a sink while the closing
  * delimiter is searched for, keeping only a delimiter's length of look-behind in memory.

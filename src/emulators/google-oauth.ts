@@ -1,5 +1,5 @@
 /**
- * The Google OAuth2 token endpoint, as a service account meets it (providers.md §3.1, §7 item 8):
+ * The Google OAuth2 token endpoint, as a service account meets it (docs/wire-formats.md §3.1):
  * `POST /token` with the JWT-bearer grant. The assertion is really verified — RS256 signature
  * against the account's public key, `kid`, `aud`, `scope` and the iat/exp window — so a client
  * that signs wrongly fails here as it would at oauth2.googleapis.com. Error bodies and messages
@@ -12,7 +12,7 @@ import type { EmulatorExchange } from './emulator-exchange.ts';
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
-/** Audiences Google itself accepts besides the emulator's own token URL (providers.md §3.1). */
+/** Audiences Google itself accepts besides the emulator's own token URL (docs/wire-formats.md §3.1). */
 const GOOGLE_AUDIENCES = [
   'https://oauth2.googleapis.com/token',
   'https://www.googleapis.com/oauth2/v4/token',

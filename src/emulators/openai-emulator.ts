@@ -1,5 +1,5 @@
 /**
- * A faithful local OpenAI Files API (providers.md §1.1–§1.6) and chat completions (echo model,
+ * A faithful local OpenAI Files API (docs/wire-formats.md §1.1–§1.6) and chat completions (echo model,
  * chat-openai.ts) over real HTTP.
  * api_base (what an OpenAI client or the gateway calls) = `emulator.url + '/v1'`.
  */
@@ -54,7 +54,7 @@ const UPLOAD_RULES: UploadRules = {
   purposes: ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'],
   dottedExpiry: false,
   expiryRange: () => ({ min: 3600, max: THIRTY_DAYS }),
-  // §1.4: batch files expire after 30 days unless told otherwise; others persist.
+  // docs/wire-formats.md §1.4: batch files expire after 30 days unless told otherwise; others persist.
   defaultExpirySeconds: (purpose) => (purpose === 'batch' ? THIRTY_DAYS : null),
   newId: () => `file-${randomBase62(24)}`,
 };
@@ -180,7 +180,7 @@ async function list(exchange: EmulatorExchange, store: FilesStore): Promise<void
   if (!query.ok) return exchange.sendJson(400, envelope(query.problem));
   const page = pageFiles(store.list(), query.value);
   const data = page.data.map(fileObject);
-  // §1.5: all five fields are always present; openai-node pages only on has_more:true.
+  // docs/wire-formats.md §1.5: all five fields are always present; openai-node pages only on has_more:true.
   await exchange.sendJson(200, {
     object: 'list',
     data,
@@ -190,7 +190,7 @@ async function list(exchange: EmulatorExchange, store: FilesStore): Promise<void
   });
 }
 
-/** §1.3 FileObject; `status` is deprecated but required, and real responses carry status_details:null. */
+/** docs/wire-formats.md §1.3 FileObject; `status` is deprecated but required, and real responses carry status_details:null. */
 function fileObject(file: StoredFile): Record<string, unknown> {
   return {
     id: file.id,
@@ -225,7 +225,7 @@ function checkAuth(header: string | undefined, apiKey: string): Problem | undefi
   };
 }
 
-/** §1.4 / §1.2: the exact 404 body for an unknown file id. */
+/** docs/wire-formats.md §1.4 / §1.2: the exact 404 body for an unknown file id. */
 function notFound(id: string): unknown {
   return envelope({ message: `No such File object: ${id}`, param: 'id', code: null });
 }

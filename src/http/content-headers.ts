@@ -1,5 +1,5 @@
 /**
- * Headers of a file download (SPEC §3): `Content-Disposition: attachment` with an ASCII
+ * Headers of a file download (README "Endpoints"): `Content-Disposition: attachment` with an ASCII
  * `filename` fallback and the exact name as `filename*=UTF-8''…` (RFC 6266 §4.3, RFC 8187),
  * `X-Content-Type-Options: nosniff`, a well-formed MIME type and the length when known.
  */

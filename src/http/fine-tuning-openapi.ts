@@ -1,4 +1,4 @@
-/** OpenAPI paths of the fine-tuning routes (SPEC §6; providers.md §1.11), spread into openapi-document.ts. */
+/** OpenAPI paths of the fine-tuning routes (README "Batches"; docs/wire-formats.md §1.11), spread into openapi-document.ts. */
 const job = { type: 'object', properties: { id: { type: 'string', example: 'ftjob-uf_…' }, object: { type: 'string' }, model: { type: 'string' }, status: { type: 'string', enum: ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] }, fine_tuned_model: { type: 'string', nullable: true }, training_file: { type: 'string' }, validation_file: { type: 'string', nullable: true }, result_files: { type: 'array', items: { type: 'string' } } } };
 const ok = (schema: unknown) => ({ description: 'OK', content: { 'application/json': { schema } } });
 const failure = { description: 'Error envelope {error:{message,type,param,code}}' };

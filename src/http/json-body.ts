@@ -1,9 +1,9 @@
 /**
  * The JSON body parser (replaces fastify's): an empty body is no body — the official Python
  * client sends `Content-Type: application/json` with nothing on GET, DELETE and bodiless POSTs
- * (SPEC §3) — and a body is refused with 400 when it nests deeper than 64 levels (SPEC §12),
+ * (README "Endpoints") — and a body is refused with 400 when it nests deeper than 64 levels (README "Endpoints" (limits)),
  * carries `__proto__`/`constructor.prototype` keys (prototype poisoning, as fastify refuses), or
- * holds a NUL or lone surrogate in any string (SPEC §7). Size is fastify's `bodyLimit` (413).
+ * holds a NUL or lone surrogate in any string (README "Endpoints" (errors)). Size is fastify's `bodyLimit` (413).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors, GatewayError } from '../core/errors.ts';
@@ -66,7 +66,7 @@ const MAX_GET_BODY_BYTES = 64 * 1024;
 
 /**
  * The JSON body of a GET, which fastify leaves unread: the official Python client sends
- * `files.list(extra_body={...})` as a GET with a JSON body (SPEC §4: list filters may come from a
+ * `files.list(extra_body={...})` as a GET with a JSON body (README "Endpoints" (managed files): list filters may come from a
  * JSON body). Undefined without one; 413 beyond 64 KiB; the same rules as every JSON body.
  */
 export async function readJsonBodyOfGet(request: FastifyRequest): Promise<unknown> {

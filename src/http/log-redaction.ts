@@ -1,7 +1,7 @@
 /**
  * What the request log line says about a request: fastify's default fields, with the values
  * of query parameters that carry keys (`/key/info?key=sk-…`) replaced, so no log line ever
- * holds a key (SPEC §9). Any value that looks like a virtual key is replaced whatever its name.
+ * holds a key (README "Running it"). Any value that looks like a virtual key is replaced whatever its name.
  */
 import type { FastifyRequest } from 'fastify';
 

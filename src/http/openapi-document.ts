@@ -62,7 +62,7 @@ const filesPaths = {
   },
 };
 
-const batch = { type: 'object', description: 'OpenAI Batch object; id is a unified batch_uf_… id (SPEC §6)' };
+const batch = { type: 'object', description: 'OpenAI Batch object; id is a unified batch_uf_… id (README "Batches")' };
 const batchId = { name: 'batch_id', in: 'path', required: true, schema: { type: 'string' } };
 
 const batchesPaths = {

@@ -1,8 +1,8 @@
-/** The errors and limits of multipart upload forms (SPEC §12), in the OpenAI envelope. */
+/** The errors and limits of multipart upload forms (README "Endpoints" (limits)), in the OpenAI envelope. */
 import { errors } from '../core/errors.ts';
 import { requestTimeoutError } from './plugins/body-idle-timeout.ts';
 
-/** SPEC §12: at most 20 non-file fields of at most 64 KiB each, one file part. */
+/** README "Endpoints" (limits): at most 20 non-file fields of at most 64 KiB each, one file part. */
 export const MAX_FORM_FIELDS = 20;
 export const MAX_FIELD_BYTES = 64 * 1024;
 

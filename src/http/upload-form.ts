@@ -11,10 +11,10 @@
  * is used. Otherwise the file is spooled (to a temp file, never to memory) and routed once the form
  * is complete. Chunks go from busboy to their destinations by reference (file-pump.ts).
  *
- * SPEC §12 limits are busboy limits, so nothing over them is ever held: at most 20 non-file
+ * README "Endpoints" (limits) limits are busboy limits, so nothing over them is ever held: at most 20 non-file
  * fields of at most 64 KiB each and one file part. If the form fails after a streamed file was
  * accepted upstream (a late bad field, a second file part, too many fields, a cut), that upload
- * is taken back before the error is answered (SPEC §7: never an orphaned provider file).
+ * is taken back before the error is answered (README "Endpoints" (errors): never an orphaned provider file).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -83,7 +83,7 @@ export interface UploadForm<T> {
 
 export interface UploadFormOptions<T> {
   maxUploadSizeMb: number;
-  /** Cut the form with 408 when the client sends no byte for this long (SPEC §12). */
+  /** Cut the form with 408 when the client sends no byte for this long (README "Endpoints" (limits)). */
   idleTimeoutMs: number;
   /** Where spooled files go (a directory the gateway owns, cleaned at startup). */
   spoolDirectory: string;

@@ -1,5 +1,5 @@
 /**
- * Batches (SPEC §6): one row per unified batch id with the stored OpenAI object, a refresh
+ * Batches (README "Batches"): one row per unified batch id with the stored OpenAI object, a refresh
  * lease shared between instances (`FOR UPDATE SKIP LOCKED`), and the managed files made from
  * its output references — created once per (batch, kind) by the primary key, not by luck.
  */

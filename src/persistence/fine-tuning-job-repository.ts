@@ -1,5 +1,5 @@
 /**
- * Fine-tuning jobs and their result files (SPEC §6). Lists are keyset pages, owner/team scoped,
+ * Fine-tuning jobs and their result files (README "Batches"). Lists are keyset pages, owner/team scoped,
  * newest first. A result file is made once: its (job, provider file) row is the claim, inserted
  * in the same transaction as the file it names, so racing retrieves agree on one id.
  */

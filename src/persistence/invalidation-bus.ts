@@ -1,5 +1,5 @@
 /**
- * Cross-instance cache invalidation (SPEC §1: caches are fine when invalidated through Postgres
+ * Cross-instance cache invalidation (README "Running it": caches are fine when invalidated through Postgres
  * LISTEN/NOTIFY). An instance that deletes a key or a managed file (or changes a file's copies)
  * publishes it; every instance sharing the database drops its cached entry as the notification
  * arrives — milliseconds after the change commits. When the listening connection drops, listeners

@@ -201,7 +201,7 @@ export class ManagedFileRepository {
     if (query.targetModelNames.length > 0) {
       filters.push(sql`target_model_names @> ${textArray(query.targetModelNames)}`);
     }
-    // A key limited to some models reaches only files targeted at one of them (SPEC §2), and
+    // A key limited to some models reaches only files targeted at one of them (README "Security"), and
     // files tied to no model (plain batch outputs: canReach in core/access-policy.ts).
     if (!principal.isAdmin && principal.allowedModels.length > 0) {
       filters.push(sql`(target_model_names && ${textArray(principal.allowedModels)} OR target_model_names = '{}')`);

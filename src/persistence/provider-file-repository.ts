@@ -1,4 +1,4 @@
-/** Ownership records of raw provider files uploaded through the gateway (SPEC §2, last rule). */
+/** Ownership records of raw provider files uploaded through the gateway (README "Security", last rule). */
 import { and, desc, eq, isNotNull, or, type SQL } from 'drizzle-orm';
 import type { FileObject } from '../core/openai-types.ts';
 import type { OwnedResource, Principal } from '../core/access-policy.ts';

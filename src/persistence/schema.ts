@@ -74,7 +74,7 @@ export const managedFileCopies = pgTable(
     providerFileId: text('provider_file_id').notNull(),
     transformed: boolean('transformed').notNull().default(false),
     status: text('status').$type<'active' | 'deleted'>().notNull().default('active'),
-    /** What the provider reported: still processing, usable, or failed (SPEC §4 per-copy state). */
+    /** What the provider reported: still processing, usable, or failed (README "Endpoints" (managed files) per-copy state). */
     upstreamState: text('upstream_state').$type<CopyState>().notNull().default('active'),
     /** When the provider deletes this copy on its own (Gemini API files: 48 h); null = never. */
     upstreamExpiresAt: timestamp('upstream_expires_at', { withTimezone: true }),
@@ -96,7 +96,7 @@ export const pendingProviderDeletes = pgTable(
   (table) => [primaryKey({ columns: [table.deploymentId, table.providerFileId] })],
 );
 
-/** Fine-tuning jobs (SPEC §6), migrations/0006_fine_tuning_jobs.sql. */
+/** Fine-tuning jobs (README "Batches"), migrations/0006_fine_tuning_jobs.sql. */
 export const fineTuningJobs = pgTable('fine_tuning_jobs', {
   id: text('id').primaryKey(),
   ownerId: text('owner_id').notNull(),

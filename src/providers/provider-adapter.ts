@@ -131,7 +131,7 @@ export interface ProviderAdapter {
   readonly chat?: ChatCapability;
   /** Fine-tuning jobs (OpenAI, Azure OpenAI), when the provider trains models. */
   readonly fineTuning?: FineTuningCapability;
-  /** Batch jobs (SPEC §6): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
+  /** Batch jobs (README "Batches"): OpenAI/Azure Batch API, Vertex batchPredictionJobs. */
   readonly batches?: BatchesCapability;
   /** Releases connection pools. */
   close(): Promise<void>;
@@ -200,7 +200,7 @@ export interface FineTuningPageQuery {
   limit?: number;
 }
 
-/** Fine-tuning jobs of one provider account (providers.md §1.11, Azure §2.1 `…/fine_tuning/jobs`). */
+/** Fine-tuning jobs of one provider account (docs/wire-formats.md §1.11, Azure §2.1 `…/fine_tuning/jobs`). */
 export interface FineTuningCapability {
   /** Creates a job; resolves with the provider's job object normalised to OpenAI's shape. */
   create(input: FineTuningCreateInput, context: CallContext): Promise<FineTuningJob>;
@@ -217,7 +217,7 @@ export interface FineTuningCapability {
 }
 
 /**
- * What the batches service asks a deployment to run (SPEC §6). Every reference is this
+ * What the batches service asks a deployment to run (README "Batches"). Every reference is this
  * deployment's own: the service has already resolved unified ids and ownership.
  */
 export interface BatchCreateInput {

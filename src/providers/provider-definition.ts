@@ -1,5 +1,5 @@
 /**
- * What a provider folder exports: ONE definition (ARCHITECTURE.md "The provider contract").
+ * What a provider folder exports: ONE definition (README "Layout").
  * Provider kinds, config validation, the registry and the OpenAPI enums are all derived from the
  * list of definitions in provider-list.ts, so adding a provider is a new folder plus one line
  * there; services never branch on a provider's name.

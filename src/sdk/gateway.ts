@@ -1,5 +1,5 @@
 /**
- * Managed files without the HTTP server (SPEC §8): a Gateway opened from a config (file, YAML
+ * Managed files without the HTTP server (README "Library use"): a Gateway opened from a config (file, YAML
  * text or object) on the embedded database or a Postgres URL, acting as the admin or as a user.
  */
 import { buildConfig, loadConfig } from '../config/load-config.ts';

@@ -1,5 +1,5 @@
 /**
- * The library face of the Files API (SPEC §8): the same adapters the server uses, called
+ * The library face of the Files API (README "Library use"): the same adapters the server uses, called
  * directly with credentials, no server and no database.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The check of a managed `purpose=batch` upload before anything is uploaded (SPEC §6): every
+ * The check of a managed `purpose=batch` upload before anything is uploaded (README "Batches"): every
  * non-blank line is a JSON object with `custom_id` (a string, unique in the file), `method`,
  * `url` and a `body` object (nested at most 64 levels, like a chat body) whose `model` is one of
  * the file's target model names. Streams the spooled body line by line (memory: one chunk, one

@@ -1,5 +1,5 @@
 /**
- * Which deployment a batch runs on and which of its files is the input (SPEC §6): the caller's
+ * Which deployment a batch runs on and which of its files is the input (README "Batches"): the caller's
  * managed `purpose=batch` file on a deployment holding it (waiting, bounded, for a copy the
  * provider is still processing — Azure only takes `processed` files), or a raw provider id
  * recorded as the caller's, run as a plain batch on that provider. Anything not the caller's

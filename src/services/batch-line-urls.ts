@@ -1,5 +1,5 @@
 /**
- * The endpoint a batch file's lines call (SPEC §6). OpenAI runs every line of a batch against
+ * The endpoint a batch file's lines call (README "Batches"). OpenAI runs every line of a batch against
  * the batch's one `endpoint` and fails a batch whose lines name another `url`
  * (platform.openai.com/docs/api-reference/batch/request-input); the gateway refuses such a
  * batch at create instead, before any provider call. So every line of a file names the same url

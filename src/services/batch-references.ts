@@ -1,5 +1,5 @@
 /**
- * The files a batch's lines point at (SPEC §6 with the chat rules of §5, per line): a provider
+ * The files a batch's lines point at (README "Batches" and "Endpoints" (chat), per line): a provider
  * runs every line with the gateway's credentials, so a line may only name stored data the caller
  * could name in a chat request.
  *

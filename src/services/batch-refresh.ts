@@ -1,5 +1,5 @@
 /**
- * Bringing a stored batch up to date with its provider (SPEC §6): the provider batch becomes the
+ * Bringing a stored batch up to date with its provider (README "Batches"): the provider batch becomes the
  * OpenAI object with unified ids; once it is terminal its output and error references become
  * managed `batch_output` files of the creator, made once whatever the number of concurrent
  * refreshes (BatchRepository.outputFile). The background loop leases due batches with

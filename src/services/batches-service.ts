@@ -1,5 +1,5 @@
 /**
- * Batches (SPEC §6): create on a deployment holding the caller's input, retrieve (refreshed from
+ * Batches (README "Batches"): create on a deployment holding the caller's input, retrieve (refreshed from
  * the provider until terminal, then the stored copy), cancel (idempotent) and the caller's list.
  * A batch id that is unknown or not the caller's is 404 before any provider call.
  */

@@ -1,5 +1,5 @@
 /**
- * The shape of a chat completion body, checked before anything reads it (SPEC §7): every
+ * The shape of a chat completion body, checked before anything reads it (README "Endpoints" (errors)): every
  * value the gateway or a provider converter looks into has the type OpenAI's API reference
  * gives it (https://platform.openai.com/docs/api-reference/chat/create), so `null` where an
  * object is expected, `content: [null]` or a number for a string is a 400 naming the field —

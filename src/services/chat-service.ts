@@ -1,5 +1,5 @@
 /**
- * Chat completions (SPEC §5): route a model_name to one of its deployments, restricted to the
+ * Chat completions (README "Endpoints" (chat)): route a model_name to one of its deployments, restricted to the
  * deployments that hold every referenced managed file, balanced across them, failing over on
  * retryable upstream errors before anything was streamed.
  */
@@ -75,7 +75,7 @@ export class ChatService {
     private readonly readiness: CopyReadiness,
     /** Where references count as stored data (see stored-references.ts). */
     private readonly scan: ReferenceScanOptions = { providerOrigins: new Map(), storageForms: (value) => registry.storedReferenceForms(value) },
-    /** Fine-tuned models, looked up when a name is not one of the config's (SPEC §6). */
+    /** Fine-tuned models, looked up when a name is not one of the config's (README "Batches"). */
     private readonly tunedModels?: TunedModelLookup,
   ) {
     this.owner = new RawReferenceOwner(registry, providerFiles);
@@ -101,7 +101,7 @@ export class ChatService {
 
     const fileReferences: Record<string, FileReferenceTargets> = {};
     const managed = new Map<string, FoundFile>();
-    // One ownership check for every part that can point at stored data (SPEC §5), before any
+    // One ownership check for every part that can point at stored data (README "Endpoints" (chat)), before any
     // provider is called: a provider reads such a reference with the gateway's credentials.
     for (const reference of storedReferences(parsed.body.messages, this.scan)) {
       if (reference.kind === 'raw') {
@@ -140,7 +140,7 @@ export class ChatService {
 
   /**
    * A provider id or storage URI in a message is only allowed for a non-admin when an upload
-   * through the gateway recorded it as theirs (SPEC §2, last rule); anything else is 404, exactly
+   * through the gateway recorded it as theirs (README "Security", last rule); anything else is 404, exactly
    * like an unknown id, and no provider is called.
    */
   private async checkRawReference(principal: Principal, reference: StoredReference, deployments: readonly Deployment[]): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Crash safety for provider copies (SPEC §4, §7): a journal row is written before each provider
+ * Crash safety for provider copies (README "Endpoints" (managed files)): a journal row is written before each provider
  * upload and removed once the copy is recorded in the database or taken back. If the gateway
  * dies in between (SIGKILL, power loss), the row outlives its instance's lease and the sweeper
  * of any instance reconciles it: a copy the database does not keep is deleted upstream.

@@ -1,5 +1,5 @@
 /**
- * Making a managed file's copy usable before a chat sends it (SPEC §4 "each copy has its own
+ * Making a managed file's copy usable before a chat sends it (README "Endpoints" (managed files) "each copy has its own
  * state"): a copy the provider is still processing is polled until it is ready (bounded, then a
  * clear 409); a copy the provider expires on its own is checked before use, and one that has
  * expired (or is about to) is re-made from another copy by CopyRemaker. Durable, ready copies —
@@ -96,7 +96,7 @@ export class CopyReadiness {
   /**
    * A raw provider file (a plain batch's or job's input) that was still being processed when its
    * upload was recorded (Azure `pending`): polled until the provider has processed it, bounded like
-   * a managed copy (SPEC §6: Azure only takes processed files).
+   * a managed copy (README "Batches": Azure only takes processed files).
    */
   async rawReady(input: { files: FilesCapability; providerFileId: string; where: string; param: string }, context: CallContext): Promise<void> {
     const deadline = Date.now() + this.options.waitMs;

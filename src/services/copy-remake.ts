@@ -1,6 +1,6 @@
 /**
  * Re-making a managed file's copy that its provider deleted on its own (Gemini API files after 48
- * hours, SPEC §4): the original bytes are streamed from another copy that holds them for good
+ * hours, README "Endpoints" (managed files)): the original bytes are streamed from another copy that holds them for good
  * (an OpenAI file's content, a GCS object, …) straight into a new upload on the same deployment;
  * the database row then points at the new provider file, under the same unified id.
  */

@@ -1,5 +1,5 @@
 /**
- * Per-copy state of a managed file (SPEC §4), as the adapters report it in the FileObject an
+ * Per-copy state of a managed file (README "Endpoints" (managed files)), as the adapters report it in the FileObject an
  * upload or retrieve returns: `status` `uploaded` = the provider is still processing it (Azure
  * `pending`, Gemini `PROCESSING`), `processed` = usable, `error` = failed; `expires_at` = when the
  * provider deletes the copy on its own (Gemini API files after 48 hours).

@@ -191,7 +191,7 @@ export class FilesService {
 
 /**
  * A provider's 404 for an id the caller named is our own "No such File object" (the provider's
- * text is logged, not returned: SPEC §7), so unknown ids look the same wherever they failed.
+ * text is logged, not returned: README "Endpoints" (errors)), so unknown ids look the same wherever they failed.
  */
 async function notFoundAs<T>(fileId: string, call: Promise<T>): Promise<T> {
   try {

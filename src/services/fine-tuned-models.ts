@@ -1,5 +1,5 @@
 /**
- * Chat under a fine-tuned model's name (SPEC §6): on a miss of the config's model names, the
+ * Chat under a fine-tuned model's name (README "Batches"): on a miss of the config's model names, the
  * name is looked up among fine-tuning jobs (cached briefly, misses too), and only the job's owner
  * (their team, admins) may use it — anyone else gets the unknown-model answer. It is served by
  * the deployment that trained it, with the tuned name as the deployment's model (OpenAI: body

@@ -1,5 +1,5 @@
 /**
- * Where a new fine-tuning job runs (SPEC §6): the public model name → its deployments; a managed
+ * Where a new fine-tuning job runs (README "Batches"): the public model name → its deployments; a managed
  * training/validation file (unified id, purpose fine-tune, the caller's) → a deployment holding
  * copies of both, with that deployment's own file ids; a raw provider file id recorded as the
  * caller's → a plain job on that provider's files account. Everything is checked before any
@@ -86,7 +86,7 @@ export class FineTuningPlacement {
       throw errors.unsupportedOperation(candidates[0]!.settings.provider, 'fine-tuning');
     }
     const upstreamModel = this.upstreamModel(deployment, model);
-    // A copy the provider is still processing (Azure `pending`) is waited for, bounded (SPEC §4).
+    // A copy the provider is still processing (Azure `pending`) is waited for, bounded (README "Endpoints" (managed files)).
     const references = await this.readiness.prepare(
       {
         managed: found,

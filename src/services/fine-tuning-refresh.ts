@@ -1,5 +1,5 @@
 /**
- * The background fine-tuning refresher (SPEC §6: jobs nobody polls still finish): every round
+ * The background fine-tuning refresher (README "Batches": jobs nobody polls still finish): every round
  * leases due unfinished jobs with `FOR UPDATE SKIP LOCKED` (instances share the work, a restart
  * resumes it from the database), refreshes each through FineTuningService.refresh — so a
  * succeeded job's result files become managed files of its owner and its `fine_tuned_model`

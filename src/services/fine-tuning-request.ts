@@ -1,7 +1,7 @@
 /**
- * The body of `POST /v1/fine_tuning/jobs` (SPEC §6; providers.md §1.11), checked before anything
+ * The body of `POST /v1/fine_tuning/jobs` (README "Batches"; docs/wire-formats.md §1.11), checked before anything
  * is looked up or sent: required fields, types, suffix length, metadata limits, no NUL or lone
- * surrogate anywhere (SPEC §7).
+ * surrogate anywhere (README "Endpoints" (errors)).
  */
 import { errors } from '../core/errors.ts';
 import { assertSafeJson } from '../core/text-safety.ts';

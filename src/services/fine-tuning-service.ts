@@ -1,6 +1,6 @@
 /**
- * Fine-tuning jobs (SPEC §6): unified `ftjob-` ids over OpenAI and Azure jobs, owner-scoped like
- * every id (SPEC §2: not yours = 404, and no provider call). Retrieve refreshes from the provider
+ * Fine-tuning jobs (README "Batches"): unified `ftjob-` ids over OpenAI and Azure jobs, owner-scoped like
+ * every id (README "Security": not yours = 404, and no provider call). Retrieve refreshes from the provider
  * until the job is terminal, then serves the stored copy; a succeeded job's result files become
  * managed files of its creator (plain jobs: raw ids recorded as theirs), made once.
  */
@@ -107,7 +107,7 @@ export class FineTuningService {
         row = await this.store(row, await notFoundAs(id, fineTuning.cancel(row.providerJobId, context)));
       } catch (error) {
         // The job finished since it was stored: the provider's 400 (its message is not passed on,
-        // SPEC §7) would not say so, so look at the job and say it.
+        // README "Endpoints" (errors)) would not say so, so look at the job and say it.
         if (!(error instanceof GatewayError) || error.status !== 400) throw error;
         const current = await this.refresh(row, context).catch(() => row); // unknown: the provider's answer stands
         if (current.status === 'succeeded' || current.status === 'failed') throw errors.fineTuningJobFinished(id, current.status);
@@ -204,7 +204,7 @@ export class FineTuningService {
   }
 }
 
-/** Owner/team/admin, and (SPEC §2) a key limited to some models reaches only jobs of those models. */
+/** Owner/team/admin, and (README "Security") a key limited to some models reaches only jobs of those models. */
 function reachable(principal: Principal, row: FineTuningJobRow): boolean {
   return canReach(principal, { ...row, targetModelNames: [row.modelName] });
 }

@@ -1,5 +1,5 @@
 /**
- * Virtual keys and users (SPEC §2): minting, hashing, authentication and the admin routes'
+ * Virtual keys and users (README "Security"): minting, hashing, authentication and the admin routes'
  * logic. Keys are shown once and stored as sha256 hashes.
  */
 import { createHash, hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';

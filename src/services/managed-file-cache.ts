@@ -2,7 +2,7 @@
  * A short-lived cache of managed-file lookups for the chat hot path. An entry is dropped at once
  * when the file is deleted or its copies change, here and — through the invalidation bus
  * (LISTEN/NOTIFY) — on every other instance sharing the database; TTL_MS only bounds a missed
- * notification (SPEC §1). Expiry is checked on every use, not only at load.
+ * notification (README "Running it"). Expiry is checked on every use, not only at load.
  */
 import type { ManagedCopyRow, ManagedFileRepository, ManagedFileRow } from '../persistence/managed-file-repository.ts';
 

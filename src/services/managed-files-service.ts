@@ -1,5 +1,5 @@
 /**
- * Managed files (SPEC §4): one upload fanned out concurrently to every deployment of every
+ * Managed files (README "Endpoints" (managed files)): one upload fanned out concurrently to every deployment of every
  * target model, one opaque unified id, the mapping in the database, owner-scoped reads.
  */
 import { errors, GatewayError, upstreamLogFields } from '../core/errors.ts';
@@ -103,7 +103,7 @@ export class ManagedFilesService {
 
   async create(principal: Principal, upload: ManagedUpload, context: CallContext): Promise<FileObject> {
     const targets = this.resolveTargets(principal, upload.targetModelNames);
-    // A batch file is checked whole before any deployment receives it (SPEC §6), with the files
+    // A batch file is checked whole before any deployment receives it (README "Batches"), with the files
     // its lines name: the caller's only, mapped to each deployment's copy (batch-references.ts).
     let lineFiles: UploadReferenceCheck | undefined;
     let batchLines: { batchLineUrl: string; batchLineFiles: string[] } | undefined;

@@ -1,7 +1,7 @@
 /**
  * Whether a provider id or storage URI (a `raw` stored reference, stored-references.ts) is the
  * caller's: only when an upload through the gateway recorded it as theirs, on one of the given
- * providers (an id is that provider's namespace). SPEC §2, last rule; shared by chat and batches.
+ * providers (an id is that provider's namespace). README "Security", last rule; shared by chat and batches.
  */
 import { canAccess, type Principal } from '../core/access-policy.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';

@@ -1,5 +1,5 @@
 /**
- * The background loop shared by the batch and fine-tuning refreshers (SPEC §1: background work is
+ * The background loop shared by the batch and fine-tuning refreshers (README "Running it": background work is
  * shared between instances; each round leases its rows with `FOR UPDATE SKIP LOCKED`).
  */
 import type { AdapterLogger } from '../providers/provider-adapter.ts';

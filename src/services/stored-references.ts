@@ -1,5 +1,5 @@
 /**
- * Every place in a chat request that can point at stored data (SPEC §5): `file.file_id`, and any
+ * Every place in a chat request that can point at stored data (README "Endpoints" (chat)): `file.file_id`, and any
  * URL-like value in a content part (`image_url.url`, `file.file_data`, audio/video/document URLs,
  * whatever the part type) that names a provider's own storage — what a provider definition's
  * `storedReferenceForms` claims (a `gs://` object or Cloud Storage https URL, a Gemini file URI)

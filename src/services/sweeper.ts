@@ -1,5 +1,5 @@
 /**
- * The background sweeper (SPEC §1, §4): runs its passes once at startup — reconciling what a
+ * The background sweeper (README "Running it"): runs its passes once at startup — reconciling what a
  * crashed instance left (journal rows, half-done deletes) — and then every `intervalSeconds`.
  * Each pass is safe on several instances at once (row locks with SKIP LOCKED); errors are logged,
  * never thrown; a slow pass is never overlapped by the next one.

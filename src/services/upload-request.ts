@@ -1,5 +1,5 @@
 /**
- * Validates the form fields of POST /files as OpenAI does (providers.md §1.4) and separates the
+ * Validates the form fields of POST /files as OpenAI does (docs/wire-formats.md §1.4) and separates the
  * gateway's own fields, which are never forwarded upstream.
  */
 import { errors } from '../core/errors.ts';
@@ -29,7 +29,7 @@ export function parseModelNames(values: readonly string[]): string[] {
  * Form text (field names, values, filenames) goes through the same check as every other input
  * (core/text-safety.ts: no NUL, no lone surrogate); in a multipart form U+FFFD also means the
  * client's bytes were not valid UTF-8 (busboy decodes with replacement), so it is refused too
- * (SPEC §7: 400, never a 5xx).
+ * (README "Endpoints" (errors): 400, never a 5xx).
  */
 export function checkFormText(value: string, param: string): void {
   const reason = unsafeTextReason(value) ?? (value.includes('\ufffd') ? 'is not valid UTF-8' : undefined);
@@ -54,7 +54,7 @@ export function parseUploadRequest(fields: ReadonlyMap<string, readonly string[]
   if (!(UPLOAD_PURPOSES as readonly string[]).includes(purpose)) {
     throw errors.invalidValue('purpose', `Invalid purpose '${purpose}'. Must be one of: ${UPLOAD_PURPOSES.join(', ')}.`);
   }
-  // openai-node sends expires_after[anchor]; Azure's docs send expires_after.anchor (providers.md §2.3).
+  // openai-node sends expires_after[anchor]; Azure's docs send expires_after.anchor (docs/wire-formats.md §2.3).
   const anchor = first('expires_after[anchor]') ?? first('expires_after.anchor');
   const seconds = first('expires_after[seconds]') ?? first('expires_after.seconds');
   let expiresAfter: ExpiresAfter | undefined;

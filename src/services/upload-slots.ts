@@ -1,5 +1,5 @@
 /**
- * A per-key cap on concurrent uploads (SPEC §12: one tenant's stalled or slow uploads must not
+ * A per-key cap on concurrent uploads (README "Endpoints" (limits): one tenant's stalled or slow uploads must not
  * block other tenants). Counted per instance: each instance bounds what it holds open (sockets,
  * spools, upstream connections), which is what the cap protects.
  */

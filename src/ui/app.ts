@@ -1,5 +1,5 @@
 /**
- * Unifile's web page (SPEC §11): sign in with an API key kept in sessionStorage only, then the
+ * Unifile's web page (README "The web page"): sign in with an API key kept in sessionStorage only, then the
  * caller's managed files and, for an admin, key creation. Served from /ui under a strict CSP.
  */
 import { byId } from './dom.ts';

@@ -211,6 +211,6 @@ describe('Azure emulator, v1 surface', () => {
       headers: { 'api-key': emulator.apiKey },
       body: rawForm({ purpose: 'fine-tune-results' }),
     });
-    assert.equal(fineTuneResults.status, 400, 'the v1 upload enum is assistants|batch|fine-tune|evals (§2.3)');
+    assert.equal(fineTuneResults.status, 400, 'the v1 upload enum is assistants|batch|fine-tune|evals (docs/wire-formats.md §2.3)');
   });
 });

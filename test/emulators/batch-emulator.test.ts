@@ -1,5 +1,5 @@
 /**
- * The OpenAI and Azure emulators' batches (providers.md §1.10, §2.4), driven with the official
+ * The OpenAI and Azure emulators' batches (docs/wire-formats.md §1.10, §2.4), driven with the official
  * client straight against the emulators: they run the JSONL they were given.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The emulators' fine-tuning jobs (providers.md §1.11), driven by the official openai client
+ * The emulators' fine-tuning jobs (docs/wire-formats.md §1.11), driven by the official openai client
  * straight at the emulators: validation, progression with events, result file, failure of a bad
  * training file, cancel, paging, and chat accepting a tuned model only once it exists.
  */

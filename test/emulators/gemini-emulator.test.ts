@@ -1,5 +1,5 @@
 /**
- * The Gemini API emulator over real HTTP (providers.md §4): key auth, the resumable upload
+ * The Gemini API emulator over real HTTP (docs/wire-formats.md §4): key auth, the resumable upload
  * protocol, the File resource, list paging, delete, PROCESSING → ACTIVE/FAILED, 48 h expiry on a
  * movable clock, generateContent checking fileData, the error envelope and faults.
  */

@@ -1,5 +1,5 @@
 /**
- * The Google emulator's Vertex batchPredictionJobs over real HTTP (providers.md §3.5): list
+ * The Google emulator's Vertex batchPredictionJobs over real HTTP (docs/wire-formats.md §3.5): list
  * paging with pageSize/pageToken, progress while RUNNING, a cancel while RUNNING that keeps the
  * predictions reached so far, out-of-order output, and a scripted failure.
  */

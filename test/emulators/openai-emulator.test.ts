@@ -26,7 +26,7 @@ describe('OpenAI emulator files', () => {
     assert.equal(emulator.apiBase, `${emulator.url}/v1`);
   });
 
-  test('upload returns the §1.3 FileObject and content round-trips the bytes', async () => {
+  test('upload returns the docs/wire-formats.md §1.3 FileObject and content round-trips the bytes', async () => {
     const data = randomData(300_000);
     const { data: file, request_id } = await client.files
       .create({ file: await toFile(data, 'notes.pdf'), purpose: 'user_data' })
@@ -51,7 +51,7 @@ describe('OpenAI emulator files', () => {
     await writeFile(path, data);
     const file = await client.files.create({ file: createReadStream(path), purpose: 'batch' });
     assert.equal(file.filename, 'source.jsonl');
-    assert.equal(file.expires_at, file.created_at + 30 * 24 * 3600, 'batch files default to +30 days (§1.4)');
+    assert.equal(file.expires_at, file.created_at + 30 * 24 * 3600, 'batch files default to +30 days (docs/wire-formats.md §1.4)');
     const call = emulator.calls.at(-1)!;
     assert.equal(call.status, 200);
     assert.deepEqual(call.form, {
@@ -129,7 +129,7 @@ describe('OpenAI emulator files', () => {
       client.files.create({
         file: await toFile(Buffer.from('x'), 'a.txt'),
         purpose: 'user_data',
-        // @ts-expect-error an undocumented field, sent as an extra form field (providers.md §1.8)
+        // @ts-expect-error an undocumented field, sent as an extra form field (docs/wire-formats.md §1.8)
         unifile_target: 'openai-main',
       }),
       (error: unknown) =>

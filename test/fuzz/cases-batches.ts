@@ -1,5 +1,5 @@
 /**
- * /batches (SPEC §6): create with odd input files (other owners' files, files of the wrong
+ * /batches (README "Batches"): create with odd input files (other owners' files, files of the wrong
  * purpose, odd ids), odd endpoints and windows; retrieve and cancel odd or unknown batch ids.
  */
 import { rawCase } from './case-kit.ts';

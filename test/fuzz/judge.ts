@@ -1,5 +1,5 @@
 /**
- * The verdict on one answer (SPEC §7): never 5xx; every 4xx the OpenAI envelope with real
+ * The verdict on one answer (README "Endpoints" (errors)): never 5xx; every 4xx the OpenAI envelope with real
  * values or null; answered within the bound (or closed, where the framing allows it); bad input
  * refused, well-formed input served, nobody else's resource ever served.
  */

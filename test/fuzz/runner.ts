@@ -63,7 +63,7 @@ function count<K>(map: Map<K, number>, key: K): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** Routes SPEC §6 names, fuzzed even while the OpenAPI document does not list them. */
+/** Routes README "Batches" names, fuzzed even while the OpenAPI document does not list them. */
 const SPEC_OPERATIONS: readonly Operation[] = [
   { method: 'POST', path: '/v1/batches' },
   { method: 'GET', path: '/v1/batches' },

@@ -1,5 +1,5 @@
 /**
- * The batches end-to-end suite (SPEC §6), run once per provider (OpenAI, Azure) with the
+ * The batches end-to-end suite (README "Batches"), run once per provider (OpenAI, Azure) with the
  * official openai client against the gateway and the emulators over real HTTP.
  */
 import assert from 'node:assert/strict';
@@ -210,7 +210,7 @@ export function runBatchSuite(target: BatchSuiteTarget): void {
     // A plain upload routed to the model's deployment (x-litellm-model): its provider, its account.
     const raw = await client.files.create({ file: await toFile(Buffer.from(text), 'plain.jsonl'), purpose: 'batch' }, { headers: { 'x-litellm-model': target.model } });
     assert.doesNotMatch(raw.id, /uf_/);
-    // Azure answers the upload `pending` and takes only processed files (providers.md §2.4): the
+    // Azure answers the upload `pending` and takes only processed files (docs/wire-formats.md §2.4): the
     // gateway waits for it (bounded) before creating the batch, as it does for managed copies.
     if (target.batchesPath.startsWith('/openai/')) assert.equal(raw.status, 'uploaded', 'Azure is still processing it');
     const created = await client.batches.create({ input_file_id: raw.id, endpoint: '/v1/chat/completions', completion_window: '24h' });

@@ -282,7 +282,7 @@ export function fineTuningSuite(options: SuiteOptions): void {
       assert.deepEqual(((await prefixed.json()) as { data: Array<{ id: string }> }).data.map((job) => job.id), [...ids].reverse());
       const elsewhere = options.provider === 'openai' ? 'azure' : 'openai';
       assert.equal((await harness.fetch(`/${elsewhere}/v1/fine_tuning/jobs/${ids[0]}`, { key: owner.key })).status, 404);
-      // A key of the same user limited to another model reaches none of these jobs (SPEC §2).
+      // A key of the same user limited to another model reaches none of these jobs (README "Security").
       const generated = await harness.fetch('/key/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: owner.user_id, models: ['other-model'] }) });
       const limited = harness.client(((await generated.json()) as { key: string }).key);
       const calls = jobCalls().length;

@@ -1,4 +1,5 @@
 /** Resolves the caller's key to a Principal on every route not marked public. */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../../core/access-policy.ts';
 import type { KeyService } from '../../services/key-service.ts';
@@ -18,12 +19,17 @@ declare module 'fastify' {
 
 /** Key from `Authorization: Bearer`, `api-key` (Azure clients) or `x-api-key`. */
 export function presentedKey(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
+  return presentedKeyIn(request.headers);
+}
+
+/** presentedKey() from the request's headers. */
+export function presentedKeyIn(headers: IncomingHttpHeaders): string | undefined {
+  const authorization = headers.authorization;
   if (authorization) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     return match ? match[1]!.trim() : authorization.trim();
   }
-  const apiKey = request.headers['api-key'] ?? request.headers['x-api-key'];
+  const apiKey = headers['api-key'] ?? headers['x-api-key'];
   return Array.isArray(apiKey) ? apiKey[0] : apiKey;
 }
 

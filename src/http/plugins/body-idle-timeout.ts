@@ -1,5 +1,5 @@
 /**
- * SPEC §12: a request body that sends no byte for `request_idle_timeout_seconds` is cut with 408.
+ * README "Endpoints" (limits): a request body that sends no byte for `request_idle_timeout_seconds` is cut with 408.
  * Multipart uploads have their own clock in the form reader (it must also take back what the
  * upload started upstream); this hook covers every other body (JSON), which fastify reads
  * before any handler runs.

@@ -1,6 +1,6 @@
 /** The one place that shapes and logs errors: anything thrown becomes an OpenAI error envelope. */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import { errors, GatewayError, upstreamLogFields } from '../../core/errors.ts';
 
 const frameworkError = (status: number, code: string, message: string) => new GatewayError({ status, type: 'invalid_request_error', code, message });
@@ -24,16 +24,26 @@ function fromFramework(error: FastifyError): GatewayError | undefined {
   return undefined;
 }
 
+/** Any error as the GatewayError the client gets. */
+export function shapeError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return (error == null ? undefined : fromFramework(error as FastifyError)) ?? errors.internal(error);
+}
+
+/** The error's log line: the provider's own message is logged here, with the request id, and never sent (README "Endpoints" (errors)). */
+export function logShapedError(log: FastifyBaseLogger, error: unknown, shaped: GatewayError): void {
+  const upstream = upstreamLogFields(error);
+  if (shaped.status >= 500) {
+    log.error({ err: error, code: shaped.code, ...upstream }, shaped.message);
+  } else {
+    log.info({ code: shaped.code, status: shaped.status, ...upstream }, shaped.message);
+  }
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const shaped = error instanceof GatewayError ? error : (fromFramework(error) ?? errors.internal(error));
-    // The provider's own message is logged here, with the request id, and never sent (SPEC §7).
-    const upstream = upstreamLogFields(error);
-    if (shaped.status >= 500) {
-      request.log.error({ err: error, code: shaped.code, ...upstream }, shaped.message);
-    } else {
-      request.log.info({ code: shaped.code, status: shaped.status, ...upstream }, shaped.message);
-    }
+    const shaped = shapeError(error);
+    logShapedError(request.log, error, shaped);
     if (reply.sent || reply.raw.headersSent || shaped.code === 'client_closed_request') {
       // Mid-stream failure (the status is gone) or a client that left: end the connection
       // instead of answering, so a half-closed socket cannot hold a graceful shutdown.

@@ -1,5 +1,5 @@
 /**
- * Errors raised by the HTTP layer itself, before any route runs (SPEC §7): malformed requests
+ * Errors raised by the HTTP layer itself, before any route runs (README "Endpoints" (errors)): malformed requests
  * the socket parser refuses (400, 408, 414, 431), bad percent-encoding and over-long path
  * parameters from the router, URLs that are too long (414) and methods a path does not take
  * (405). Each answers in the OpenAI envelope with its own status.

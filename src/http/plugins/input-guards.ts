@@ -1,5 +1,5 @@
 /**
- * Query values and path parameters are checked once, before any route reads them (SPEC §7):
+ * Query values and path parameters are checked once, before any route reads them (README "Endpoints" (errors)):
  * a NUL or a lone surrogate (`?purpose=%00`, `/files/%00`, `%ED%A0%80`) is a 400 naming the
  * parameter, so it never reaches a provider or the database. A multipart body sent to a JSON
  * route is a 415, not an empty body.

@@ -1,5 +1,5 @@
 /**
- * /batches routes (SPEC §6; wire format providers.md §1.10). Registered under "", "/v1" and
+ * /batches routes (README "Batches"; wire format docs/wire-formats.md §1.10). Registered under "", "/v1" and
  * "/:provider/v1" (the prefix fixes the provider of a raw input file id).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * /files routes (SPEC §3): parse, pick the provider, call the files service, reply.
+ * /files routes (README "Endpoints"): parse, pick the provider, call the files service, reply.
  * Registered under "", "/v1" and "/:provider/v1".
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -26,7 +26,7 @@ function single(value: string | string[] | undefined): string | undefined {
 
 const one = singleQueryValue;
 
-/** Path prefix, else header `custom-llm-provider`, else query, else form/body field (reference-system.md §2.2). */
+/** Path prefix, else header `custom-llm-provider`, else query, else form/body field (LiteLLM's files endpoints, docs.litellm.ai/docs/proxy/files_endpoints). */
 function providerOf(files: FilesService, request: FilesRequest, formValue?: string): string | undefined {
   const explicit =
     request.params.provider ?? single(request.headers['custom-llm-provider']) ?? one(request.query, 'custom_llm_provider') ?? formValue;

@@ -1,5 +1,5 @@
 /**
- * Fine-tuning job routes (SPEC §6; providers.md §1.11). Registered under "", "/v1" and
+ * Fine-tuning job routes (README "Batches"; docs/wire-formats.md §1.11). Registered under "", "/v1" and
  * "/:provider/v1" (there: jobs of that provider only, new jobs placed on it).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

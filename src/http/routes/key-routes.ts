@@ -1,11 +1,11 @@
-/** Keys and users (SPEC §2): admin-only creation, self-service info. */
+/** Keys and users (README "Security"): admin-only creation, self-service info. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../core/errors.ts';
 import type { Runtime } from '../../runtime.ts';
 import { singleQueryValue, type Query } from '../query-values.ts';
 
-// Bounds keep hostile bodies from reaching the database as megabyte ids (SPEC §7).
+// Bounds keep hostile bodies from reaching the database as megabyte ids (README "Endpoints" (errors)).
 const id = z.string().min(1).max(256);
 const stringList = z.array(z.string().min(1).max(512)).max(1000);
 const metadata = z

@@ -7,7 +7,7 @@ export function registerModelsRoutes(app: FastifyInstance, runtime: Runtime): vo
   const created = Math.floor(Date.now() / 1000);
   app.get('/models', async (request) => {
     const configured = runtime.registry.modelNames().filter((name) => isModelAllowed(request.principal, name));
-    // The caller's fine-tuned models (SPEC §6), usable in chat under these names.
+    // The caller's fine-tuned models (README "Batches"), usable in chat under these names.
     const tuned = await runtime.fineTuning.modelsOf(request.principal);
     return {
       object: 'list',

@@ -1,5 +1,5 @@
 /**
- * The web page (SPEC §11): `GET /ui` and its assets, read from files in the package (no CDN),
+ * The web page (README "The web page"): `GET /ui` and its assets, read from files in the package (no CDN),
  * under a Content-Security-Policy that allows only this origin's own script, style and requests
  * and no inline code. The page's script is compiled from src/ui by tsconfig.ui.json into dist/ui;
  * the HTML, CSS and icon are served from src/ui as they are.

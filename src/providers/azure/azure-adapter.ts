@@ -1,5 +1,5 @@
 /**
- * Azure OpenAI adapter (providers.md §2). Files are resource-level: classic surface
+ * Azure OpenAI adapter (docs/wire-formats.md §2). Files are resource-level: classic surface
  * `{endpoint}/openai/files?api-version=…`, or the v1 surface when api_base ends in /openai/v1.
  */
 import type { ProviderAdapter } from '../provider-adapter.ts';
@@ -10,11 +10,11 @@ import { OpenAIShapedFiles } from '../openai/openai-files.ts';
 import { OpenAIShapedFineTuning } from '../openai/openai-fine-tuning.ts';
 import { parseErrorEnvelope, UpstreamClient } from '../shared/upstream-client.ts';
 
-/** Latest GA data-plane version (providers.md §2.1), used when the config names none. */
+/** Latest GA data-plane version (docs/wire-formats.md §2.1), used when the config names none. */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 
 /**
- * Azure's upload purposes (providers.md §2.2/§2.3) have no `user_data` or `vision`; files for
+ * Azure's upload purposes (docs/wire-formats.md §2.2/§2.3) have no `user_data` or `vision`; files for
  * chat are stored as `assistants` there, the purpose Azure documents for files used by models.
  */
 export function azurePurpose(purpose: string): string {
@@ -43,17 +43,17 @@ export function createAzureAdapter(settings: ProviderSettings): ProviderAdapter 
     instance: settings.instance,
     kind: 'azure',
     files,
-    // §2.4: the classic docs send `/chat/completions`; the v1 surface takes OpenAI's endpoints.
+    // docs/wire-formats.md §2.4: the classic docs send `/chat/completions`; the v1 surface takes OpenAI's endpoints.
     batches: new OpenAIShapedBatches({ client, files, endpointFor: (endpoint) => (classic ? endpoint.replace(/^\/v1(?=\/)/, '') : endpoint) }),
     // Classic inference names the deployment in the path; the v1 surface takes it as `model`
-    // in the body, which the service already set to the deployment name (providers.md §2.1).
+    // in the body, which the service already set to the deployment name (docs/wire-formats.md §2.1).
     chat: new OpenAIChat({
       client,
       instance: settings.instance,
       path: classic ? `/deployments/${encodeURIComponent(settings.model)}/chat/completions` : '/chat/completions',
     }),
     // Fine-tuning is resource-level like files: `…/openai/fine_tuning/jobs` with the api-version
-    // (classic) or `…/openai/v1/fine_tuning/jobs` (providers.md §2.1).
+    // (classic) or `…/openai/v1/fine_tuning/jobs` (docs/wire-formats.md §2.1).
     fineTuning: new OpenAIShapedFineTuning({ client }),
     close: () => client.close(),
   };

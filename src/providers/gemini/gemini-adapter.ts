@@ -1,5 +1,5 @@
 /**
- * The Gemini API adapter (`model: gemini/<model>`, SPEC §1.1): files through the Gemini Files
+ * The Gemini API adapter (`model: gemini/<model>`, README "Configuration reference"): files through the Gemini Files
  * API, chat through the Gemini generateContent code shared with Vertex AI, both with
  * `x-goog-api-key` on `api_base` (default https://generativelanguage.googleapis.com).
  */

@@ -1,5 +1,5 @@
 /**
- * Chat completions on the Gemini API (providers.md §4.5, SPEC §1.1): the generateContent code
+ * Chat completions on the Gemini API (docs/wire-formats.md §4.5, README "Configuration reference"): the generateContent code
  * shared with Vertex AI (../google/gemini-chat.ts) on `/v1beta/models/{model}`, after this
  * deployment's file references are turned into Files API uris, so a file part becomes
  * `fileData {mimeType, fileUri}` of this deployment's copy.
@@ -69,7 +69,7 @@ export class GeminiApiChat implements ChatCapability {
     return { ...request, fileReferences: references };
   }
 
-  /** The uri the Files API reports for a file: `<api base>/v1beta/files/<id>` (providers.md §4.3). */
+  /** The uri the Files API reports for a file: `<api base>/v1beta/files/<id>` (docs/wire-formats.md §4.3). */
   private uriOf(providerFileId: string): string {
     return `${this.options.client.options.baseUrl}/v1beta/files/${resourceId(providerFileId)}`;
   }

@@ -1,5 +1,5 @@
 /**
- * Files on the Gemini API (providers.md §4): resumable upload (start → upload, finalize),
+ * Files on the Gemini API (docs/wire-formats.md §4): resumable upload (start → upload, finalize),
  * get, list, delete. The Files API keeps no purpose and offers no download of uploaded files,
  * so content is a 400 "not supported". Files expire on their own after 48 hours; FileObject
  * `expires_at` says when, and `status` is `uploaded` while Gemini is still PROCESSING.
@@ -77,7 +77,7 @@ export class GeminiFiles implements FilesCapability {
     return { id: fileId, object: 'file', deleted: true };
   }
 
-  /** Uploaded files cannot be downloaded from the Gemini API (providers.md §4.4). */
+  /** Uploaded files cannot be downloaded from the Gemini API (docs/wire-formats.md §4.4). */
   async content(_fileId: string, _context: CallContext): Promise<ContentStream> {
     throw errors.unsupportedOperation(PROVIDER, 'download file content (the Gemini Files API has no download of uploaded files)');
   }

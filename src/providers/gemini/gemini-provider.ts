@@ -25,7 +25,7 @@ export const geminiProvider: ProviderDefinition = {
     }
   },
   // File URIs (`https://generativelanguage.googleapis.com/v1beta/files/…`) are Gemini storage
-  // whatever api_base says (providers.md §4.3 `uri`).
+  // whatever api_base says (docs/wire-formats.md §4.3 `uri`).
   storedReferenceForms: geminiStorageForms,
 };
 

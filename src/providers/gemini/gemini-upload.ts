@@ -1,5 +1,5 @@
 /**
- * The Gemini Files API resumable upload (providers.md §4.2), streamed:
+ * The Gemini Files API resumable upload (docs/wire-formats.md §4.2), streamed:
  * - start: `POST /upload/v1beta/files` with `X-Goog-Upload-Protocol: resumable`,
  *   `X-Goog-Upload-Command: start`, the size and type in `X-Goog-Upload-Header-Content-*`, and
  *   `{"file":{"display_name"}}` → the session URL in `x-goog-upload-url`;

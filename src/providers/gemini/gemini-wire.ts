@@ -1,5 +1,5 @@
 /**
- * Gemini API wire facts shared by the files and chat capabilities (providers.md §4):
+ * Gemini API wire facts shared by the files and chat capabilities (docs/wire-formats.md §4):
  * the base URL, file names ↔ OpenAI-shaped ids, the File resource → FileObject, and the Google
  * error envelope `{"error":{"code","message","status","details"}}` read leniently.
  */
@@ -44,7 +44,7 @@ export function isGeminiFileId(value: string): boolean {
   return value.startsWith(ID_PREFIX) && RESOURCE_ID.test(value.slice(ID_PREFIX.length));
 }
 
-/** The File resource (providers.md §4.3) as much as the gateway reads of it. */
+/** The File resource (docs/wire-formats.md §4.3) as much as the gateway reads of it. */
 export interface GeminiFileResource {
   name: string;
   displayName?: string;
@@ -82,7 +82,7 @@ export function toFileObject(resource: GeminiFileResource): FileObject {
 
 /**
  * Reads Google's envelope. The status string (and an ErrorInfo reason such as API_KEY_INVALID)
- * leads the message so the adapter can tell "bad key" from "bad request" (providers.md §4.6).
+ * leads the message so the adapter can tell "bad key" from "bad request" (docs/wire-formats.md §4.6).
  */
 export function parseGeminiError(status: number, text: string): ParsedUpstreamError {
   try {
@@ -103,7 +103,7 @@ export function parseGeminiError(status: number, text: string): ParsedUpstreamEr
 /**
  * Gemini answers a bad key with 400 API_KEY_INVALID: that is the gateway's credential, so it
  * becomes the 401 class (→ 502 upstream_auth_failed). On a file route, 403 PERMISSION_DENIED is
- * how the API says "unknown or expired file" (providers.md §4.6) → 404.
+ * how the API says "unknown or expired file" (docs/wire-formats.md §4.6) → 404.
  */
 export function reclassify(error: unknown, fileId?: string): unknown {
   if (!(error instanceof UpstreamError)) return error;

@@ -1,6 +1,6 @@
 /**
  * A Vertex GenerateContentResponse → OpenAI chat.completion, and a stream of them →
- * chat.completion.chunk objects (providers.md §3.4 "Response"): text parts joined (thought parts
+ * chat.completion.chunk objects (docs/wire-formats.md §3.4 "Response"): text parts joined (thought parts
  * skipped), functionCall parts → tool_calls with minted `call_…` ids and JSON string arguments,
  * finish reasons mapped as LiteLLM does, usageMetadata → usage. Pure apart from id minting and
  * the clock, both injectable.
@@ -22,7 +22,7 @@ type Json = Record<string, unknown>;
 
 const CONTENT_FILTER = new Set(['SAFETY', 'RECITATION', 'LANGUAGE', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII']);
 
-/** Gemini finishReason → OpenAI finish_reason (providers.md §3.4, LiteLLM's map). */
+/** Gemini finishReason → OpenAI finish_reason (docs/wire-formats.md §3.4, LiteLLM's map). */
 export function mapFinishReason(reason: string | undefined, hasToolCalls: boolean): string {
   if (reason === 'MAX_TOKENS') return 'length';
   if (reason !== undefined && (CONTENT_FILTER.has(reason) || reason.startsWith('IMAGE_'))) return 'content_filter';

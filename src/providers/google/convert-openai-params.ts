@@ -1,5 +1,5 @@
 /**
- * OpenAI request parameters → Gemini generationConfig, tools and toolConfig (providers.md §3.4
+ * OpenAI request parameters → Gemini generationConfig, tools and toolConfig (docs/wire-formats.md §3.4
  * "Params"). Parameters Gemini has no counterpart for (user, metadata, store,
  * parallel_tool_calls, service_tier, …) are dropped, as LiteLLM drops them. Pure: no I/O.
  */

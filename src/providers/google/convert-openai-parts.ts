@@ -1,7 +1,7 @@
 /**
- * OpenAI message content → Gemini parts (providers.md §3.4 "Content parts"): text, images and
+ * OpenAI message content → Gemini parts (docs/wire-formats.md §3.4 "Content parts"): text, images and
  * files by URL or inline, and files named by a unified id, which become this deployment's
- * `fileData {mimeType, fileUri: gs://…}` (SPEC §5). Pure: no I/O.
+ * `fileData {mimeType, fileUri: gs://…}` (README "Endpoints" (chat)). Pure: no I/O.
  */
 import { errors } from '../../core/errors.ts';
 import { resolveMimeType } from '../../core/mime-type.ts';
@@ -58,7 +58,7 @@ function imagePart(imageUrl: unknown, context: PartsContext): GeminiPart {
   const url = typeof imageUrl === 'string' ? imageUrl : isRecord(imageUrl) ? imageUrl.url : undefined;
   if (typeof url !== 'string' || url === '') throw errors.missingField(`${context.param}.image_url.url`);
   if (url.startsWith('data:')) return { inlineData: parseDataUrl(url, `${context.param}.image_url.url`) };
-  // Vertex needs a mimeType with every fileUri (providers.md §3.4): guess from the extension; an
+  // Vertex needs a mimeType with every fileUri (docs/wire-formats.md §3.4): guess from the extension; an
   // image_url part is an image, so an unknown extension falls back to JPEG.
   const guessed = mimeFromName(url);
   return { fileData: { mimeType: guessed === GENERIC ? 'image/jpeg' : guessed, fileUri: url } };
@@ -78,7 +78,7 @@ function filePart(file: unknown, context: PartsContext): GeminiPart {
     const fileId = file.file_id;
     const target = lookupFileReference({ fileReferences: context.fileReferences, fileId, instance: context.instance, param: `${param}.file_id` });
     if (target) return { fileData: { mimeType: target.mimeType, fileUri: target.providerFileId } };
-    // A gs:// URI the client names itself is usable as is (LiteLLM does the same, reference-system §5).
+    // A gs:// URI the client names itself is usable as is (LiteLLM does the same, LiteLLM's managed files in chat, docs.litellm.ai/docs/proxy/litellm_managed_files).
     if (fileId.startsWith('gs://')) {
       const mimeType = format ?? mimeFromName(fileId);
       if (mimeType === GENERIC) {
@@ -90,7 +90,7 @@ function filePart(file: unknown, context: PartsContext): GeminiPart {
   }
   if (typeof file.file_data === 'string' && file.file_data !== '') {
     if (file.file_data.startsWith('data:')) return { inlineData: parseDataUrl(file.file_data, `${param}.file_data`) };
-    // OpenAI's spec calls file_data plain base64 (providers.md §1.9): type from format, name or bytes.
+    // OpenAI's spec calls file_data plain base64 (docs/wire-formats.md §1.9): type from format, name or bytes.
     const filename = typeof file.filename === 'string' ? file.filename : '';
     const head = Buffer.from(file.file_data.slice(0, 96), 'base64');
     return { inlineData: { mimeType: format ?? resolveMimeType({ filename, head }), data: file.file_data } };

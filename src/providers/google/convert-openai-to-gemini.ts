@@ -1,5 +1,5 @@
 /**
- * An OpenAI chat completion request → a Vertex generateContent body (providers.md §3.3, §3.4):
+ * An OpenAI chat completion request → a Vertex generateContent body (docs/wire-formats.md §3.3, §3.4):
  * system/developer messages → systemInstruction; user/assistant → user/model turns, consecutive
  * turns of one role merged (Gemini wants them alternating); assistant tool_calls → functionCall
  * parts; tool results → functionResponse parts in a user turn, named after the call they answer.
@@ -124,7 +124,7 @@ function parseArguments(value: unknown, param: string): Record<string, unknown> 
   throw errors.invalidValue(param, `Invalid '${param}': expected a JSON object string.`);
 }
 
-/** providers.md §3.4: a tool result becomes `functionResponse {name, response: {content}}`. */
+/** docs/wire-formats.md §3.4: a tool result becomes `functionResponse {name, response: {content}}`. */
 function functionResponse(name: string, content: unknown, context: PartsContext): GeminiPart {
   const text = contentToParts(content, context)
     .map((part) => part.text ?? '')

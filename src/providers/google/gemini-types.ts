@@ -1,12 +1,12 @@
 /**
- * The parts of Gemini's generateContent wire format (providers.md §3.3) the translators read
+ * The parts of Gemini's generateContent wire format (docs/wire-formats.md §3.3) the translators read
  * and write. camelCase, as js-genai sends it; every field optional on the response side because
  * Vertex omits proto3 defaults (e.g. `index: 0`).
  */
 
 export interface GeminiPart {
   text?: string;
-  /** A thinking summary: never shown as answer text (providers.md §3.4 Response). */
+  /** A thinking summary: never shown as answer text (docs/wire-formats.md §3.4 Response). */
   thought?: boolean;
   thoughtSignature?: string;
   inlineData?: { mimeType: string; data: string };

@@ -1,6 +1,6 @@
 /**
- * Service-account key files (providers.md §3.1). `vertex_credentials` in config may be the parsed
- * object, the JSON text itself, or a path to the key file (SPEC §1.1), so all three are accepted.
+ * Service-account key files (docs/wire-formats.md §3.1). `vertex_credentials` in config may be the parsed
+ * object, the JSON text itself, or a path to the key file (README "Configuration reference"), so all three are accepted.
  * Errors name the missing fields but never echo the key material.
  */
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * OpenAI Batch API (providers.md §1.10; Azure's classic and v1 surfaces speak the same shape,
- * §2.4). Output and error references are the provider's own file ids, read with the Files API.
+ * OpenAI Batch API (docs/wire-formats.md §1.10; Azure's classic and v1 surfaces speak the same shape,
+ * docs/wire-formats.md §2.4). Output and error references are the provider's own file ids, read with the Files API.
  */
 import type { BatchError, BatchErrors, BatchStatus } from '../../core/batch-types.ts';
 import { BATCH_STATUSES } from '../../core/batch-types.ts';
@@ -86,7 +86,7 @@ export class OpenAIShapedBatches implements BatchesCapability {
     await this.files.delete(reference, context);
   }
 
-  /** Lenient reading: Azure doc samples use ISO times, capitalised statuses and string lines (§2.4). */
+  /** Lenient reading: Azure doc samples use ISO times, capitalised statuses and string lines (docs/wire-formats.md §2.4). */
   private normalize(raw: Json | undefined): ProviderBatch {
     if (!raw || typeof raw.id !== 'string') throw this.client.malformed('answered a batch without an id');
     const status = String(raw.status ?? '').toLowerCase();

@@ -1,7 +1,7 @@
 /**
  * Chat completions for OpenAI and Azure OpenAI: the OpenAI body goes through unchanged except
  * for file parts naming a unified id, which get this deployment's provider file id
- * (SPEC §5, reference-system §5 step 3). Answers and stream chunks are passed on as the
+ * (README "Endpoints" (chat), LiteLLM's managed files in chat, docs.litellm.ai/docs/proxy/litellm_managed_files step 3). Answers and stream chunks are passed on as the
  * provider's own JSON text (RawJson): nothing in them changes, so they are not re-serialized.
  */
 import type { UpstreamError } from '../../core/errors.ts';
@@ -17,7 +17,7 @@ export interface OpenAIChatOptions {
   instance: string;
   /**
    * Path under the client's base URL: `/chat/completions` (OpenAI, Azure v1 surface) or
-   * `/deployments/{name}/chat/completions` (Azure classic, providers.md §2.1).
+   * `/deployments/{name}/chat/completions` (Azure classic, docs/wire-formats.md §2.1).
    */
   path: string;
 }

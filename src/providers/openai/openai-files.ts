@@ -1,4 +1,4 @@
-/** OpenAI Files API (providers.md §1.4–1.6). Also serves Azure's v1 surface shape. */
+/** OpenAI Files API (docs/wire-formats.md §1.4–1.6). Also serves Azure's v1 surface shape. */
 import { UPLOAD_PURPOSES, type FileDeleted, type FileList, type FileObject } from '../../core/openai-types.ts';
 import type { CallContext, ContentStream, FilesCapability, LateUploadFields, ListQuery, UploadBody, UploadInput, UploadShapingInput } from '../provider-adapter.ts';
 import { rewriteBatchModel } from '../shared/batch-jsonl.ts';
@@ -101,7 +101,7 @@ export class OpenAIShapedFiles implements FilesCapability {
     if (raw && 'has_more' in raw) {
       return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: Boolean(raw.has_more) };
     }
-    // No paging fields: the upstream returned everything (Azure classic, providers.md §2.2).
+    // No paging fields: the upstream returned everything (Azure classic, docs/wire-formats.md §2.2).
     return pageLocally(data, query);
   }
 

@@ -1,8 +1,8 @@
 /**
- * Fine-tuning jobs over an OpenAI-shaped surface (providers.md §1.11): OpenAI `/v1/fine_tuning/jobs`
+ * Fine-tuning jobs over an OpenAI-shaped surface (docs/wire-formats.md §1.11): OpenAI `/v1/fine_tuning/jobs`
  * and Azure OpenAI `{endpoint}/openai/fine_tuning/jobs?api-version=…` (classic) or
- * `/openai/v1/fine_tuning/jobs` (v1 surface, §2.1). Answers are read leniently: Azure has sent
- * ISO timestamps and other status spellings (§2.4 doc-sample quirks).
+ * `/openai/v1/fine_tuning/jobs` (v1 surface, docs/wire-formats.md §2.1). Answers are read leniently: Azure has sent
+ * ISO timestamps and other status spellings (docs/wire-formats.md §2.4 doc-sample quirks).
  */
 import type { FineTuningCheckpoint, FineTuningCheckpointPage, FineTuningEvent, FineTuningJob, FineTuningPage, FineTuningStatus } from '../../core/fine-tuning-types.ts';
 import type { CallContext, FineTuningCapability, FineTuningCreateInput, FineTuningPageQuery } from '../provider-adapter.ts';

@@ -1,6 +1,6 @@
 /**
  * Streams a batch JSONL file line by line, setting each request's `body.model` to the
- * deployment's own model or Azure deployment name (providers.md §2.4: Azure requires it; for
+ * deployment's own model or Azure deployment name (docs/wire-formats.md §2.4: Azure requires it; for
  * OpenAI the public model_name is not a model OpenAI knows) and each managed file id a line
  * names to this deployment's copy. Lines are split on bytes by
  * core/jsonl-lines.ts; memory is bounded by one line.

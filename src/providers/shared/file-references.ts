@@ -1,4 +1,4 @@
-/** Looking up a unified file id's target on one deployment (SPEC §5), shared by the chat converters. */
+/** Looking up a unified file id's target on one deployment (README "Endpoints" (chat)), shared by the chat converters. */
 import { errors, type GatewayError } from '../../core/errors.ts';
 import type { FileReferenceTargets } from '../provider-adapter.ts';
 

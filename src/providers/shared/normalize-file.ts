@@ -13,7 +13,7 @@ export function toUnixSeconds(value: unknown): number | null {
   return null;
 }
 
-/** Azure's FileState (providers.md §2.2) folded into OpenAI's three statuses, case-insensitively. */
+/** Azure's FileState (docs/wire-formats.md §2.2) folded into OpenAI's three statuses, case-insensitively. */
 export function normalizeStatus(value: unknown): FileStatus {
   const status = String(value ?? 'processed').toLowerCase();
   if (status === 'processed') return 'processed';

@@ -1,5 +1,5 @@
 /**
- * When and how long to wait before sending an upstream call again (SPEC §12): only calls that are
+ * When and how long to wait before sending an upstream call again (README "Endpoints" (limits)): only calls that are
  * idempotent and whose body can be sent again, at most `max_retries` more times, on 408/409/429/5xx
  * and connection failures or timeouts, honouring `retry-after-ms` / `retry-after` (seconds or an
  * HTTP date), else exponential backoff from 0.5 s up to 8 s with up to 25 % jitter — the schedule

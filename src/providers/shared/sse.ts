@@ -1,7 +1,7 @@
 /**
  * A Server-Sent Events reader for upstream streams (OpenAI chat chunks, Vertex
  * streamGenerateContent?alt=sse). Follows the WHATWG event-stream rules that matter here:
- * lines end in \n, \r\n or \r (Vertex frames events with \r\n\r\n, providers.md §3.3), `data:`
+ * lines end in \n, \r\n or \r (Vertex frames events with \r\n\r\n, docs/wire-formats.md §3.3), `data:`
  * lines of one event are joined with \n, comment lines (`:`) and other fields are skipped, and a
  * trailing event without its blank line is still delivered when the stream ends.
  */

@@ -25,7 +25,7 @@ import {
 
 export { headerValue, parseErrorEnvelope, type ParsedUpstreamError } from './upstream-failures.ts';
 
-/** Per-deployment `timeout` / `stream_timeout` (SPEC §12), in milliseconds. */
+/** Per-deployment `timeout` / `stream_timeout` (README "Endpoints" (limits)), in milliseconds. */
 export interface UpstreamTimeouts {
   /** Connect (capped at 10 s), response headers and body idle for ordinary calls. Default 300 s. */
   timeoutMs?: number | undefined;
@@ -80,7 +80,7 @@ export interface UpstreamCall {
   /** Send without the auth hook's headers (e.g. the token call itself). */
   anonymous?: boolean;
   /**
-   * 'upload': send on this client's pool for file bodies (SPEC §12). File bodies stream at the
+   * 'upload': send on this client's pool for file bodies (README "Endpoints" (limits)). File bodies stream at the
    * client's pace and a stalled client holds its connection until the idle timeout cuts it;
    * sharing the pool of short calls let 128 stalled uploads starve every list/retrieve/chat.
    */

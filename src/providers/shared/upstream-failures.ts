@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { errors, GatewayError, UpstreamError, type UpstreamFailureKind } from '../../core/errors.ts';
 
 export interface ParsedUpstreamError {
-  /** The provider's own text: logged, never returned to clients (SPEC §7). */
+  /** The provider's own text: logged, never returned to clients (README "Endpoints" (errors)). */
   message: string;
   /** The provider's error code and type: these may be shown to clients. */
   code?: string;

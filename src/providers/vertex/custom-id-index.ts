@@ -1,6 +1,6 @@
 /**
  * The custom_ids of a Vertex batch on local disk, so that neither converting the input nor
- * matching the (out-of-order) output back needs them in memory (SPEC §6: memory stays flat with
+ * matching the (out-of-order) output back needs them in memory (README "Batches": memory stays flat with
  * the file's size).
  *
  * - `CustomIdSpool` collects them while the input is converted: one JSON string per line, in row

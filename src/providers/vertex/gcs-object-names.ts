@@ -2,12 +2,12 @@
  * Where Vertex files live in GCS and how `gs://` ids are checked.
  *
  * Object name: `<prefix/>unifile/<uuid v4>/<sanitised filename>`.
- * - `<prefix>` comes from `bucket_name: bucket/prefix` (as LiteLLM splits it, reference-system §8.1);
+ * - `<prefix>` comes from `bucket_name: bucket/prefix` (as LiteLLM splits it, LiteLLM's vertex_ai/files/transformation.py);
  * - `unifile/` groups what the gateway wrote, so a shared bucket stays readable;
  * - the random UUID makes names unguessable and collision-free, so uploads never overwrite;
  * - the filename (reduced to a safe character set) keeps objects recognisable in the console.
  *   The client's original filename is kept verbatim in the object's metadata instead.
- * Ids are `gs://<bucket>/<object name>` with the generation dropped (providers.md §3.2).
+ * Ids are `gs://<bucket>/<object name>` with the generation dropped (docs/wire-formats.md §3.2).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -23,7 +23,7 @@ export const GATEWAY_FOLDER = 'unifile';
 // starting and ending with a letter or digit.
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
-/** Splits `bucket` or `bucket/some/prefix` (SPEC §1.1 `bucket_name`). */
+/** Splits `bucket` or `bucket/some/prefix` (README "Configuration reference" `bucket_name`). */
 export function parseBucketName(value: string): BucketLocation {
   const trimmed = value.trim().replace(/^gs:\/\//, '');
   const slash = trimmed.indexOf('/');
@@ -60,7 +60,7 @@ export function fileIdFor(bucket: string, objectName: string): string {
 /**
  * The object name inside the configured bucket and prefix, or undefined for any other id: the
  * adapter never touches buckets or folders outside its configuration (LiteLLM's
- * validate_managed_cloud_file_id, reference-system §8.1, does the same).
+ * validate_managed_cloud_file_id, LiteLLM's vertex_ai/files/transformation.py, does the same).
  */
 export function objectNameFromFileId(location: BucketLocation, fileId: string): string | undefined {
   const head = `gs://${location.bucket}/`;

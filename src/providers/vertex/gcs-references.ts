@@ -1,5 +1,5 @@
 /**
- * Cloud Storage references a client may put in a chat message (SPEC §5): `gs://bucket/object`
+ * Cloud Storage references a client may put in a chat message (README "Endpoints" (chat)): `gs://bucket/object`
  * URIs and the https forms of the same objects (`https://storage.googleapis.com/bucket/object`,
  * `https://storage.cloud.google.com/bucket/object`, `https://bucket.storage.googleapis.com/object`,
  * Cloud Storage "Request endpoints"). They name Vertex's storage whatever the configuration says;

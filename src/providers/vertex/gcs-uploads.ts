@@ -1,5 +1,5 @@
 /**
- * The two GCS JSON API upload flows the adapter uses (providers.md §3.2).
+ * The two GCS JSON API upload flows the adapter uses (docs/wire-formats.md §3.2).
  *
  * `uploadType=media` (what LiteLLM sends) cannot carry custom metadata, and the adapter needs
  * `metadata.purpose` / `metadata.filename` to answer retrieve. So:

@@ -49,7 +49,7 @@ export function createVertexAdapter(settings: ProviderSettings): ProviderAdapter
         ...transport,
       });
       chat = new GeminiChat({ client, instance, model: settings.model, modelPath: vertexModelPath({ project, location, model: settings.model }) });
-      // Batch prediction jobs read and write the deployment's bucket, so they need one (SPEC §6).
+      // Batch prediction jobs read and write the deployment's bucket, so they need one (README "Batches").
       if (files) {
         const spool = settings.spoolDirectory ? { spoolDirectory: settings.spoolDirectory } : {};
         batches = new VertexBatches({ instance, client, gcs: files.gcs, location: files.location, project, region: location, model: settings.model, ...spool });

@@ -1,4 +1,4 @@
-/** The Vertex batch converters on exact lines (providers.md §1.10, §3.5). */
+/** The Vertex batch converters on exact lines (docs/wire-formats.md §1.10, §3.5). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';

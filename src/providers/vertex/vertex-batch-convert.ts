@@ -1,12 +1,12 @@
 /**
- * Streaming converters between OpenAI batch JSONL (providers.md §1.10) and Vertex batch
- * prediction JSONL (§3.5), one line at a time: memory is bounded by one line (the custom_ids go
+ * Streaming converters between OpenAI batch JSONL (docs/wire-formats.md §1.10) and Vertex batch
+ * prediction JSONL (docs/wire-formats.md §3.5), one line at a time: memory is bounded by one line (the custom_ids go
  * to and come from disk, custom-id-index.ts).
  *
  * custom_ids are arbitrary strings and GCP labels are not (lowercase, ≤ 63 characters), so a
  * custom_id never goes into a label: each Vertex request carries only its input row number in
  * `labels.unifile_row`, which Vertex echoes back in every predictions line, and the custom_ids
- * are kept in row order beside the input (SPEC §6). Output comes back out of order and is
+ * are kept in row order beside the input (README "Batches"). Output comes back out of order and is
  * matched through that row number.
  */
 import { hash } from 'node:crypto';
@@ -90,7 +90,7 @@ export async function* openAIBatchToVertex(
     if (typeof request.custom_id !== 'string') throw badLine(number, 'has no string "custom_id"');
     const body = request.body as Json | undefined;
     if (!body || typeof body !== 'object' || !Array.isArray(body.messages)) throw badLine(number, 'has no chat completion "body" with "messages"');
-    // Managed file ids become this deployment's gs:// copies, as in chat (SPEC §5).
+    // Managed file ids become this deployment's gs:// copies, as in chat (README "Endpoints" (chat)).
     const fileReferences: Record<string, Record<string, { providerFileId: string; mimeType: string }>> = {};
     const ours = new Set<string>();
     for (const fileId of managedFileIds(body.messages)) {

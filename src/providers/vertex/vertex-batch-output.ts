@@ -1,5 +1,5 @@
 /**
- * A Vertex batch job's output for the batches capability (SPEC §6). When the gateway records the
+ * A Vertex batch job's output for the batches capability (README "Batches"). When the gateway records the
  * output (describe), the `predictions*.jsonl` shards under the job's output directory (GCS list,
  * name order) are converted in one streaming pass into OpenAI batch output lines, matched back to
  * their custom_ids through a disk index (custom-id-index.ts), and stored as one object beside the

@@ -1,5 +1,5 @@
 /**
- * Batches on Vertex AI as batch prediction jobs (SPEC §6; providers.md §3.5; cloud.google.com/
+ * Batches on Vertex AI as batch prediction jobs (README "Batches"; docs/wire-formats.md §3.5; cloud.google.com/
  * vertex-ai/docs/reference/rest/v1/projects.locations.batchPredictionJobs). `create` converts the
  * OpenAI JSONL input (a `gs://` object of this deployment) line by line into Vertex input in a
  * fresh folder `…/unifile/batches/{uuid}/` next to the custom_ids in row order (spooled to disk on
@@ -108,7 +108,7 @@ export class VertexBatches implements BatchesCapability {
         model: `publishers/google/models/${this.options.model}`,
         inputConfig: { instancesFormat: 'jsonl', gcsSource: { uris: [fileIdFor(location.bucket, `${folder}/${INPUT_NAME}`)] } },
         outputConfig: { predictionsFormat: 'jsonl', gcsDestination: { outputUriPrefix: fileIdFor(location.bucket, `${folder}/output`) } },
-        // Only a count: custom_ids never go into labels (SPEC §6).
+        // Only a count: custom_ids never go into labels (README "Batches").
         labels: { unifile_requests: String(requests) },
       };
       const job = await this.options.client.json<Json>(

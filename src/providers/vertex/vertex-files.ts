@@ -1,8 +1,8 @@
 /**
- * Files for Vertex AI. Vertex has no Files API (providers.md §3): a file is a GCS object in the
+ * Files for Vertex AI. Vertex has no Files API (docs/wire-formats.md §3): a file is a GCS object in the
  * deployment's bucket, its id the `gs://bucket/object` URI that Gemini's `fileData.fileUri` and
- * batch jobs take. Mapping to OpenAI's FileObject follows LiteLLM (reference-system §8.1,
- * providers.md §3.2), except that the client's filename and purpose are kept in object metadata.
+ * batch jobs take. Mapping to OpenAI's FileObject follows LiteLLM (LiteLLM's vertex_ai/files/transformation.py,
+ * docs/wire-formats.md §3.2), except that the client's filename and purpose are kept in object metadata.
  */
 import type { Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
@@ -24,7 +24,7 @@ export const DEFAULT_GCS_API_BASE = 'https://storage.googleapis.com';
 export interface VertexFilesOptions {
   /** Deployment id: named in errors and log lines. */
   instance: string;
-  /** `bucket` or `bucket/prefix` (SPEC §1.1 `bucket_name`). */
+  /** `bucket` or `bucket/prefix` (README "Configuration reference" `bucket_name`). */
   bucketName: string;
   /** The deployment's token source (shared with its chat); else one is made from `credentials`. */
   tokens?: TokenSource;
