@@ -8,20 +8,27 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export const HEADING = '## Chat completions: added latency and throughput';
-const START = '<!-- bench:chat-latency:start -->';
-const END = '<!-- bench:chat-latency:end -->';
+
+/** Which section: its marker name (`bench:<name>:start`) and heading line; chat-latency's by default. */
+export interface SectionName {
+  name: string;
+  heading: string;
+}
+const CHAT_LATENCY: SectionName = { name: 'chat-latency', heading: HEADING };
 
 /** `body` is the section's markdown after its heading line. */
-export function writeSection(path: string, body: string): void {
-  const section = `${START}\n${HEADING}\n\n${body.trimEnd()}\n${END}\n`;
+export function writeSection(path: string, body: string, which: SectionName = CHAT_LATENCY): void {
+  const section = `<!-- bench:${which.name}:start -->\n${which.heading}\n\n${body.trimEnd()}\n<!-- bench:${which.name}:end -->\n`;
   const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const next = replaceOrAppend(current, section);
-  const temporary = `${path}.chat-latency.tmp`;
+  const next = replaceOrAppend(current, section, which);
+  const temporary = `${path}.${which.name}.tmp`;
   writeFileSync(temporary, next);
   renameSync(temporary, path);
 }
 
-export function replaceOrAppend(current: string, section: string): string {
+export function replaceOrAppend(current: string, section: string, which: SectionName = CHAT_LATENCY): string {
+  const START = `<!-- bench:${which.name}:start -->`;
+  const END = `<!-- bench:${which.name}:end -->`;
   const start = current.indexOf(START);
   if (start >= 0) {
     const end = current.indexOf(END, start);
@@ -32,7 +39,7 @@ export function replaceOrAppend(current: string, section: string): string {
     }
   }
   const lines = current.split('\n');
-  const headingIndex = lines.findIndex((line) => line.trimEnd() === HEADING);
+  const headingIndex = lines.findIndex((line) => line.trimEnd() === which.heading);
   if (headingIndex >= 0) {
     let endIndex = lines.length;
     for (let index = headingIndex + 1; index < lines.length; index += 1) {

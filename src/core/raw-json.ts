@@ -12,6 +12,14 @@ export class RawJson {
   }
 }
 
+/**
+ * Server-Sent Events already framed for the client (`data: …\n\n`, one or more events): what a
+ * stream passes on when it forwards a provider's events as they came (see ChatCapability.streamSse).
+ */
+export class SseText {
+  constructor(readonly text: string) {}
+}
+
 /** An OpenAI-shaped answer: built by a converter, or a provider's own JSON text. */
 export type JsonAnswer = Record<string, unknown> | RawJson;
 

@@ -30,8 +30,13 @@ export class SseWriter {
     return drained(response);
   }
 
+  /**
+   * Ends the answer with `text`. Node's end() uncorks the socket fully itself
+   * (lib/_http_outgoing.js, "Fully uncork connection on end()"), so what is still corked leaves
+   * together with `text` and the last chunk of the chunked encoding, in one write.
+   */
   end(text: string): void {
-    this.uncork();
+    this.corked = false;
     this.response.end(text);
   }
 }

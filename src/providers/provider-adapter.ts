@@ -13,7 +13,7 @@ export type ProviderKind = string;
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
-import type { JsonAnswer } from '../core/raw-json.ts';
+import type { JsonAnswer, SseText } from '../core/raw-json.ts';
 import type { FileIdMapping } from './shared/batch-jsonl.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
@@ -170,6 +170,13 @@ export interface ChatCapability {
    * SSE framing and `[DONE]`.
    */
   stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>>;
+  /**
+   * Optional, the same stream already framed for the client: blocks of `data: …\n\n` events,
+   * byte for byte what `stream` plus the caller's framing would give, without `[DONE]`. For a
+   * provider whose events pass on unchanged (OpenAI, Azure), so the gateway forwards each
+   * upstream read in one piece instead of event by event.
+   */
+  streamSse?(request: ChatRequest, context: CallContext): Promise<AsyncIterable<SseText>>;
 }
 
 /** What a fine-tuning job is created with, in this provider's own ids and names. */

@@ -5,11 +5,11 @@
  * provider's own JSON text (RawJson): nothing in them changes, so they are not re-serialized.
  */
 import type { UpstreamError } from '../../core/errors.ts';
-import { looksLikeJsonObject, RawJson, type JsonAnswer } from '../../core/raw-json.ts';
+import { jsonText, looksLikeJsonObject, RawJson, SseText, type JsonAnswer } from '../../core/raw-json.ts';
 import type { CallContext, ChatCapability, ChatRequest, FileReferenceTargets } from '../provider-adapter.ts';
 import { lookupFileReference } from '../shared/file-references.ts';
-import { upstreamSseData } from '../shared/sse.ts';
-import type { UpstreamClient } from '../shared/upstream-client.ts';
+import { upstreamSseBatches, upstreamSseData } from '../shared/sse.ts';
+import type { UpstreamClient, UpstreamResponse } from '../shared/upstream-client.ts';
 
 export interface OpenAIChatOptions {
   client: UpstreamClient;
@@ -45,10 +45,23 @@ export class OpenAIChat implements ChatCapability {
   }
 
   async stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>> {
+    return this.chunks(upstreamSseData(await this.openStream(request, context), this.options.client, context));
+  }
+
+  /**
+   * The same stream as `stream`, framed for the client: each upstream read's events as one block
+   * of `data: …\n\n` events, the provider's JSON text unchanged where `stream` passes it on as
+   * RawJson, so the bytes are those `stream` plus the route's framing would give.
+   */
+  async streamSse(request: ChatRequest, context: CallContext): Promise<AsyncIterable<SseText>> {
+    return this.sseBlocks(upstreamSseBatches(await this.openStream(request, context), this.options.client, context));
+  }
+
+  private async openStream(request: ChatRequest, context: CallContext): Promise<UpstreamResponse> {
     const body = this.upstreamBody(request, true);
     // send() resolves only on a 2xx status: errors before the first byte reject here, so the
     // service can still fail over to another deployment.
-    const response = await this.options.client.send(
+    return this.options.client.send(
       {
         operation: 'chat.stream',
         method: 'POST',
@@ -60,7 +73,6 @@ export class OpenAIChat implements ChatCapability {
       },
       context,
     );
-    return this.chunks(upstreamSseData(response, this.options.client, context));
   }
 
   private async *chunks(events: AsyncGenerator<string>): AsyncGenerator<JsonAnswer> {
@@ -72,26 +84,56 @@ export class OpenAIChat implements ChatCapability {
         done = true;
         continue;
       }
-      // An object by its outline that cannot be an `error` event passes on as the provider sent it.
-      if (looksLikeJsonObject(data) && !data.includes('"error"')) {
-        yield new RawJson(data);
-        continue;
-      }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch (error) {
-        throw this.malformed('sent a stream event that is not JSON', error);
-      }
-      if (!chunk || typeof chunk !== 'object') throw this.malformed('sent a stream event that is not an object');
-      // OpenAI reports failures after the status line as an `error` event in the stream.
-      const failure = (chunk as { error?: { message?: unknown } }).error;
-      if (failure) {
-        const message = typeof failure.message === 'string' ? failure.message : 'error event in the stream';
-        throw this.malformed(message);
-      }
-      yield chunk as Record<string, unknown>;
+      yield this.answerOf(data);
     }
+  }
+
+  private async *sseBlocks(batches: AsyncGenerator<string[]>): AsyncGenerator<SseText> {
+    let done = false;
+    for await (const events of batches) {
+      // As in chunks(): read to the end after [DONE], passing nothing on.
+      if (done) continue;
+      let text = '';
+      for (const data of events) {
+        if (data === '[DONE]') {
+          done = true;
+          break;
+        }
+        if (passesAsIs(data)) {
+          text += `data: ${data}\n\n`;
+          continue;
+        }
+        let answer: JsonAnswer;
+        try {
+          answer = this.answerOf(data);
+        } catch (error) {
+          // The events before the failing one still reach the client, then the failure.
+          if (text !== '') yield new SseText(text);
+          throw error;
+        }
+        text += `data: ${jsonText(answer)}\n\n`;
+      }
+      if (text !== '') yield new SseText(text);
+    }
+  }
+
+  /** One event's data as an answer: the provider's text when it passes as is, else parsed (an `error` event throws). */
+  private answerOf(data: string): JsonAnswer {
+    if (passesAsIs(data)) return new RawJson(data);
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch (error) {
+      throw this.malformed('sent a stream event that is not JSON', error);
+    }
+    if (!chunk || typeof chunk !== 'object') throw this.malformed('sent a stream event that is not an object');
+    // OpenAI reports failures after the status line as an `error` event in the stream.
+    const failure = (chunk as { error?: { message?: unknown } }).error;
+    if (failure) {
+      const message = typeof failure.message === 'string' ? failure.message : 'error event in the stream';
+      throw this.malformed(message);
+    }
+    return chunk as Record<string, unknown>;
   }
 
   private upstreamBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
@@ -113,6 +155,11 @@ export class OpenAIChat implements ChatCapability {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** An object by its outline that cannot be an `error` event passes on as the provider sent it. */
+function passesAsIs(data: string): boolean {
+  return looksLikeJsonObject(data) && !data.includes('"error"');
+}
 
 /**
  * Copies `messages`, replacing in every `{"type":"file","file":{"file_id": X}}` part whose X is

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSseData } from './sse.ts';
+import { readSseData, SseParser } from './sse.ts';
 
 async function events(chunks: Array<string | Uint8Array>): Promise<string[]> {
   const out: string[] = [];
@@ -22,4 +22,17 @@ test('multi-line data is joined, comments and other fields are skipped, a last u
 test('a UTF-8 character split across byte chunks is decoded whole', async () => {
   const bytes = Buffer.from('data: héllo ✓\n\n');
   assert.deepEqual(await events([bytes.subarray(0, 8), bytes.subarray(8, 16), bytes.subarray(16)]), ['héllo ✓']);
+});
+
+test('the events do not depend on where the body is cut, byte or character (SseParser, as upstreamSseBatches reads)', () => {
+  const whole = ': hi\r\ndata: {"a":"é"}\r\n\r\ndata: x\rdata: y\r\rid: 1\ndata:z\n\ndata: [DONE]\n\ndata: tail';
+  const expected = ['{"a":"é"}', 'x\ny', 'z', '[DONE]', 'tail'];
+  const bytes = Buffer.from(whole);
+  for (let cut = 0; cut <= bytes.length; cut += 1) {
+    for (const pieces of [[bytes.subarray(0, cut), bytes.subarray(cut)], [whole.slice(0, cut), whole.slice(cut)]]) {
+      const parser = new SseParser();
+      const got = [...parser.push(pieces[0]!), ...parser.push(pieces[1]!), ...parser.finish()];
+      assert.deepEqual(got, expected, `cut at ${cut}`);
+    }
+  }
 });
