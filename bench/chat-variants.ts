@@ -2,7 +2,7 @@
  * Chat completions, every variant issue 10's targets name, against the floor, in ONE run:
  *
  *   node --import tsx bench/chat-variants.ts [--connections 50,10] [--databases pglite,postgres]
- *        [--variants floor,master,virtual,file] [--modes json,stream] [--duration 6] [--warmup 3]
+ *        [--variants floor,floorfile,master,virtual,file] [--modes json,stream] [--duration 6] [--warmup 3]
  *        [--rounds 1] [--baseline DIR] [--no-write] [--json FILE]          (--help: all options)
  *
  * Targets, all on loopback and all calling the same upstream (the OpenAI emulator of
@@ -63,7 +63,7 @@ const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '50,10' },
     databases: { type: 'string', default: 'pglite,postgres' },
-    variants: { type: 'string', default: 'floor,master,virtual,file' },
+    variants: { type: 'string', default: 'floor,floorfile,master,virtual,file' },
     modes: { type: 'string', default: 'json,stream' },
     duration: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '3' },
@@ -79,14 +79,14 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/chat-variants.ts [--connections 50,10] [--databases pglite,postgres] [--variants floor,master,virtual,file]\n' +
+    'node --import tsx bench/chat-variants.ts [--connections 50,10] [--databases pglite,postgres] [--variants floor,floorfile,master,virtual,file]\n' +
       '  [--modes json,stream] [--duration 6] [--warmup 3] [--rounds 1] [--baseline DIR] [--gateway auto|bin|build]\n' +
       '  [--postgres URL] [--quiet-wait S (default $BENCH_QUIET_WAIT_S or 0)] [--no-write] [--json FILE]\n' +
       '  --duration/--warmup: seconds per measurement / per target before its first measurement\n' +
       '  --rounds: every measurement this many times, the order of the targets reversed every other round; rows pool the rounds\n' +
       '  --baseline DIR: also run DIR/dist/cli.js (a built checkout) as a gateway, each of its targets next to the same target of this tree\n' +
       '  --gateway: bin = node bin/unifile.js (dist/); build = a private tsc build of src/; auto = bin, or build when dist/ is older than src/\n' +
-      '  ~4.5 min with the defaults (28 measurements); e.g. --databases pglite --modes stream --connections 50 for a quick look\n',
+      '  ~5 min with the defaults (32 measurements); e.g. --databases pglite --modes stream --connections 50 for a quick look\n',
   );
   process.exit(0);
 }
@@ -101,13 +101,14 @@ const ROUNDS = Number(args.rounds);
 const QUIET_WAIT_S = Number(args['quiet-wait']);
 if (!CONNECTIONS.every((value) => Number.isInteger(value) && value > 0)) throw new Error('--connections: positive integers');
 for (const database of DATABASES) if (!['pglite', 'postgres'].includes(database)) throw new Error(`unknown database '${database}'`);
-for (const variant of VARIANTS) if (!['floor', 'master', 'virtual', 'file'].includes(variant)) throw new Error(`unknown variant '${variant}'`);
+for (const variant of VARIANTS) if (!['floor', 'floorfile', 'master', 'virtual', 'file'].includes(variant)) throw new Error(`unknown variant '${variant}'`);
 for (const mode of MODES) if (!['json', 'stream'].includes(mode)) throw new Error(`unknown mode '${mode}'`);
 if (!(DURATION_S > 0 && WARMUP_S >= 0 && Number.isInteger(ROUNDS) && ROUNDS > 0 && QUIET_WAIT_S >= 0)) throw new Error('--duration > 0, --warmup >= 0, --rounds >= 1');
 if (!['auto', 'bin', 'build'].includes(args.gateway!)) throw new Error('--gateway is auto, bin or build');
 
 type Database = 'pglite' | 'postgres';
-type Variant = 'floor' | 'master' | 'virtual' | 'file';
+type Variant = 'floor' | 'floorfile' | 'master' | 'virtual' | 'file';
+const isFloor = (variant: Variant) => variant === 'floor' || variant === 'floorfile';
 type Mode = 'json' | 'stream';
 type Build = 'current' | 'baseline';
 
@@ -264,11 +265,14 @@ interface Context {
   emulatorOrigin: string;
   emulatorPid: number;
   floor?: { pid: number; url: string };
+  /** The gateway that uploads the floor's managed file. */
+  uploader?: GatewayInstance;
   owners: Owners;
 }
 
 function scenarioId(target: Target): ScenarioId {
   if (target.variant === 'floor') return target.mode === 'stream' ? 'a_s' : 'a';
+  if (target.variant === 'floorfile') return target.mode === 'stream' ? 'a_f_s' : 'a_f';
   if (target.variant === 'file') return target.mode === 'stream' ? 'c_s' : 'c';
   return target.mode === 'stream' ? 'b_s' : 'b';
 }
@@ -277,13 +281,15 @@ function scenarioId(target: Target): ScenarioId {
 async function prepare(context: Context, target: Target): Promise<{ built: ChatScenario; expect: string[] }> {
   await resetEmulator(context.emulatorOrigin);
   const gateway = target.gateway;
+  // The floor's file is a managed upload through a gateway too: the same file, the same copy on the emulator.
+  const uploader = target.variant === 'floorfile' ? context.uploader : gateway;
   const file =
-    target.variant === 'file' && gateway
-      ? await uploadManagedFile(gateway.process.url, gateway.virtualKey, gateway.postgres ?? gateway.scratch, gateway.postgres ? undefined : context.emulatorOrigin)
+    (target.variant === 'file' || target.variant === 'floorfile') && uploader
+      ? await uploadManagedFile(uploader.process.url, uploader.virtualKey, uploader.postgres ?? uploader.scratch, uploader.postgres ? undefined : context.emulatorOrigin)
       : undefined;
   const userKey = target.variant === 'master' ? MASTER_KEY : (gateway?.virtualKey ?? '');
   const base = scenario(scenarioId(target), { emulatorOrigin: context.emulatorOrigin, gatewayOrigin: gateway?.process.url ?? '', userKey, ...(file ? { file } : {}) });
-  const built: ChatScenario = target.variant === 'floor' ? { ...base, origin: context.floor!.url } : base;
+  const built: ChatScenario = isFloor(target.variant) ? { ...base, origin: context.floor!.url } : base;
   const response = await fetch(`${built.origin}${built.path}`, { method: 'POST', headers: built.headers, body: built.body });
   const text = await response.text();
   const problem = response.status === 200 ? built.check(response.status, text) : `HTTP ${response.status}: ${text.slice(0, 500)}`;
@@ -326,7 +332,7 @@ function usPerRequest(row: Row, group: string): number {
   return row.requests > 0 ? ((row.cpuMs.get(group) ?? 0) * 1000) / row.requests : Number.NaN;
 }
 function groupOf(target: Target): string {
-  return target.variant === 'floor' ? 'floor' : `gateway:${target.build}:${target.database}`;
+  return isFloor(target.variant) ? 'floor' : `gateway:${target.build}:${target.database}`;
 }
 function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
@@ -355,20 +361,23 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
       `the floor is \`bench/support/floor-proxy.mjs\` (node:http server + http.request keep-alive agent, body read whole, answer piped). ` +
       `${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up per target${ROUNDS > 1 ? `, ${ROUNDS} rounds pooled (order reversed every other round)` : ''}; ` +
       'targets interleaved within each connection count. CPU µs per request from /proc: the gateway process (PGlite runs inside it), the Postgres backends of its database, the emulator. ' +
-      '"× floor" compares with the floor in the same mode (JSON or stream); "× master" with the same gateway\'s master-key plain request in the same mode. Every answer is checked by wrk (status, echo, file copy id, `[DONE]`).',
+      '"× floor" compares with the floor in the same mode (JSON or stream), for a managed file with the floor sending the provider\'s file id (the emulator\'s answer then names the file: longer, more stream events); "× master" with the same gateway\'s master-key plain request in the same mode. Every answer is checked by wrk (status, echo, file copy id, `[DONE]`).',
     '',
   );
   const verdicts: Verdict[] = [];
   for (const connections of CONNECTIONS) {
     const here = rows.filter((row) => row.connections === connections);
     if (here.length === 0) continue;
-    const floorOf = (mode: Mode) => here.find((row) => row.target.variant === 'floor' && row.target.mode === mode);
+    // A file reference is compared with the floor sending the provider's file id (the same, longer answer) when it was measured.
+    const floorOf = (mode: Mode, variant?: Variant) =>
+      (variant === 'file' ? here.find((row) => row.target.variant === 'floorfile' && row.target.mode === mode) : undefined) ??
+      here.find((row) => row.target.variant === 'floor' && row.target.mode === mode);
     const masterOf = (target: Target) =>
       here.find((row) => row.target.variant === 'master' && row.target.mode === target.mode && row.target.database === target.database && row.target.build === target.build);
     const body = here.map((row) => {
       const { target } = row;
-      const floor = floorOf(target.mode);
-      const master = target.variant === 'floor' ? undefined : masterOf(target);
+      const floor = floorOf(target.mode, target.variant);
+      const master = isFloor(target.variant) ? undefined : masterOf(target);
       const group = groupOf(target);
       const cpu = usPerRequest(row, group);
       const floorCpu = floor ? usPerRequest(floor, 'floor') : Number.NaN;
@@ -378,10 +387,11 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
       return [
         target.label,
         `**${int(rate(row))}**`,
-        floor && target.variant !== 'floor' ? ratio(rate(row) / rate(floor)) : '–',
+        floor && !isFloor(target.variant) ? ratio(rate(row) / rate(floor)) : '–',
         master && target.variant !== 'master' ? ratio(rate(row) / rate(master)) : '–',
         `**${int(cpu)}**`,
-        floor && target.variant !== 'floor' ? ratio(cpu / floorCpu) : '–',
+        floor && !isFloor(target.variant) ? ratio(cpu / floorCpu) : '–',
+        floor && !isFloor(target.variant) ? int(cpu - floorCpu) : '–',
         master && target.variant !== 'master' ? ratio(cpu / masterCpu) : '–',
         Number.isFinite(pg) ? int(pg) : '–',
         int(usPerRequest(row, 'emulator')),
@@ -395,15 +405,15 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
       `### ${connections} connections`,
       '',
       table(
-        ['target', 'req/s', '× floor', '× master', 'gateway CPU µs/req', 'CPU × floor', 'CPU × master', 'Postgres µs/req', 'emulator µs/req', 'wrk µs/req', 'p50 / p99 ms', 'answers checked', 'other processes (% of a core)'],
+        ['target', 'req/s', '× floor', '× master', 'gateway CPU µs/req', 'CPU × floor', 'CPU above the floor µs/req', 'CPU × master', 'Postgres µs/req', 'emulator µs/req', 'wrk µs/req', 'p50 / p99 ms', 'answers checked', 'other processes (% of a core)'],
         body,
       ),
       '',
     );
     for (const row of here) {
       const { target } = row;
-      if (target.variant === 'floor' || target.build !== 'current') continue;
-      const floor = floorOf(target.mode);
+      if (isFloor(target.variant) || target.build !== 'current') continue;
+      const floor = floorOf(target.mode, target.variant);
       const cpu = usPerRequest(row, groupOf(target));
       const clean = row.errors + row.bad === 0;
       const parts: string[] = [];
@@ -411,7 +421,7 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
       if (floor) {
         const r = rate(row) / rate(floor);
         met &&= r >= TARGETS.floorRatio;
-        parts.push(`${ratio(r)} floor (≥ ${TARGETS.floorRatio})`);
+        parts.push(`${ratio(r)} ${floor.target.variant === 'floorfile' ? 'floor with the file id' : 'floor'} (≥ ${TARGETS.floorRatio})`);
       }
       met &&= cpu <= TARGETS.cpuUsPerRequest;
       parts.push(`${int(cpu)} µs/req (≤ ${TARGETS.cpuUsPerRequest})`);
@@ -426,7 +436,7 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
     }
   }
   if (meta.baseline) {
-    const pairs = rows.filter((row) => row.target.build === 'current' && row.target.variant !== 'floor');
+    const pairs = rows.filter((row) => row.target.build === 'current' && !isFloor(row.target.variant));
     const pairRows = pairs.flatMap((row) => {
       const twin = rows.find((other) => other.target.build === 'baseline' && other.connections === row.connections && other.target.variant === row.target.variant && other.target.mode === row.target.mode && other.target.database === row.target.database);
       if (!twin) return [];
@@ -443,7 +453,7 @@ function render(rows: Row[], meta: { command: string; commit: string; load: stri
 // ---------------------------------------------------------------------------------------------
 
 function labelOf(variant: Variant, mode: Mode, database?: Database, build: Build = 'current'): string {
-  const what = { floor: 'floor (node:http proxy)', master: 'master key', virtual: 'virtual key', file: 'virtual key + managed file' }[variant];
+  const what = { floor: 'floor (node:http proxy)', floorfile: 'floor + provider file id', master: 'master key', virtual: 'virtual key', file: 'virtual key + managed file' }[variant];
   const where = database ? (database === 'pglite' ? ', embedded' : ', Postgres') : '';
   return `${what}${mode === 'stream' ? ', stream' : ''}${where}${build === 'baseline' ? ' (baseline)' : ''}`;
 }
@@ -476,17 +486,17 @@ async function main(): Promise<void> {
     const emulatorOrigin = new URL(emulators.urls.openai!).origin;
     const owners: Owners = { roots: new Map([[emulators.pid, 'emulator'], [process.pid, 'bench']]), databases: new Map() };
     const context: Context = { emulatorOrigin, emulatorPid: emulators.pid, owners };
-    if (VARIANTS.includes('floor')) {
+    if (VARIANTS.some(isFloor)) {
       const floor = await startFloor(emulatorOrigin);
       cleanups.push(() => floor.stop());
       owners.roots.set(floor.pid, 'floor');
       context.floor = floor;
     }
 
-    const gatewayVariants = VARIANTS.filter((variant) => variant !== 'floor');
+    const gatewayVariants = VARIANTS.filter((variant) => !isFloor(variant));
     const builds: Array<{ build: Build; entry: CliEntry }> = [...(baselineDir ? [{ build: 'baseline' as const, entry: { build: baselineDir } }] : []), { build: 'current', entry }];
     const gateways: GatewayInstance[] = [];
-    if (gatewayVariants.length > 0) {
+    if (gatewayVariants.length > 0 || VARIANTS.includes('floorfile')) {
       for (const { build: which, entry: gatewayEntry } of builds) {
         for (const database of DATABASES) {
           const scratch = await createBenchDatabase(args.postgres!);
@@ -506,7 +516,10 @@ async function main(): Promise<void> {
     }
 
     const targets: Target[] = [];
-    for (const mode of MODES) if (VARIANTS.includes('floor')) targets.push({ id: `floor-${mode}`, label: labelOf('floor', mode), variant: 'floor', mode, build: 'current' });
+    context.uploader = gateways.find((one) => one.build === 'current');
+    for (const variant of ['floor', 'floorfile'] as const) {
+      for (const mode of MODES) if (VARIANTS.includes(variant)) targets.push({ id: `${variant}-${mode}`, label: labelOf(variant, mode), variant, mode, build: 'current' });
+    }
     for (const database of DATABASES) {
       for (const variant of gatewayVariants) {
         for (const mode of MODES) {

@@ -167,7 +167,7 @@ export interface ScenarioTargets {
   file?: ManagedFile;
 }
 
-export type ScenarioId = 'a' | 'a_f' | 'b' | 'c' | 'a_s' | 'b_s' | 'c_s';
+export type ScenarioId = 'a' | 'a_f' | 'b' | 'c' | 'a_s' | 'a_f_s' | 'b_s' | 'c_s';
 
 export const SCENARIO_LABELS: Record<ScenarioId, string> = {
   a: '(a) direct to the emulator, no file',
@@ -175,18 +175,19 @@ export const SCENARIO_LABELS: Record<ScenarioId, string> = {
   b: '(b) gateway, no file',
   c: '(c) gateway, managed file',
   a_s: '(a·s) direct to the emulator, stream:true',
+  a_f_s: '(a·f·s) direct to the emulator, provider file id, stream:true',
   b_s: '(b·s) gateway, stream:true, no file',
   c_s: '(c·s) gateway, stream:true, managed file',
 };
 
 export function needsFile(id: ScenarioId): boolean {
-  return id === 'a_f' || id === 'c' || id === 'c_s';
+  return id === 'a_f' || id === 'a_f_s' || id === 'c' || id === 'c_s';
 }
 
 /** Builds a scenario: the request and the check its answers must pass. */
 export function scenario(id: ScenarioId, targets: ScenarioTargets): ChatScenario {
-  const direct = id === 'a' || id === 'a_f' || id === 'a_s';
-  const stream = id === 'a_s' || id === 'b_s' || id === 'c_s';
+  const direct = id === 'a' || id === 'a_f' || id === 'a_s' || id === 'a_f_s';
+  const stream = id === 'a_s' || id === 'a_f_s' || id === 'b_s' || id === 'c_s';
   const file = needsFile(id) ? targets.file : undefined;
   if (needsFile(id) && !file) throw new Error(`scenario ${id} needs a managed file`);
   const body: Json = {

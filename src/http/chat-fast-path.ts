@@ -110,7 +110,14 @@ export class ChatFastPath {
     } catch (error) {
       return exchange.fail(error, true);
     }
-    exchange.run(principal, parsed).catch((error: unknown) => exchange.fail(error));
+    exchange
+      .run(principal, parsed)
+      .catch((error: unknown) => exchange.fail(error))
+      // Never an unhandled rejection (it would end the process): a failure to answer ends the connection.
+      .catch(() => {
+        response.destroy();
+        raw.destroy();
+      });
   }
 }
 

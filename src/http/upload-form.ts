@@ -140,6 +140,8 @@ class FormReader<T> {
   private pending: Pending<T> | undefined;
   private spoolWriter: SpoolWriter | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** performance.now() at the client's latest body chunk (touch). */
+  private lastByteAt = 0;
   private fileTaskDone = false;
   /** Body bytes read from the client so far. */
   private rawBytes = 0;
@@ -188,11 +190,25 @@ class FormReader<T> {
     raw.pipe(parser);
   }
 
-  /** Restarts the idle clock: any byte from the client counts as progress. */
+  /**
+   * Restarts the idle clock: any byte from the client counts as progress. A chunk only notes the
+   * time; the one timer checks it when it fires and waits out the rest (a timer re-armed per
+   * 64 KiB chunk was ~1 % of the gateway's CPU in a 1 GiB upload's profile).
+   */
   private touch(): void {
     if (this.failure || this.parsed) return;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.fail(formErrors.idle(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
+    this.lastByteAt = performance.now();
+    if (this.idleTimer === undefined) this.armIdle(this.options.idleTimeoutMs);
+  }
+
+  private armIdle(delayMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.failure || this.parsed) return;
+      const quietMs = performance.now() - this.lastByteAt;
+      if (quietMs >= this.options.idleTimeoutMs) this.fail(formErrors.idle(this.options.idleTimeoutMs));
+      else this.armIdle(this.options.idleTimeoutMs - quietMs);
+    }, delayMs);
     this.idleTimer.unref();
   }
 
