@@ -180,8 +180,9 @@ test('an unrecorded batch file is read from the copy the batch runs on once it i
   const created = await alice.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { headers: { 'x-litellm-model': OPENAI_MODEL } });
   const [after] = await rows(harness, sql`SELECT provider_file_id FROM managed_file_copies WHERE file_id = ${file.id} AND deployment_id = 'oai-1'`);
   assert.notEqual(after!.provider_file_id, before!.provider_file_id, 're-made');
-  const read = harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path === `/v1/files/${after!.provider_file_id as string}/content`);
-  assert.equal(read.length, 1, 'the lines were read from the re-made copy');
+  const reads = () => harness.emulators.openai.calls.filter((call) => call.method === 'GET' && call.path === `/v1/files/${after!.provider_file_id as string}/content`).length;
+  // The emulator records a download once its answer has finished, which can be after the gateway has answered.
+  await waitFor(() => (reads() === 1 ? true : undefined), 'the lines were read from the re-made copy');
   assert.equal((await rows(harness, sql`SELECT batch_line_url FROM managed_files WHERE id = ${file.id}`))[0]!.batch_line_url, '/v1/chat/completions');
   assert.equal((await pollUntil(alice, created.id, ['completed', 'failed'])).status, 'completed');
 });
