@@ -24,9 +24,9 @@
  * for (c)); autocannon runs check every 25th answer. Writes its section of BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAutocannon, type AutocannonRun } from './chat-support/autocannon-run.ts';
 import { writeSection } from './chat-support/benchmarks-md.ts';
@@ -61,6 +61,7 @@ import {
   type ManagedFile,
   type ScenarioId,
 } from './chat-support/setup.ts';
+import { log, startBenchRun } from './chat-support/bench-run.ts';
 
 const TARGETS = { addedP50Ms: 1, addedP99Ms: 5, gatewayRps: 4000 };
 
@@ -129,7 +130,6 @@ for (const id of SCENARIOS) if (!(id in SCENARIO_LABELS)) throw new Error(`unkno
 const wanted = <T extends string>(ids: readonly T[]) => ids.filter((id) => SCENARIOS.has(id));
 for (const phase of PHASES) if (!['fixed', 'compare', 'max', 'profile'].includes(phase)) throw new Error(`unknown phase '${phase}'`);
 
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 interface FixedRateRow {
   /** All rounds pooled. */
@@ -581,17 +581,7 @@ function render(input: {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const command = `node ${process.execArgv.join(' ')} ${relative(REPO_ROOT, process.argv[1]!)} ${process.argv.slice(2).join(' ')}`.trim();
-  const directory = mkdtempSync(join(tmpdir(), 'unifile-bench-chat-'));
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
-    rmSync(directory, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => {
-    log('interrupted, cleaning up');
-    void cleanup().then(() => process.exit(130));
-  });
+  const { command, directory, cleanups, cleanup } = startBenchRun('unifile-bench-chat-');
   try {
     const build = gatewayBuild();
     let entry: CliEntry = args.gateway === 'src' ? 'src' : 'bin';

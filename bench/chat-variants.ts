@@ -26,9 +26,9 @@
  * a file reference, a fresh managed file is uploaded. Writes its section of BENCHMARKS.md.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, loadavg } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSection } from './chat-support/benchmarks-md.ts';
 import type { ChatScenario } from './chat-support/fixed-rate.ts';
@@ -55,6 +55,7 @@ import {
   type BenchDatabase,
   type ScenarioId,
 } from './chat-support/setup.ts';
+import { log, startBenchRun } from './chat-support/bench-run.ts';
 
 const TARGETS = { floorRatio: 0.8, cpuUsPerRequest: 350, variantTolerance: 0.1 };
 const SECTION = { name: 'chat-variants', heading: '## Chat completions: every variant against the floor (issue 10)' };
@@ -112,7 +113,6 @@ const isFloor = (variant: Variant) => variant === 'floor' || variant === 'floorf
 type Mode = 'json' | 'stream';
 type Build = 'current' | 'baseline';
 
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 const WRK_SCRIPT = join(REPO_ROOT, 'bench', 'chat-support', 'wrk-chat.lua');
 const FLOOR_SCRIPT = join(REPO_ROOT, 'bench', 'support', 'floor-proxy.mjs');
 
@@ -459,17 +459,7 @@ function labelOf(variant: Variant, mode: Mode, database?: Database, build: Build
 }
 
 async function main(): Promise<void> {
-  const command = `node ${process.execArgv.join(' ')} ${relative(REPO_ROOT, process.argv[1]!)} ${process.argv.slice(2).join(' ')}`.trim();
-  const directory = mkdtempSync(join(tmpdir(), 'unifile-bench-variants-'));
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
-    rmSync(directory, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => {
-    log('interrupted, cleaning up');
-    void cleanup().then(() => process.exit(130));
-  });
+  const { command, directory, cleanups, cleanup } = startBenchRun('unifile-bench-variants-');
   try {
     const load = loadavg().map((value) => value.toFixed(2)).join(' ');
     const build = gatewayBuild();

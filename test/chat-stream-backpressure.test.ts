@@ -6,7 +6,6 @@
  * once resumed, every chunk arrives intact, in order, followed by `[DONE]`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { rssBytes } from './support/process-rss.ts';
 
 const MASTER = 'sk-backpressure-master';
 const TOTAL_BYTES = Number(process.env.BACKPRESSURE_TEST_MB ?? 50) * 1024 * 1024;
@@ -73,11 +73,6 @@ after(async () => {
   await new Promise((resolve) => upstream?.close(resolve));
   await database?.drop();
 });
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match![1]) * 1024;
-}
 
 test('a paused SSE reader leaves the gateway RSS flat while the upstream could stream 50 MB; resumed, all of it arrives intact', { timeout: 120_000 }, async () => {
   const pid = gateway.process.pid!;

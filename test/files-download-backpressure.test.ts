@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { rssBytes } from './support/process-rss.ts';
 
 const MASTER = 'sk-download-backpressure-master';
 const TOTAL_BYTES = 64 * 1024 * 1024;
@@ -108,11 +108,6 @@ after(async () => {
   await new Promise((resolve) => upstream?.close(resolve));
   await database?.drop();
 });
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match![1]) * 1024;
-}
 
 /** A raw HTTP/1.1 GET of the file's content; the caller reads (or pauses) the socket. */
 async function requestContent(): Promise<{ socket: Socket; received: Buffer[]; bytes: () => number }> {
