@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
-import { rssBytes } from './support/process-rss.ts';
+import { rssWhileReaderPaused } from './support/process-rss.ts';
 
 const MASTER = 'sk-backpressure-master';
 const TOTAL_BYTES = Number(process.env.BACKPRESSURE_TEST_MB ?? 50) * 1024 * 1024;
@@ -93,20 +93,7 @@ test('a paused SSE reader leaves the gateway RSS flat while the upstream could s
   // The answer has started (status line and the first chunks), then the client stops reading.
   while (receivedBytes < 64 * 1024) await sleep(5);
   socket.pause();
-  // What was already in flight settles into the socket buffers: wait until the upstream has sent
-  // nothing for a while (a loaded machine takes longer to fill them), at most 20 s. A gateway
-  // that does not hold the upstream back never settles: the upstream finishes and the checks below fail.
-  for (let last = -1, deadline = Date.now() + 20_000; sent.bytes !== last && !sent.finished && Date.now() < deadline; ) {
-    last = sent.bytes;
-    await sleep(300);
-  }
-  const baseline = rssBytes(pid);
-  const sentAtPause = sent.bytes;
-  let peak = baseline;
-  for (let i = 0; i < 30; i += 1) {
-    await sleep(100);
-    peak = Math.max(peak, rssBytes(pid));
-  }
+  const { baseline, peak, sentAtPause } = await rssWhileReaderPaused(pid, sent);
   const heldBack = sent.bytes;
   assert.ok(!sent.finished, 'the upstream is held back while the client does not read');
   assert.ok(heldBack < TOTAL_BYTES / 2, `the upstream sent ${(heldBack / 1e6).toFixed(1)} MB of 50 MB while the client was paused`);

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
 import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
-import { rssBytes } from './support/process-rss.ts';
+import { rssWhileReaderPaused } from './support/process-rss.ts';
 
 const MASTER = 'sk-download-backpressure-master';
 const TOTAL_BYTES = 64 * 1024 * 1024;
@@ -136,19 +136,7 @@ test('a paused reader holds the upstream back and leaves the gateway RSS flat; r
   while (bytes() < 256 * 1024) await sleep(5);
   socket.pause();
   const state = served.at(-1)!;
-  // What was in flight settles into the socket buffers: wait until the upstream has sent nothing
-  // for a while (at most 20 s). A gateway that does not hold the upstream back never settles.
-  for (let last = -1, deadline = Date.now() + 20_000; state.bytes !== last && !state.finished && Date.now() < deadline; ) {
-    last = state.bytes;
-    await sleep(300);
-  }
-  const baseline = rssBytes(pid);
-  const sentAtPause = state.bytes;
-  let peak = baseline;
-  for (let i = 0; i < 30; i += 1) {
-    await sleep(100);
-    peak = Math.max(peak, rssBytes(pid));
-  }
+  const { baseline, peak, sentAtPause } = await rssWhileReaderPaused(pid, state);
   assert.ok(!state.finished, 'the upstream is held back while the client does not read');
   assert.ok(state.bytes < TOTAL_BYTES / 2, `the upstream sent ${(state.bytes / 1e6).toFixed(1)} MB of 67 MB while the client was paused`);
   assert.ok(state.bytes - sentAtPause < 4 * 1024 * 1024, `the upstream kept sending during the pause: ${((state.bytes - sentAtPause) / 1e6).toFixed(1)} MB`);
