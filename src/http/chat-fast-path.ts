@@ -1,8 +1,8 @@
 /**
  * POST /v1/chat/completions (and /chat/completions) answered in front of fastify's router, hooks
  * and reply (issue 10: that machinery was ~8 % of a chat completion's busy time, BENCHMARKS.md),
- * through fastify's documented `serverFactory` option
- * (https://fastify.dev/docs/latest/Reference/Server/#serverfactory).
+ * by wrapping the 'request' listener fastify puts on its node:http server (app.ts): the server and
+ * its options stay fastify's (https://nodejs.org/api/http.html#event-request).
  *
  * Only a request whose request line and headers take the common road comes here: POST to exactly
  * that path (no query string), `Content-Type: application/json`, a Content-Length within the body
