@@ -154,7 +154,8 @@ test('sign in, upload 20 MB to two models with the progress bar, the copies upst
   assert.equal(await page.evaluate('localStorage.length'), 0);
   assert.deepEqual(await watched.context.cookies(), []);
   assert.equal(await page.getByRole('heading', { name: 'Keys' }).count(), 0, 'no Keys section for a non-admin');
-  assert.equal(await page.getByText('No files yet.').isVisible(), true);
+  // The file list loads after sign-in: wait for it (throws after the timeout when the text never shows).
+  await page.getByText('No files yet.').waitFor({ state: 'visible' });
 
   await page.getByLabel('File', { exact: true }).setInputFiles(bigPath);
   await page.getByRole('combobox', { name: 'Purpose' }).selectOption('user_data');
