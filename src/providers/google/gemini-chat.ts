@@ -72,13 +72,7 @@ export class GeminiChat implements ChatCapability {
   private async *chunks(events: AsyncGenerator<string>, converter: GeminiStreamConverter): AsyncGenerator<Record<string, unknown>> {
     const { client } = this.options;
     for await (const data of events) {
-      let event: unknown;
-      try {
-        event = JSON.parse(data);
-      } catch (error) {
-        throw client.malformed('sent a stream event that is not JSON', error);
-      }
-      if (!event || typeof event !== 'object') throw client.malformed('sent a stream event that is not an object');
+      const event = client.parseStreamEvent(data);
       // A failure after the status line arrives as an error event (same envelope as the body).
       if ((event as { error?: unknown }).error) throw client.malformed(describeErrorBody(data, 502));
       yield* converter.push(event as GeminiResponse);

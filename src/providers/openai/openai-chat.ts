@@ -120,13 +120,7 @@ export class OpenAIChat implements ChatCapability {
   /** One event's data as an answer: the provider's text when it passes as is, else parsed (an `error` event throws). */
   private answerOf(data: string): JsonAnswer {
     if (passesAsIs(data)) return new RawJson(data);
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(data);
-    } catch (error) {
-      throw this.malformed('sent a stream event that is not JSON', error);
-    }
-    if (!chunk || typeof chunk !== 'object') throw this.malformed('sent a stream event that is not an object');
+    const chunk = this.options.client.parseStreamEvent(data);
     // OpenAI reports failures after the status line as an `error` event in the stream.
     const failure = (chunk as { error?: { message?: unknown } }).error;
     if (failure) {

@@ -292,6 +292,18 @@ export class UpstreamClient {
     }
   }
 
+  /** One SSE event's data parsed as a JSON object; anything else is a malformed answer. */
+  parseStreamEvent(data: string): object {
+    let event: unknown;
+    try {
+      event = JSON.parse(data);
+    } catch (error) {
+      throw this.malformed('sent a stream event that is not JSON', error);
+    }
+    if (!event || typeof event !== 'object') throw this.malformed('sent a stream event that is not an object');
+    return event;
+  }
+
   /** A success status with a body that is not what the provider documents (502). */
   malformed(message: string, cause?: unknown): UpstreamError {
     return malformedAnswer(this.source, message, cause);
