@@ -14,12 +14,16 @@
  * `writev`. Backpressure is kept: the source is paused while more than MAX_QUEUED_BYTES wait in
  * the queue, and, when the response refused a write and the socket still holds bytes the kernel
  * did not take, until 'drain'. The
- * bytes, their order and the response's headers are what `pipe` gave; this object carries no data
+ * bytes, their order and the response's headers are what `pipe` gave. A source that is a
+ * ForwardableBody (core/forwardable-body.ts: OpenAI and Azure file content) hands its chunks
+ * straight to the queue, without its stream machinery, and is held back through its own control
+ * instead of `pause()`. This object carries no data
  * itself: it ends when the source has ended (so fastify's `finished` sees the end), fails with the
  * source's error, and destroying it (fastify does when the client goes away) destroys the source,
  * which aborts the upstream request.
  */
 import { finished, Readable, type Writable } from 'node:stream';
+import { ForwardableBody, type ForwardingControl } from '../core/forwardable-body.ts';
 import { streamedBytes } from '../core/stream-memory.ts';
 
 /** Queued chunks above this pause the source (a few socket reads' worth: the memory stays bounded). */
@@ -32,18 +36,21 @@ export class DownloadBody extends Readable {
   private sourcePaused = false;
   private waitingDrain = false;
   private destination: Writable | undefined;
+  /** What holds the source back and lets it go on: the source itself, or its forwarding control. */
+  private flow: ForwardingControl;
   private endDestination = true;
   private draining = false;
   private readonly flushSoon = () => this.flush();
   private readonly onDrain = () => {
     this.waitingDrain = false;
     this.sourcePaused = false;
-    this.source.resume();
+    this.flow.resume();
     if (this.queue.length > 0) this.scheduleFlush();
   };
 
   constructor(private readonly source: Readable) {
     super();
+    this.flow = source;
     // An error or a close before the end fails this stream (fastify then cuts the response or, before the first byte, answers the error).
     finished(source, (error) => {
       if (error) this.destroy(error);
@@ -65,8 +72,9 @@ export class DownloadBody extends Readable {
     if (this.destination || this.draining) throw new Error('DownloadBody is consumed once');
     this.destination = destination as unknown as Writable;
     this.endDestination = options?.end !== false;
-    this.source.on('data', (chunk: Buffer) => this.enqueue(chunk));
     this.source.once('end', () => this.finish());
+    if (this.source instanceof ForwardableBody) this.flow = this.source.forwardChunks((chunk) => this.enqueue(chunk));
+    else this.source.on('data', (chunk: Buffer) => this.enqueue(chunk));
     return destination;
   }
 
@@ -76,7 +84,7 @@ export class DownloadBody extends Readable {
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= MAX_QUEUED_BYTES && !this.sourcePaused) {
       this.sourcePaused = true;
-      this.source.pause();
+      this.flow.pause();
     }
     this.scheduleFlush();
   }
@@ -97,7 +105,7 @@ export class DownloadBody extends Readable {
       // A write was refused and the kernel did not take it all: wait for 'drain', as pipe would (the source stays or gets paused).
       if (!this.sourcePaused) {
         this.sourcePaused = true;
-        this.source.pause();
+        this.flow.pause();
       }
       this.waitingDrain = true;
       destination.once('drain', this.onDrain);

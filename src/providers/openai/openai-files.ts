@@ -123,7 +123,8 @@ export class OpenAIShapedFiles implements FilesCapability {
   }
 
   async content(fileId: string, context: CallContext): Promise<ContentStream> {
-    const response = await this.client.send(
+    // A ForwardableBody: a download hands its chunks straight to the client's response (http/download-body.ts).
+    const response = await this.client.forwardable(
       {
         operation: 'files.content',
         bodyTimeoutMs: 0, // file bytes pause while a slow client reads; its disconnect aborts instead

@@ -3,7 +3,9 @@
  * `body.text()` does, without the body stream in between (undici's `RequestHandler` and its
  * `Readable`: ~5 % of the gateway's CPU per chat completion in a profile). Used for answers the
  * caller reads whole anyway (UpstreamClient.text / json); a status the caller does not expect
- * still gets a stream body, which it reads up to a bound (readErrorText).
+ * still gets a stream body, which it reads up to a bound (readErrorText). With no status buffered,
+ * every answer is such a stream: file bytes (UpstreamClient.forwardable), which a download
+ * forwards to its client chunk by chunk (core/forwardable-body.ts).
  *
  * Written against undici's documented dispatch handler
  * (https://undici.nodejs.org/#/docs/api/Dispatcher?id=dispatcherdispatchoptions-handler) and kept
@@ -11,9 +13,9 @@
  * headers, an aborted signal (or CallContext.whenAborted) aborts the call with `signal.reason` (before the headers: the
  * promise rejects; after: the body does), the text skips a UTF-8 BOM and decodes as UTF-8.
  */
-import { Readable } from 'node:stream';
 import { errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
+import { ForwardableBody } from '../../core/forwardable-body.ts';
 
 /** The body of an expected status, already on its way into memory. */
 export interface BufferedBody {
@@ -23,8 +25,8 @@ export interface BufferedBody {
 export interface BufferedResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  /** `BufferedBody` for a status `buffered(status)` accepted, else a stream. */
-  body: BufferedBody | Readable;
+  /** `BufferedBody` for a status `buffered(status)` accepted, else a stream (core/forwardable-body.ts). */
+  body: BufferedBody | ForwardableBody;
 }
 
 type Abort = (reason?: Error) => void;
@@ -36,7 +38,7 @@ class BufferedHandler {
   private settled = false;
   private chunks: Buffer[] | null = null;
   private length = 0;
-  private stream: Readable | null = null;
+  private stream: ForwardableBody | null = null;
   private resolveText: ((text: string) => void) | null = null;
   private rejectText: ((error: Error) => void) | null = null;
   private textPromise: Promise<string> | null = null;
@@ -92,12 +94,11 @@ class BufferedHandler {
       return true;
     }
     const abort = this.abort;
-    this.stream = new Readable({
-      read: () => resume(),
-      destroy: (error, callback) => {
-        // A reader that stops early (readErrorText) closes the connection, as undici's body does.
+    this.stream = new ForwardableBody({
+      resume,
+      // A reader that stops early (readErrorText, a client gone) closes the connection, as undici's body does.
+      abort: (error) => {
         if (!this.finished) abort?.(error ?? new undiciErrors.RequestAbortedError());
-        callback(error);
       },
     });
     this.stream.once('close', () => this.cleanUp());
@@ -106,7 +107,7 @@ class BufferedHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.stream) return this.stream.push(chunk);
+    if (this.stream) return this.stream.deliver(chunk);
     this.chunks!.push(chunk);
     this.length += chunk.length;
     return true;
@@ -115,7 +116,7 @@ class BufferedHandler {
   onComplete(): void {
     this.finished = true;
     if (this.stream) {
-      this.stream.push(null);
+      this.stream.finish();
       return;
     }
     this.cleanUp();

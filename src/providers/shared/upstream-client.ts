@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { UpstreamError } from '../../core/errors.ts';
+import type { ForwardableBody } from '../../core/forwardable-body.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
 import { bufferedRequest, type BufferedBody, type BufferedResponse } from './buffered-request.ts';
 import { retryDecision, waitBeforeRetry, type RetryAfterHeaders } from './retry-policy.ts';
@@ -93,6 +94,16 @@ export interface UpstreamResponse {
   body: Readable & { text(): Promise<string>; json(): Promise<unknown>; dump(): Promise<void> };
 }
 
+/** The answer of forwardable(): a stream whose chunks can also go straight to one consumer. */
+export interface ForwardableResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ForwardableBody;
+}
+
+/** How an expected answer's body comes: undici's stream, read into memory, or a ForwardableBody. */
+type BodyMode = 'stream' | 'buffered' | 'forwardable';
+
 /** The answer of text() / json(): its body already on its way into memory. */
 interface BufferedUpstreamResponse {
   status: number;
@@ -100,7 +111,7 @@ interface BufferedUpstreamResponse {
   body: BufferedBody;
 }
 
-type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
+type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -108,6 +119,7 @@ const DEFAULT_TIMEOUT_MS = 300_000;
 function copyInto(target: Record<string, string>, source: Record<string, string> | undefined): void {
   if (source) for (const name of Object.keys(source)) target[name] = source[name]!;
 }
+const neverBuffered = () => false;
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** A connection pool for one deployment; several clients of it (API, storage, tokens) may share it. */
@@ -173,17 +185,26 @@ export class UpstreamClient {
 
   /** Sends the call; an answer outside `expect` (default 2xx) is thrown as UpstreamError. */
   async send(call: UpstreamCall, context: CallContext): Promise<UpstreamResponse> {
-    return (await this.sendFor(call, context, false)) as UpstreamResponse;
+    return (await this.sendFor(call, context, 'stream')) as UpstreamResponse;
   }
 
-  /** send(); `buffered`: an expected answer's body is read into memory (bufferedRequest). */
-  private async sendFor(call: UpstreamCall, context: CallContext, buffered: boolean): Promise<UpstreamResponse | BufferedUpstreamResponse> {
+  /**
+   * send() for file bytes that are passed on as they come: the body is a ForwardableBody
+   * (core/forwardable-body.ts), fed by undici's dispatch handler (bufferedRequest) without
+   * undici's own body stream in between.
+   */
+  async forwardable(call: UpstreamCall, context: CallContext): Promise<ForwardableResponse> {
+    return (await this.sendFor(call, context, 'forwardable')) as ForwardableResponse;
+  }
+
+  /** send(); `mode`: how an expected answer's body comes (bufferedRequest for 'buffered' and 'forwardable'). */
+  private async sendFor(call: UpstreamCall, context: CallContext, mode: BodyMode): Promise<UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse> {
     const replayable = typeof call.body === 'function' || typeof call.body === 'string' || Buffer.isBuffer(call.body) || call.body === undefined;
     const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(call.method);
     const maxRetries = replayable && idempotent ? (this.options.maxRetries ?? 0) : 0;
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.attempt(call, context, attempt, buffered);
+      const outcome = await this.attempt(call, context, attempt, mode);
       if ('response' in outcome) return outcome.response;
       const auth = this.options.auth;
       if (outcome.status === 401 && !refreshed && replayable && auth?.refused && outcome.credential) {
@@ -202,7 +223,7 @@ export class UpstreamClient {
     }
   }
 
-  private async attempt(call: UpstreamCall, context: CallContext, attempt: number, buffered: boolean): Promise<Attempt> {
+  private async attempt(call: UpstreamCall, context: CallContext, attempt: number, mode: BodyMode): Promise<Attempt> {
     const started = performance.now();
     const log = (status: number | string, upstreamRequestId?: string) => {
       recordUpstreamCall(this.options.provider, call.operation, status);
@@ -242,8 +263,12 @@ export class UpstreamClient {
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       };
-      if (!buffered) options.signal = context.signal;
-      response = buffered ? await bufferedRequest(dispatcher, options, context, isExpected) : await dispatcher.request(options);
+      if (mode === 'stream') {
+        options.signal = context.signal;
+        response = await dispatcher.request(options);
+      } else {
+        response = await bufferedRequest(dispatcher, options, context, mode === 'buffered' ? isExpected : neverBuffered);
+      }
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
       log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
@@ -252,7 +277,7 @@ export class UpstreamClient {
     const upstreamRequestId = headerValue(response.headers['x-request-id'] ?? response.headers['apim-request-id']);
     const status = response.statusCode;
     log(status, upstreamRequestId);
-    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as UpstreamResponse | BufferedUpstreamResponse };
+    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse };
     const text = await readErrorText(response.body as Readable);
     const parsed = this.options.parseError(status, text);
     const retryAfter = { 'retry-after': headerValue(response.headers['retry-after']), 'retry-after-ms': headerValue(response.headers['retry-after-ms']) };
@@ -274,7 +299,7 @@ export class UpstreamClient {
 
   /** Sends the call and reads the whole answer as text. */
   async text(call: UpstreamCall, context: CallContext): Promise<string> {
-    const response = await this.sendFor(call, context, true);
+    const response = (await this.sendFor(call, context, 'buffered')) as BufferedUpstreamResponse;
     try {
       return await response.body.text();
     } catch (error) {
