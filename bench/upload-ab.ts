@@ -13,7 +13,8 @@
  * it direct and through each gateway (`GET /openai/v1/files/{id}/content`), and each row adds the
  * emulator's and the client's (this process's) CPU-seconds for the gateway download and the direct one.
  * A variant `floor=@floor|` is no gateway but bench/support/floor-proxy.mjs (bare node:http, the
- * answer piped back) in front of the same emulator: the least a Node proxy costs, in the same sitting.
+ * answer piped back) in front of the same emulator: the least a Node proxy costs, in the same sitting
+ * (BENCH_FLOOR_PROXY=path: another copy of that script).
  *
  * A variant is `name=tree|node flags`: `tree` is a directory holding bin/unifile.js, dist/ (built),
  * migrations/ and node_modules (a copy of another commit's build will do); its shebang's flags come
@@ -167,7 +168,7 @@ async function downloadRounds(): Promise<void> {
       process.stderr.write(
         `${variant.name} round ${round}: direct ${direct.mbPerSecond.toFixed(0)} MB/s, gateway ${through.mbPerSecond.toFixed(0)} MB/s = ${(row.ratio * 100).toFixed(0)} %, ` +
           `CPU s gateway ${row.cpu.toFixed(2)} / emulator ${row.others!.emulator.toFixed(2)} / client ${row.others!.client.toFixed(2)} ` +
-          `(direct: emulator ${row.others!.directEmulator.toFixed(2)} / client ${row.others!.directClient.toFixed(2)}), peak RSS ${row.peakMb.toFixed(1)} MiB, load ${loadavg()[0]!.toFixed(1)}\n`,
+          `(direct: emulator ${row.others!.directEmulator.toFixed(2)} / client ${row.others!.directClient.toFixed(2)}), ${row.faults} minor faults, peak RSS ${row.peakMb.toFixed(1)} MiB, load ${loadavg()[0]!.toFixed(1)}\n`,
       );
     }
   }
@@ -175,7 +176,7 @@ async function downloadRounds(): Promise<void> {
 
 async function startFloor(variant: Variant): Promise<void> {
   const port = await freePort();
-  const script = resolve(import.meta.dirname, 'support/floor-proxy.mjs');
+  const script = process.env.BENCH_FLOOR_PROXY ?? resolve(import.meta.dirname, 'support/floor-proxy.mjs');
   // `--stream` (where the script has it) passes the answer's content-length on, as the gateway does.
   const mode = readFileSync(script, 'utf8').includes("'--stream'") ? ['--stream'] : [];
   const child = spawn(process.execPath, [...variant.flags, script, String(port), emulators.url('openai'), ...mode], { stdio: ['ignore', 'pipe', 'inherit'] });
