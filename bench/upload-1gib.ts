@@ -156,6 +156,8 @@ const LABELS: Record<Phase, string> = {
 };
 const phasesMeasured = () => (PHASES === 'download' ? ['download'] : Object.keys(LABELS)) as Phase[];
 const percent = (ratio: number) => `${fixed(ratio * 100, 0)} %`;
+/** Percentage points, rounded (no `-0`). */
+const points = (ratio: number) => String(Math.round(ratio * 100) || 0);
 
 /**
  * Direct, the floors and the gateway side by side per phase: throughput ÷ direct, the gateway ÷ each
@@ -194,7 +196,7 @@ function floorReport(file: TestFile, floors: FloorKind[]): string {
       notes.push(
         `- ${LABELS[phase]}, ${names[FLOOR_PATH[kind]]}: ${percent(floorRatio)} of direct = ${percent(floorRatio / target)} of the target ratio (≥ ${target * 100} %)` +
           ` → the target is ${floorRatio >= target ? 'within reach of' : '**beyond**'} this floor here; the gateway reaches ${percent(gateway.mbPerSecond / floor.mbPerSecond)} of it.` +
-          ` Below direct: the gateway ${fixed((1 - gatewayRatio) * 100, 0)} points, this floor ${fixed((1 - floorRatio) * 100, 0)}.` +
+          ` Below direct: the gateway ${points(1 - gatewayRatio)} points, this floor ${points(1 - floorRatio)}.` +
           ` Proxy CPU-s per GiB: floor ${perGib(FLOOR_PATH[kind])}, gateway ${perGib('gateway')} (${fixed(proxyCpu('gateway') / proxyCpu(FLOOR_PATH[kind]), 2)}×).`,
       );
     }
