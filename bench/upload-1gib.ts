@@ -156,6 +156,12 @@ const LABELS: Record<Phase, string> = {
 };
 const phasesMeasured = () => (PHASES === 'download' ? ['download'] : Object.keys(LABELS)) as Phase[];
 const percent = (ratio: number) => `${fixed(ratio * 100, 0)} %`;
+/** Throughput of `path` ÷ that of `reference` in the same run, as percentages: `median (min–max)`. */
+function pairs(phase: Phase, path: Path, reference: Path): string {
+  const over = samples.get(`${phase} ${reference}`) ?? [];
+  const ratios = (samples.get(`${phase} ${path}`) ?? []).map((sample, index) => (sample.mbPerSecond / over[index]!.mbPerSecond) * 100);
+  return `${spread(ratios, 0)} %`;
+}
 /** Percentage points, rounded (no `-0`). */
 const points = (ratio: number) => String(Math.round(ratio * 100) || 0);
 
@@ -197,7 +203,8 @@ function floorReport(file: TestFile, floors: FloorKind[]): string {
         `- ${LABELS[phase]}, ${names[FLOOR_PATH[kind]]}: ${percent(floorRatio)} of direct = ${percent(floorRatio / target)} of the target ratio (≥ ${target * 100} %)` +
           ` → the target is ${floorRatio >= target ? 'within reach of' : '**beyond**'} this floor here; the gateway reaches ${percent(gateway.mbPerSecond / floor.mbPerSecond)} of it.` +
           ` Below direct: the gateway ${points(1 - gatewayRatio)} points, this floor ${points(1 - floorRatio)}.` +
-          ` Proxy CPU-s per GiB: floor ${perGib(FLOOR_PATH[kind])}, gateway ${perGib('gateway')} (${fixed(proxyCpu('gateway') / proxyCpu(FLOOR_PATH[kind]), 2)}×).`,
+          ` Proxy CPU-s per GiB: floor ${perGib(FLOOR_PATH[kind])}, gateway ${perGib('gateway')} (${fixed(proxyCpu('gateway') / proxyCpu(FLOOR_PATH[kind]), 2)}×).` +
+          ` Per run (the paths measured back to back): floor ÷ direct ${pairs(phase, FLOOR_PATH[kind], 'direct')}, gateway ÷ floor ${pairs(phase, 'gateway', FLOOR_PATH[kind])}.`,
       );
     }
   }
