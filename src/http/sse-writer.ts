@@ -22,8 +22,10 @@ export class SseWriter {
     if (!this.corked) {
       this.corked = true;
       response.cork();
-      // Runs after the pending promise jobs: every event already readable is written first.
-      process.nextTick(this.uncork);
+      // Runs in this event-loop turn's check phase, after the I/O callbacks and their promise
+      // jobs: every event already received is written first, and when the upstream's end came in
+      // the same read, end() (which uncorks fully) sends it all in one write.
+      setImmediate(this.uncork);
     }
     if (response.write(text)) return undefined;
     this.uncork();
