@@ -21,7 +21,7 @@ export interface SseTarget {
   readonly closed: boolean;
   /** Writes framed events; false: the client cannot take more now — wait for `whenWritable`. */
   writeNow(text: string): boolean;
-  /** Calls `resume` once the client drained what was written (or went away). */
+  /** Calls `resume` once the client drained what was written (or went away): later, never from inside this call. */
   whenWritable(resume: () => void): void;
 }
 
