@@ -125,8 +125,8 @@ class Forwarding implements ForwardedBody {
   /** Hands the kept reads over, then lets the upstream go on (or the body end). */
   private flush(): void {
     const onChunk = this.onChunk!;
+    if (this.failure) return; // aborted: nothing more to hand over, nothing to resume
     while (this.queued.length > 0) {
-      if (this.failure) return;
       const more = onChunk(this.queued.shift()!);
       if (this.failure) return;
       if (!more) {
