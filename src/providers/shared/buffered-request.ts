@@ -203,7 +203,7 @@ class BufferedHandler {
     if (statusCode < 200) return true; // 1xx: informational, the answer follows
     const headers = undiciUtil.parseHeaders(rawHeaders) as BufferedResponse['headers'];
     this.settled = true;
-    if (this.buffered(statusCode) && this.expectedBody === 'forward') {
+    if (this.expectedBody === 'forward' && this.buffered(statusCode)) {
       const abort = this.abort;
       this.forwarding = new Forwarding(resume, (reason) => {
         if (!this.finished) abort?.(reason);
