@@ -5,10 +5,21 @@
  * the gateway/direct ratio, the gateway's RSS (idle and per-phase peak), the CPU time of every
  * process, and checks the bytes that arrived against the local file's sha256.
  *
- *   node --import tsx bench/upload-1gib.ts [--runs 1] [--size-mb 1024] [--database postgres|pglite] [--runtime bin|tsx] [--phases all|download]
+ * In the same run the same bytes also go through floors (support/floor-process.ts): `floor`, a bare
+ * node:http streaming proxy (request piped upstream over a keep-alive agent, answer piped back: the
+ * least any Node gateway pays), and `socat`, a TCP relay in C (the kernel's own copies; only when
+ * socat is installed). A second table puts direct / floors / gateway side by side per phase:
+ * throughput ÷ direct, gateway ÷ floor, the CPU-seconds of the proxy, the emulator and the client.
+ * On this 2-core VM three processes share the cores, so any proxy costs throughput: the floor says
+ * how much of the gap to direct is the machine's and how much is the gateway's own.
+ *
+ *   node --import tsx bench/upload-1gib.ts [--runs 1] [--size-mb 1024] [--database postgres|pglite] [--runtime bin|tsx] [--phases all|download] [--floors node,socat|node|none]
+ *
+ * Each run sends every upload (and download) once per path; odd runs go direct → floor → socat →
+ * gateway, even runs the other way round, so no path always comes first.
  *
  * `--phases download` uploads the file once, straight to the emulator, and then only downloads its
- * content, `--runs` times each way, direct and gateway alternating (the first path alternates too);
+ * content, `--runs` times each way (direct, floors, gateway; the order reversed every other run);
  * the upload rows are then left out and the report is printed only, not written into BENCHMARKS.md.
  *
  * `--runtime tsx` runs the gateway from its TypeScript sources through tsx instead of
@@ -17,6 +28,7 @@
 import { cpus } from 'node:os';
 import { lastUploadedPart, OPENAI_KEY, startEmulatorProcess, type EmulatorProcess } from './support/emulator-process.ts';
 import { MASTER_KEY, startGateway, type GatewayProcess, type GatewayRuntime } from './support/gateway-process.ts';
+import { startFloor, socatInstalled, type FloorKind, type FloorProcess } from './support/floor-process.ts';
 import { download, uploadMultipart, type FieldOrder } from './support/http-client.ts';
 import { commandText, flag, measurePhase, median, spread, type PhaseStats } from './support/measure.ts';
 import { memoryStatus } from './support/proc-stats.ts';
@@ -29,6 +41,8 @@ const DATABASE = flag('database', 'postgres') as 'postgres' | 'pglite';
 const RUNTIME = flag('runtime', 'bin') as GatewayRuntime;
 const PHASES = flag('phases', 'all') as 'all' | 'download';
 if (PHASES !== 'all' && PHASES !== 'download') throw new Error(`--phases: all or download, not ${PHASES}`);
+const FLOOR_KINDS = flag('floors', 'node,socat').split(',').filter((kind) => kind && kind !== 'none') as FloorKind[];
+for (const kind of FLOOR_KINDS) if (kind !== 'node' && kind !== 'socat') throw new Error(`--floors: node, socat or none, not ${kind}`);
 /** Issue 10's targets: gateway/direct throughput per phase, and the gateway's peak RSS. */
 const RSS_TARGET_MB = 128;
 const THROUGHPUT_TARGETS: Record<Phase, number> = { 'upload sdk': 0.8, 'upload curl': 0.9, download: 0.9 };
@@ -43,57 +57,77 @@ interface Sample {
 }
 
 type Phase = 'upload sdk' | 'upload curl' | 'download';
+/** `floor`: the node:http floor; `socat`: the C relay (support/floor-process.ts). */
+type Path = 'direct' | 'floor' | 'socat' | 'gateway';
 const samples = new Map<string, Sample[]>();
-const record = (phase: Phase, path: 'direct' | 'gateway', sample: Sample) => {
+const record = (phase: Phase, path: Path, sample: Sample) => {
   const key = `${phase} ${path}`;
   samples.set(key, [...(samples.get(key) ?? []), sample]);
 };
 
-async function runOnce(order: FieldOrder, file: TestFile, emulators: EmulatorProcess, gateway: GatewayProcess): Promise<void> {
-  const openai = emulators.url('openai');
+interface Rig {
+  file: TestFile;
+  emulators: EmulatorProcess;
+  gateway: GatewayProcess;
+  floors: FloorProcess[];
+}
+
+const FLOOR_PATH: Record<FloorKind, Path> = { node: 'floor', socat: 'socat' };
+
+/** The paths of a run in its order: direct, floors, gateway; reversed when `reverse`. */
+function pathsOf(rig: Rig, reverse: boolean): Path[] {
+  const paths: Path[] = ['direct', ...rig.floors.map((floor) => FLOOR_PATH[floor.kind]), 'gateway'];
+  return reverse ? paths.reverse() : paths;
+}
+
+/** Root URL (requests go to `${root}/v1/files…`) and key of a path. */
+function endpoint(rig: Rig, path: Path): { root: string; key: string } {
+  if (path === 'gateway') return { root: `${rig.gateway.url}/openai`, key: MASTER_KEY };
+  if (path === 'direct') return { root: rig.emulators.url('openai'), key: OPENAI_KEY };
+  const floor = rig.floors.find((candidate) => FLOOR_PATH[candidate.kind] === path)!;
+  return { root: floor.url, key: OPENAI_KEY };
+}
+
+/** measurePhase with the emulator's and every floor's CPU (a floor's: its process tree's). */
+function measure<T>(rig: Rig, work: () => Promise<T>) {
+  const floors = Object.fromEntries(rig.floors.map((floor) => [FLOOR_PATH[floor.kind], floor.cpuSeconds]));
+  return measurePhase(rig.gateway, { emulator: rig.emulators.pid, ...floors }, work);
+}
+
+/** One upload per path in `paths`' order, then the last one's content downloaded the same way. */
+async function runOnce(order: FieldOrder, rig: Rig, paths: Path[]): Promise<void> {
+  const { file, emulators, gateway } = rig;
   const phase: Phase = `upload ${order}`;
   const upload = { filePath: file.path, fileBytes: file.bytes, filename: 'bench-1gib.bin', fields: [['purpose', 'user_data']] as Array<[string, string]>, order };
-  const measure = <T>(work: () => Promise<T>) => measurePhase(gateway, { emulator: emulators.pid }, work);
-
-  await emulators.reset('openai');
-  await warmPageCache(file);
-  const direct = await measure(() => uploadMultipart({ ...upload, url: `${openai}/v1/files`, key: OPENAI_KEY }));
-  if (direct.result.status !== 200) throw new Error(`direct upload: ${direct.result.status} ${direct.result.body}`);
-  const directPart = lastUploadedPart(await emulators.calls('openai'));
-  record(phase, 'direct', { ...direct.result, intact: directPart.sha256 === file.sha256, stats: direct.stats });
-
-  await emulators.reset('openai'); // frees the emulator's copy before the next GiB lands
-  await warmPageCache(file);
-  const logFrom = gateway.process.lines.length;
-  const viaGateway = await measure(() => uploadMultipart({ ...upload, url: `${gateway.url}/openai/v1/files`, key: MASTER_KEY }));
-  if (viaGateway.result.status !== 200) throw new Error(`gateway upload: ${viaGateway.result.status} ${viaGateway.result.body}`);
-  const gatewayPart = lastUploadedPart(await emulators.calls('openai'));
-  const upstream = gateway.upstreamCalls(logFrom).find((call) => call.operation === 'files.upload');
-  record(phase, 'gateway', {
-    ...viaGateway.result,
-    intact: gatewayPart.sha256 === file.sha256 && gatewayPart.bytes === file.bytes,
-    stats: viaGateway.stats,
-    upstreamSeconds: upstream ? upstream.durationMs / 1000 : undefined,
-  });
-
-  const id = encodeURIComponent((JSON.parse(viaGateway.result.body) as { id: string }).id);
-  const directDownload = await measure(() => download(`${openai}/v1/files/${id}/content`, OPENAI_KEY));
-  record('download', 'direct', { ...directDownload.result, intact: directDownload.result.sha256 === file.sha256, stats: directDownload.stats });
-  const gatewayDownload = await measure(() => download(`${gateway.url}/openai/v1/files/${id}/content`, MASTER_KEY));
-  if (gatewayDownload.result.status !== 200) throw new Error(`gateway download: ${gatewayDownload.result.status}`);
-  record('download', 'gateway', { ...gatewayDownload.result, intact: gatewayDownload.result.sha256 === file.sha256, stats: gatewayDownload.stats });
+  let id = '';
+  for (const path of paths) {
+    await emulators.reset('openai'); // frees the emulator's copy before the next GiB lands
+    await warmPageCache(file);
+    const { root, key } = endpoint(rig, path);
+    const logFrom = gateway.process.lines.length;
+    const measured = await measure(rig, () => uploadMultipart({ ...upload, url: `${root}/v1/files`, key }));
+    if (measured.result.status !== 200) throw new Error(`${path} upload: ${measured.result.status} ${measured.result.body}`);
+    const part = lastUploadedPart(await emulators.calls('openai'));
+    const upstream = path === 'gateway' ? gateway.upstreamCalls(logFrom).find((call) => call.operation === 'files.upload') : undefined;
+    record(phase, path, {
+      ...measured.result,
+      intact: part.sha256 === file.sha256 && part.bytes === file.bytes,
+      stats: measured.stats,
+      upstreamSeconds: upstream ? upstream.durationMs / 1000 : undefined,
+    });
+    id = encodeURIComponent((JSON.parse(measured.result.body) as { id: string }).id);
+  }
+  await downloadOnce(id, rig, paths);
   await emulators.reset('openai');
 }
 
-/** Downloads the content of `id` (already at the emulator) once each way; `gatewayFirst` swaps the order. */
-async function downloadOnce(id: string, file: TestFile, emulators: EmulatorProcess, gateway: GatewayProcess, gatewayFirst: boolean): Promise<void> {
-  const measure = <T>(work: () => Promise<T>) => measurePhase(gateway, { emulator: emulators.pid }, work);
-  const paths = gatewayFirst ? (['gateway', 'direct'] as const) : (['direct', 'gateway'] as const);
+/** Downloads the content of `id` (already at the emulator) once per path, in `paths`' order. */
+async function downloadOnce(id: string, rig: Rig, paths: Path[]): Promise<void> {
   for (const path of paths) {
-    const url = path === 'direct' ? `${emulators.url('openai')}/v1/files/${id}/content` : `${gateway.url}/openai/v1/files/${id}/content`;
-    const measured = await measure(() => download(url, path === 'direct' ? OPENAI_KEY : MASTER_KEY));
+    const { root, key } = endpoint(rig, path);
+    const measured = await measure(rig, () => download(`${root}/v1/files/${id}/content`, key));
     if (measured.result.status !== 200) throw new Error(`${path} download: ${measured.result.status}`);
-    record('download', path, { ...measured.result, intact: measured.result.sha256 === file.sha256 && measured.result.bytes === file.bytes, stats: measured.stats });
+    record('download', path, { ...measured.result, intact: measured.result.sha256 === rig.file.sha256 && measured.result.bytes === rig.file.bytes, stats: measured.stats });
   }
 }
 
@@ -115,15 +149,84 @@ function summarize(key: string) {
   };
 }
 
-function report(idle: string, file: TestFile, runtime: string): string {
-  const labels: Record<Phase, string> = {
-    'upload sdk': 'upload, SDK order (file → purpose)',
-    'upload curl': 'upload, curl order (purpose → file)',
-    download: 'download content',
-  };
+const LABELS: Record<Phase, string> = {
+  'upload sdk': 'upload, SDK order (file → purpose)',
+  'upload curl': 'upload, curl order (purpose → file)',
+  download: 'download content',
+};
+const phasesMeasured = () => (PHASES === 'download' ? ['download'] : Object.keys(LABELS)) as Phase[];
+const percent = (ratio: number) => `${fixed(ratio * 100, 0)} %`;
+/** Throughput of `path` ÷ that of `reference` in the same run, as percentages: `median (min–max)`. */
+function pairs(phase: Phase, path: Path, reference: Path): string {
+  const over = samples.get(`${phase} ${reference}`) ?? [];
+  const ratios = (samples.get(`${phase} ${path}`) ?? []).map((sample, index) => (sample.mbPerSecond / over[index]!.mbPerSecond) * 100);
+  return `${spread(ratios, 0)} %`;
+}
+/** Percentage points, rounded (no `-0`). */
+const points = (ratio: number) => String(Math.round(ratio * 100) || 0);
+
+/**
+ * Direct, the floors and the gateway side by side per phase: throughput ÷ direct, the gateway ÷ each
+ * floor, and the CPU-seconds of the proxy in the path (none direct), the emulator and the client.
+ */
+function floorReport(file: TestFile, floors: FloorKind[]): string {
+  const names: Record<Path, string> = { direct: 'direct', floor: 'floor: node:http proxy', socat: 'floor: socat (C relay)', gateway: 'gateway' };
+  const paths: Path[] = ['direct', ...floors.map((kind) => FLOOR_PATH[kind]), 'gateway'];
+  const gib = file.bytes / 2 ** 30;
   const rows: Array<Array<string | number>> = [];
   const notes: string[] = [];
-  for (const phase of (PHASES === 'download' ? ['download'] : Object.keys(labels)) as Phase[]) {
+  for (const phase of phasesMeasured()) {
+    const of = (path: Path) => summarize(`${phase} ${path}`);
+    const direct = of('direct');
+    const gateway = of('gateway');
+    const proxyCpu = (path: Path) => (path === 'direct' ? NaN : of(path).cpu(path));
+    for (const path of paths) {
+      const here = of(path);
+      rows.push([
+        path === 'direct' ? LABELS[phase] : '',
+        names[path],
+        here.mbPerSecondText,
+        fixed(here.seconds),
+        path === 'direct' ? '' : percent(here.mbPerSecond / direct.mbPerSecond),
+        path === 'direct' || path === 'gateway' ? '' : percent(gateway.mbPerSecond / here.mbPerSecond),
+        `${path === 'direct' ? '–' : fixed(proxyCpu(path))} / ${fixed(here.cpu('emulator'))} / ${fixed(here.cpu('client'))}`,
+        here.intact ? 'yes' : '**NO**',
+      ]);
+    }
+    const target = THROUGHPUT_TARGETS[phase];
+    const gatewayRatio = gateway.mbPerSecond / direct.mbPerSecond;
+    const perGib = (path: Path) => fixed(proxyCpu(path) / gib, 2);
+    for (const kind of floors) {
+      const floor = of(FLOOR_PATH[kind]);
+      const floorRatio = floor.mbPerSecond / direct.mbPerSecond;
+      notes.push(
+        `- ${LABELS[phase]}, ${names[FLOOR_PATH[kind]]}: ${percent(floorRatio)} of direct = ${percent(floorRatio / target)} of the target ratio (≥ ${target * 100} %)` +
+          ` → the target is ${floorRatio >= target ? 'within reach of' : '**beyond**'} this floor here; the gateway reaches ${percent(gateway.mbPerSecond / floor.mbPerSecond)} of it.` +
+          ` Below direct: the gateway ${points(1 - gatewayRatio)} points, this floor ${points(1 - floorRatio)}.` +
+          ` Proxy CPU-s per GiB: floor ${perGib(FLOOR_PATH[kind])}, gateway ${perGib('gateway')} (${fixed(proxyCpu('gateway') / proxyCpu(FLOOR_PATH[kind]), 2)}×).` +
+          ` Per run (the paths measured back to back): floor ÷ direct ${pairs(phase, FLOOR_PATH[kind], 'direct')}, gateway ÷ floor ${pairs(phase, 'gateway', FLOOR_PATH[kind])}.`,
+      );
+    }
+  }
+  return [
+    '### Floors: the same bytes through a bare proxy, in the same run',
+    '',
+    table(['phase', 'path', 'MB/s', 'seconds', '÷ direct', 'gateway ÷ this floor', 'CPU s: proxy / emulator / client', 'sha256 intact'], rows),
+    '',
+    ...notes,
+    '',
+    "floor: node:http proxy = bench/support/floor-proxy.mjs `--stream` (request piped into http.request over a keep-alive agent, answer piped back; no parsing).",
+    'floor: socat = `socat -b 65536 TCP-LISTEN:…,fork TCP:…` (CPU of the listener and its per-connection children). Both in front of the same emulator,',
+    'with the OpenAI key; multipart bytes and downloads pass through untouched (sha256 checked). Each run sends one upload/download per path, odd',
+    'runs direct → floors → gateway, even runs the reverse.',
+  ].join('\n');
+}
+
+function report(idle: string, file: TestFile, runtime: string, floors: FloorKind[], floorNote: string): string {
+  const labels = LABELS;
+  const rows: Array<Array<string | number>> = [];
+  const notes: string[] = [];
+  for (const phase of phasesMeasured()) {
     const direct = summarize(`${phase} direct`);
     const gateway = summarize(`${phase} gateway`);
     const ratio = gateway.mbPerSecond / direct.mbPerSecond;
@@ -163,6 +266,8 @@ function report(idle: string, file: TestFile, runtime: string): string {
     '',
     'MB = 10^6 bytes. RSS = VmHWM of the gateway pid, reset per phase via /proc/PID/clear_refs; heapTotal/arrayBuffers = maxima of',
     "process.memoryUsage() inside the gateway (bench/support/memory-probe.mjs). Upstream time = the gateway's `upstream call` log line.",
+    ...(floors.length > 0 ? ['', floorReport(file, floors)] : []),
+    ...(floorNote ? ['', floorNote] : []),
   ].join('\n');
 }
 
@@ -171,7 +276,17 @@ async function main(): Promise<void> {
   const file = await ensureTestFile(SIZE_MB * 1024 * 1024);
   const emulators = await startEmulatorProcess(['openai']);
   let gateway: GatewayProcess | undefined;
+  const floors: FloorProcess[] = [];
+  let floorNote = '';
   try {
+    for (const kind of FLOOR_KINDS) {
+      if (kind === 'socat' && !socatInstalled()) {
+        floorNote = 'socat is not installed: the C-level floor was skipped (Debian/Ubuntu: `apt-get install socat`).';
+        process.stderr.write(`${floorNote}\n`);
+        continue;
+      }
+      floors.push(await startFloor(kind, emulators.url('openai')));
+    }
     gateway = await startGateway({
       database: DATABASE,
       runtime: RUNTIME,
@@ -187,6 +302,9 @@ async function main(): Promise<void> {
       `Gateway at idle (after readiness, before any upload): RSS ${fixed(memory.rssMb)} MiB = ${fixed(memory.anonMb)} anonymous + ${fixed(memory.fileMb)} file-backed` +
       (heap ? `; V8 heap ${fixed(heap.heapUsed)} used of ${fixed(heap.heapTotal)} MiB, arrayBuffers ${fixed(heap.arrayBuffers)} MiB.` : '.');
     process.stderr.write(`gateway pid ${gateway.pid} on ${gateway.url}; ${idle}\nemulator pid ${emulators.pid}\n`);
+    for (const floor of floors) process.stderr.write(`floor ${floor.kind} pid ${floor.pid} on ${floor.url}\n`);
+    const rig: Rig = { file, emulators, gateway, floors };
+    const measuredFloors = floors.map((floor) => floor.kind);
     if (PHASES === 'download') {
       await warmPageCache(file);
       const uploaded = await uploadMultipart({
@@ -202,13 +320,13 @@ async function main(): Promise<void> {
       const id = encodeURIComponent((JSON.parse(uploaded.body) as { id: string }).id);
       for (let run = 1; run <= RUNS; run += 1) {
         process.stderr.write(`run ${run}/${RUNS}, download …\n`);
-        await downloadOnce(id, file, emulators, gateway, run % 2 === 0);
+        await downloadOnce(id, rig, pathsOf(rig, run % 2 === 0));
       }
       await publish({
         key: 'upload-1gib-download',
         title: `Download ${SIZE_MB === 1024 ? '1 GiB' : `${SIZE_MB} MiB`}: direct vs gateway passthrough`,
         command: commandText('bench/upload-1gib.ts'),
-        body: report(idle, file, gateway.runtime),
+        body: report(idle, file, gateway.runtime, measuredFloors, floorNote),
         write: false,
       });
       return;
@@ -216,17 +334,18 @@ async function main(): Promise<void> {
     for (let run = 1; run <= RUNS; run += 1) {
       for (const order of ['sdk', 'curl'] as const) {
         process.stderr.write(`run ${run}/${RUNS}, ${order} order …\n`);
-        await runOnce(order, file, emulators, gateway);
+        await runOnce(order, rig, pathsOf(rig, run % 2 === 0));
       }
     }
     await publish({
       key: RUNTIME === 'bin' ? 'upload-1gib' : 'upload-1gib-tsx',
       title: `Upload ${SIZE_MB === 1024 ? '1 GiB' : `${SIZE_MB} MiB`}: direct vs gateway passthrough${RUNTIME === 'bin' ? '' : ' (gateway run through tsx)'}`,
       command: commandText('bench/upload-1gib.ts'),
-      body: report(idle, file, gateway.runtime),
+      body: report(idle, file, gateway.runtime, measuredFloors, floorNote),
     });
   } finally {
     await gateway?.stop();
+    for (const floor of floors) await floor.stop();
     await emulators.stop();
   }
 }

@@ -17,14 +17,18 @@ export interface PhaseStats {
   cpu: Record<string, number>;
 }
 
-/** Runs `work` while watching the gateway (memory + CPU) and, for CPU only, the `others`. */
+/**
+ * Runs `work` while watching the gateway (memory + CPU) and, for CPU only, the `others`: a pid, or a
+ * function that reads CPU seconds so far (e.g. a process tree's, proc-stats.ts treeCpuSeconds).
+ */
 export async function measurePhase<T>(
   gateway: { pid: number; probe?: MemoryProbe | undefined },
-  others: Record<string, number>,
+  others: Record<string, number | (() => number)>,
   work: () => Promise<T>,
 ): Promise<{ result: T; stats: PhaseStats }> {
-  const watched: Record<string, number> = { gateway: gateway.pid, ...others };
-  const cpuBefore = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const watched: Record<string, number | (() => number)> = { gateway: gateway.pid, ...others };
+  const cpuOf = (source: number | (() => number)) => (typeof source === 'number' ? cpuSeconds(source) : source());
+  const cpuBefore = Object.fromEntries(Object.entries(watched).map(([name, source]) => [name, cpuOf(source)]));
   const clientBefore = process.cpuUsage();
   await gateway.probe?.read(); // opens a new maxima window
   resetPeak(gateway.pid);
@@ -34,7 +38,7 @@ export async function measurePhase<T>(
   const memory = memoryStatus(gateway.pid);
   const reading = await gateway.probe?.read();
   const heapPeak = reading?.peak;
-  const cpu = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid) - cpuBefore[name]!]));
+  const cpu = Object.fromEntries(Object.entries(watched).map(([name, source]) => [name, cpuOf(source) - cpuBefore[name]!]));
   const client = process.cpuUsage(clientBefore);
   cpu.client = (client.user + client.system) / 1e6;
   return { result, stats: { peakMb: memory.peakMb, sampledPeakMb: maxSampledMb, rssAfterMb: memory.rssMb, heapPeak, gcs: reading?.gcs, cpu } };

@@ -40,6 +40,25 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds of a process and its descendants: its own user + system time, that of its children
+ * that exited and were waited for (cutime + cstime), and recursively that of the live ones. Stays
+ * consistent across a child's exit, as long as the parent reaps its children (socat does).
+ */
+export function treeCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+  for (const child of childPids(pid)) {
+    try {
+      seconds += treeCpuSeconds(child);
+    } catch {
+      // exited while we looked: its time is in cutime/cstime once reaped
+    }
+  }
+  return seconds;
+}
+
+/**
  * Databases this benchmark created: their Postgres backends (`postgres: 15/main: user DB host…`)
  * work for us; backends of other databases are other people's work.
  */
