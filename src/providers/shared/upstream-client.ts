@@ -10,7 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
-import { bufferedRequest, type BufferedBody, type BufferedResponse } from './buffered-request.ts';
+import { bufferedRequest, type BufferedBody, type BufferedResponse, type ForwardedBody } from './buffered-request.ts';
 import { retryDecision, waitBeforeRetry, type RetryAfterHeaders } from './retry-policy.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
 import {
@@ -100,7 +100,18 @@ interface BufferedUpstreamResponse {
   body: BufferedBody;
 }
 
-type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
+/** The answer of forward(): its body handed over read by read. */
+export interface ForwardedUpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ForwardedBody;
+}
+
+/** How an expected answer's body is read: a stream, whole into memory, or handed over as it arrives. */
+type BodyMode = 'stream' | 'text' | 'forward';
+type AnyUpstreamResponse = UpstreamResponse | BufferedUpstreamResponse | ForwardedUpstreamResponse;
+
+type Attempt = { response: AnyUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -173,17 +184,25 @@ export class UpstreamClient {
 
   /** Sends the call; an answer outside `expect` (default 2xx) is thrown as UpstreamError. */
   async send(call: UpstreamCall, context: CallContext): Promise<UpstreamResponse> {
-    return (await this.sendFor(call, context, false)) as UpstreamResponse;
+    return (await this.sendFor(call, context, 'stream')) as UpstreamResponse;
   }
 
-  /** send(); `buffered`: an expected answer's body is read into memory (bufferedRequest). */
-  private async sendFor(call: UpstreamCall, context: CallContext, buffered: boolean): Promise<UpstreamResponse | BufferedUpstreamResponse> {
+  /**
+   * send(), the expected answer's body handed over read by read as it arrives (bufferedRequest's
+   * `forward`): for a body passed on to the client as it comes, without a stream in between.
+   */
+  async forward(call: UpstreamCall, context: CallContext): Promise<ForwardedUpstreamResponse> {
+    return (await this.sendFor(call, context, 'forward')) as ForwardedUpstreamResponse;
+  }
+
+  /** send(); the expected answer's body as `mode` says ('text', 'forward': bufferedRequest). */
+  private async sendFor(call: UpstreamCall, context: CallContext, mode: BodyMode): Promise<AnyUpstreamResponse> {
     const replayable = typeof call.body === 'function' || typeof call.body === 'string' || Buffer.isBuffer(call.body) || call.body === undefined;
     const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(call.method);
     const maxRetries = replayable && idempotent ? (this.options.maxRetries ?? 0) : 0;
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.attempt(call, context, attempt, buffered);
+      const outcome = await this.attempt(call, context, attempt, mode);
       if ('response' in outcome) return outcome.response;
       const auth = this.options.auth;
       if (outcome.status === 401 && !refreshed && replayable && auth?.refused && outcome.credential) {
@@ -202,7 +221,7 @@ export class UpstreamClient {
     }
   }
 
-  private async attempt(call: UpstreamCall, context: CallContext, attempt: number, buffered: boolean): Promise<Attempt> {
+  private async attempt(call: UpstreamCall, context: CallContext, attempt: number, mode: BodyMode): Promise<Attempt> {
     const started = performance.now();
     const log = (status: number | string, upstreamRequestId?: string) => {
       recordUpstreamCall(this.options.provider, call.operation, status);
@@ -242,8 +261,8 @@ export class UpstreamClient {
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       };
-      if (!buffered) options.signal = context.signal;
-      response = buffered ? await bufferedRequest(dispatcher, options, context, isExpected) : await dispatcher.request(options);
+      if (mode === 'stream') options.signal = context.signal;
+      response = mode === 'stream' ? await dispatcher.request(options) : await bufferedRequest(dispatcher, options, context, isExpected, mode);
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
       log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
@@ -252,7 +271,7 @@ export class UpstreamClient {
     const upstreamRequestId = headerValue(response.headers['x-request-id'] ?? response.headers['apim-request-id']);
     const status = response.statusCode;
     log(status, upstreamRequestId);
-    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as UpstreamResponse | BufferedUpstreamResponse };
+    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as AnyUpstreamResponse };
     const text = await readErrorText(response.body as Readable);
     const parsed = this.options.parseError(status, text);
     const retryAfter = { 'retry-after': headerValue(response.headers['retry-after']), 'retry-after-ms': headerValue(response.headers['retry-after-ms']) };
@@ -274,7 +293,7 @@ export class UpstreamClient {
 
   /** Sends the call and reads the whole answer as text. */
   async text(call: UpstreamCall, context: CallContext): Promise<string> {
-    const response = await this.sendFor(call, context, true);
+    const response = (await this.sendFor(call, context, 'text')) as BufferedUpstreamResponse;
     try {
       return await response.body.text();
     } catch (error) {
