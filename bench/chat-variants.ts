@@ -56,6 +56,7 @@ import {
   type ScenarioId,
 } from './chat-support/setup.ts';
 import { log, startBenchRun } from './chat-support/bench-run.ts';
+import { startFloor } from './support/floor-process.ts';
 
 const TARGETS = { floorRatio: 0.8, cpuUsPerRequest: 350, variantTolerance: 0.1 };
 const SECTION = { name: 'chat-variants', heading: '## Chat completions: every variant against the floor (issue 10)' };
@@ -114,7 +115,6 @@ type Mode = 'json' | 'stream';
 type Build = 'current' | 'baseline';
 
 const WRK_SCRIPT = join(REPO_ROOT, 'bench', 'chat-support', 'wrk-chat.lua');
-const FLOOR_SCRIPT = join(REPO_ROOT, 'bench', 'support', 'floor-proxy.mjs');
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -138,28 +138,6 @@ interface Target {
   build: Build;
   database?: Database;
   gateway?: GatewayInstance;
-}
-
-function startFloor(upstreamOrigin: string): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [FLOOR_SCRIPT, '0', upstreamOrigin], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error('floor proxy did not start within 10 s')), 10_000);
-    child.once('exit', (code) => reject(new Error(`floor proxy exited (${code})`)));
-    child.stdout!.setEncoding('utf8').once('data', (text: string) => {
-      clearTimeout(timer);
-      const port = /listening (\d+)/.exec(text)?.[1];
-      if (!port) return reject(new Error(`floor proxy said: ${text}`));
-      resolveStart({
-        pid: child.pid!,
-        url: `http://127.0.0.1:${port}`,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,7 +455,7 @@ async function main(): Promise<void> {
     const owners: Owners = { roots: new Map([[emulators.pid, 'emulator'], [process.pid, 'bench']]), databases: new Map() };
     const context: Context = { emulatorOrigin, emulatorPid: emulators.pid, owners };
     if (VARIANTS.some(isFloor)) {
-      const floor = await startFloor(emulatorOrigin);
+      const floor = await startFloor('node', emulatorOrigin, { stream: false });
       cleanups.push(() => floor.stop());
       owners.roots.set(floor.pid, 'floor');
       context.floor = floor;

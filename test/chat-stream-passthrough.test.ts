@@ -10,10 +10,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { startHarness, type Harness } from './support/gateway-harness.ts';
+import { MASTER_KEY, startHarness, type Harness } from './support/gateway-harness.ts';
+import { rawRequest } from './support/raw-http.ts';
 
 let upstream: Server;
 let pieces: Array<string | Buffer> = [];
+/** How the upstream's answer ends after the pieces: complete, or its connection cut. */
+let ending: 'end' | 'cut' = 'end';
 let harness: Harness;
 
 /** Writes `pieces` one per event-loop turn (separate reads at the gateway), or all at once. */
@@ -21,7 +24,7 @@ function send(response: ServerResponse): void {
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   let index = 0;
   const next = () => {
-    if (index >= pieces.length) return void response.end();
+    if (index >= pieces.length) return void (ending === 'cut' ? response.socket?.destroy() : response.end());
     response.write(pieces[index]!);
     index += 1;
     setTimeout(next, 2);
@@ -91,4 +94,42 @@ test('an error event mid-stream: the events before it, then the gateway\'s error
   const failure = JSON.parse(events[1]!.slice('data: '.length)) as { error?: { message?: string } };
   assert.ok(failure.error, text);
   assert.doesNotMatch(text, /\[DONE\]|c2/);
+});
+
+test('a last event without its blank line still reaches the client, then [DONE]', async () => {
+  ending = 'end';
+  for (const cut of [['data: {"id":"c1","choices":[]}\n\ndata: {"id":"c2","choices":[]}'], ['data: {"id":"c1","choices":[]}\n\n', 'data: {"id":"c2",', '"choices":[]}']]) {
+    pieces = cut;
+    assert.equal(await streamed(), 'data: {"id":"c1","choices":[]}\n\ndata: {"id":"c2","choices":[]}\n\ndata: [DONE]\n\n');
+  }
+});
+
+test('an upstream connection cut mid-stream: the events before it, then an error event naming the provider, and no [DONE]', async () => {
+  ending = 'cut';
+  try {
+    pieces = ['data: {"id":"c1","choices":[]}\n\n', 'data: {"id":"c2","choi'];
+    const text = await streamed();
+    const events = text.split('\n\n').filter(Boolean);
+    assert.equal(events.length, 2, text);
+    assert.equal(events[0], 'data: {"id":"c1","choices":[]}');
+    assert.deepEqual(JSON.parse(events[1]!.slice('data: '.length)), {
+      error: { message: 'Could not reach openai.', type: 'upstream_error', param: null, code: 'upstream_unreachable' },
+    });
+  } finally {
+    ending = 'end';
+  }
+});
+
+test('a stream asked for with `Connection: close`: the whole answer, then the gateway closes the connection', async () => {
+  ending = 'end';
+  pieces = ['data: {"id":"c1","choices":[]}\n\n', 'data: [DONE]\n\n'];
+  const body = JSON.stringify({ model: 'scripted', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  // rawRequest resolves when the gateway closes the socket (it would wait for the idle timeout otherwise).
+  const answer = await rawRequest(
+    harness.url,
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.connection, 'close');
+  assert.equal(answer.body, 'data: {"id":"c1","choices":[]}\n\ndata: [DONE]\n\n');
 });

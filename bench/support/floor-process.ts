@@ -60,10 +60,15 @@ function handle(kind: FloorKind, child: ChildProcess, port: number): FloorProces
   };
 }
 
-/** Starts a floor in front of `upstreamOrigin` (e.g. `http://127.0.0.1:4010`). */
-export async function startFloor(kind: FloorKind, upstreamOrigin: string): Promise<FloorProcess> {
+/**
+ * Starts a floor in front of `upstreamOrigin` (e.g. `http://127.0.0.1:4010`). The node floor streams
+ * bodies through (`stream`, the default); with `stream: false` it reads each body whole first, as the
+ * chat benches' floor does (support/floor-proxy.mjs says why).
+ */
+export async function startFloor(kind: FloorKind, upstreamOrigin: string, options: { stream?: boolean } = {}): Promise<FloorProcess> {
   if (kind === 'node') {
-    const child = spawn(process.execPath, [FLOOR_SCRIPT, '0', upstreamOrigin, '--stream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [FLOOR_SCRIPT, '0', upstreamOrigin, ...(options.stream === false ? [] : ['--stream'])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await Promise.race([
       new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
       new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`floor proxy exited (${code})`)))),

@@ -13,11 +13,31 @@ export class RawJson {
 }
 
 /**
- * Server-Sent Events already framed for the client (`data: …\n\n`, one or more events): what a
- * stream passes on when it forwards a provider's events as they came (see ChatCapability.streamSse).
+ * Where a passed-through stream writes its Server-Sent Events, already framed (`data: …\n\n`,
+ * one or more events per write): the client's response (src/http/sse-writer.ts).
  */
-export class SseText {
-  constructor(readonly text: string) {}
+export interface SseTarget {
+  /** The client went away: stop, and let the upstream go. */
+  readonly closed: boolean;
+  /** Writes framed events; false: the client cannot take more now — wait for `whenWritable`. */
+  writeNow(text: string): boolean;
+  /** Calls `resume` once the client drained what was written (or went away): later, never from inside this call. */
+  whenWritable(resume: () => void): void;
+}
+
+/**
+ * A stream whose provider events pass on as they came (see ChatCapability.streamSse): written
+ * straight to the client's response as the upstream reads arrive, instead of yielded chunk by chunk.
+ */
+export class SsePassthrough {
+  constructor(
+    /**
+     * Writes the events to `target` until the upstream's stream ends, without `[DONE]` (the caller
+     * writes it); rejects as an iteration of the stream would throw (the events before a failing
+     * one are written first).
+     */
+    readonly pipeTo: (target: SseTarget) => Promise<void>,
+  ) {}
 }
 
 /** An OpenAI-shaped answer: built by a converter, or a provider's own JSON text. */

@@ -5,8 +5,9 @@
  * while we wait, the upstream body is not read, so TCP backpressure reaches the provider.
  */
 import type { ServerResponse } from 'node:http';
+import type { SseTarget } from '../core/raw-json.ts';
 
-export class SseWriter {
+export class SseWriter implements SseTarget {
   private corked = false;
   private readonly uncork = (): void => {
     if (!this.corked) return;
@@ -16,18 +17,36 @@ export class SseWriter {
 
   constructor(private readonly response: ServerResponse) {}
 
+  /** SseTarget: the client's connection is gone. */
+  get closed(): boolean {
+    return this.response.destroyed;
+  }
+
   /** Writes `text`; resolves at once unless the client's socket is full, then once it drained (or closed). */
   write(text: string): Promise<void> | undefined {
+    if (this.writeNow(text)) return undefined;
+    return drained(this.response);
+  }
+
+  /** SseTarget: writes `text`; false when the client's socket is full (then see whenWritable). */
+  writeNow(text: string): boolean {
     const response = this.response;
     if (!this.corked) {
       this.corked = true;
       response.cork();
-      // Runs after the pending promise jobs: every event already readable is written first.
-      process.nextTick(this.uncork);
+      // Runs in this event-loop turn's check phase, after the I/O callbacks and their promise
+      // jobs: every event already received is written first, and when the upstream's end came in
+      // the same read, end() (which uncorks fully) sends it all in one write.
+      setImmediate(this.uncork);
     }
-    if (response.write(text)) return undefined;
+    if (response.write(text)) return true;
     this.uncork();
-    return drained(response);
+    return false;
+  }
+
+  /** SseTarget: `resume` once the client drained (or closed). */
+  whenWritable(resume: () => void): void {
+    void drained(this.response).then(resume);
   }
 
   /**

@@ -13,7 +13,7 @@ export type ProviderKind = string;
 
 export type { AdapterLogger, CallContext } from '../core/call-context.ts';
 import type { CallContext } from '../core/call-context.ts';
-import type { JsonAnswer, SseText } from '../core/raw-json.ts';
+import type { JsonAnswer, SsePassthrough } from '../core/raw-json.ts';
 import type { FileIdMapping } from './shared/batch-jsonl.ts';
 
 /** A file body that can be opened more than once (retries, fan-out), e.g. a spooled temp file. */
@@ -171,12 +171,13 @@ export interface ChatCapability {
    */
   stream(request: ChatRequest, context: CallContext): Promise<AsyncIterable<JsonAnswer>>;
   /**
-   * Optional, the same stream already framed for the client: blocks of `data: …\n\n` events,
-   * byte for byte what `stream` plus the caller's framing would give, without `[DONE]`. For a
-   * provider whose events pass on unchanged (OpenAI, Azure), so the gateway forwards each
-   * upstream read in one piece instead of event by event.
+   * Optional, the same stream written to the client as it arrives: blocks of `data: …\n\n`
+   * events, byte for byte what `stream` plus the caller's framing would give, without `[DONE]`.
+   * For a provider whose events pass on unchanged (OpenAI, Azure), so the gateway forwards each
+   * upstream read in one piece, from the upstream's read straight to the client's response.
+   * Resolves, like `stream`, once the upstream answered with a success status.
    */
-  streamSse?(request: ChatRequest, context: CallContext): Promise<AsyncIterable<SseText>>;
+  streamSse?(request: ChatRequest, context: CallContext): Promise<SsePassthrough>;
 }
 
 /** What a fine-tuning job is created with, in this provider's own ids and names. */

@@ -5,7 +5,7 @@
  */
 import { errors, GatewayError, UpstreamError, upstreamLogFields } from '../core/errors.ts';
 import { canReach, isModelAllowed, type Principal } from '../core/access-policy.ts';
-import type { JsonAnswer, SseText } from '../core/raw-json.ts';
+import type { JsonAnswer, SsePassthrough } from '../core/raw-json.ts';
 import type { ProviderFileRepository } from '../persistence/provider-file-repository.ts';
 import type { CallContext, ChatRequest, FileReferenceTargets, ProviderAdapter } from '../providers/provider-adapter.ts';
 import type { Deployment, ProviderRegistry } from '../providers/registry.ts';
@@ -165,11 +165,11 @@ export class ChatService {
 
   /**
    * Resolves once a deployment accepted the stream; failover happens only before that. Yields
-   * chunks, or (a provider whose events pass on unchanged) blocks of events already framed.
+   * chunks, or (a provider whose events pass on unchanged) writes them to the client itself.
    */
-  async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<JsonAnswer | SseText>> {
+  async stream(principal: Principal, parsed: ParsedChatBody, context: CallContext): Promise<AsyncIterable<JsonAnswer> | SsePassthrough> {
     const plan = await this.plan(principal, parsed);
-    return this.withFailover(plan.candidates, context, async (candidate) => {
+    return this.withFailover<AsyncIterable<JsonAnswer> | SsePassthrough>(plan.candidates, context, async (candidate) => {
       const chat = candidate.adapter.chat!;
       const request = await this.requestFor(candidate, parsed, plan, context);
       return chat.streamSse ? chat.streamSse(request, context) : chat.stream(request, context);

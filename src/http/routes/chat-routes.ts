@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdapterLogger, CallContext } from '../../core/call-context.ts';
 import type { Principal } from '../../core/access-policy.ts';
 import { GatewayError, errors, upstreamLogFields } from '../../core/errors.ts';
-import { jsonText, RawJson, SseText, type JsonAnswer } from '../../core/raw-json.ts';
+import { jsonText, RawJson, SsePassthrough, type JsonAnswer } from '../../core/raw-json.ts';
 import type { Runtime } from '../../runtime.ts';
 import { assertChatBodyShape } from '../../services/chat-body-shape.ts';
 import { parseChatBody } from '../../services/chat-service.ts';
@@ -13,9 +13,9 @@ import { SseWriter } from '../sse-writer.ts';
 
 /**
  * The route's work on a parsed body, shared with the fast path (chat-fast-path.ts): the JSON text
- * of a completion, or the chunks of a stream a deployment accepted (written by writeChatStream).
+ * of a completion, or the stream a deployment accepted (written by writeChatStream).
  */
-export async function answerChat(runtime: Runtime, principal: Principal, body: unknown, context: CallContext): Promise<string | AsyncIterable<JsonAnswer | SseText>> {
+export async function answerChat(runtime: Runtime, principal: Principal, body: unknown, context: CallContext): Promise<string | AsyncIterable<JsonAnswer> | SsePassthrough> {
   assertChatBodyShape(body);
   const parsed = parseChatBody(body);
   if (parsed.stream) return runtime.chat.stream(principal, parsed, context);
@@ -28,8 +28,8 @@ export async function answerChat(runtime: Runtime, principal: Principal, body: u
 export async function writeChatStream(input: {
   response: ServerResponse;
   requestId: string;
-  /** Chunks, or blocks of events already framed (ChatCapability.streamSse). */
-  chunks: AsyncIterable<JsonAnswer | SseText>;
+  /** Chunks, or a stream that writes its events itself (ChatCapability.streamSse). */
+  chunks: AsyncIterable<JsonAnswer> | SsePassthrough;
   context: CallContext;
   log: AdapterLogger;
 }): Promise<void> {
@@ -44,10 +44,13 @@ export async function writeChatStream(input: {
   });
   const writer = new SseWriter(response);
   try {
-    for await (const chunk of chunks) {
-      if (response.destroyed) break;
-      const full = writer.write(chunk instanceof SseText ? chunk.text : `data: ${jsonText(chunk)}\n\n`);
-      if (full) await full;
+    if (chunks instanceof SsePassthrough) await chunks.pipeTo(writer);
+    else {
+      for await (const chunk of chunks) {
+        if (response.destroyed) break;
+        const full = writer.write(`data: ${jsonText(chunk)}\n\n`);
+        if (full) await full;
+      }
     }
     if (!response.destroyed) writer.end('data: [DONE]\n\n');
   } catch (error) {

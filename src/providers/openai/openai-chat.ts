@@ -5,11 +5,11 @@
  * provider's own JSON text (RawJson): nothing in them changes, so they are not re-serialized.
  */
 import type { UpstreamError } from '../../core/errors.ts';
-import { jsonText, looksLikeJsonObject, RawJson, SseText, type JsonAnswer } from '../../core/raw-json.ts';
+import { jsonText, looksLikeJsonObject, RawJson, SsePassthrough, type JsonAnswer, type SseTarget } from '../../core/raw-json.ts';
 import type { CallContext, ChatCapability, ChatRequest, FileReferenceTargets } from '../provider-adapter.ts';
 import { lookupFileReference } from '../shared/file-references.ts';
-import { upstreamSseBatches, upstreamSseData } from '../shared/sse.ts';
-import type { UpstreamClient, UpstreamResponse } from '../shared/upstream-client.ts';
+import { SseParser, upstreamSseData } from '../shared/sse.ts';
+import type { ForwardedUpstreamResponse, UpstreamCall, UpstreamClient, UpstreamResponse } from '../shared/upstream-client.ts';
 
 export interface OpenAIChatOptions {
   client: UpstreamClient;
@@ -49,30 +49,93 @@ export class OpenAIChat implements ChatCapability {
   }
 
   /**
-   * The same stream as `stream`, framed for the client: each upstream read's events as one block
-   * of `data: …\n\n` events, the provider's JSON text unchanged where `stream` passes it on as
-   * RawJson, so the bytes are those `stream` plus the route's framing would give.
+   * The same stream as `stream`, written to the client as it arrives: each upstream read's events
+   * as one block of `data: …\n\n` events, the provider's JSON text unchanged where `stream` passes
+   * it on as RawJson, so the bytes are those `stream` plus the route's framing would give. The
+   * reads come from undici's onData (UpstreamClient.forward) and go to the client's response in
+   * the same call; while the client cannot take more, the upstream is paused (TCP backpressure).
    */
-  async streamSse(request: ChatRequest, context: CallContext): Promise<AsyncIterable<SseText>> {
-    return this.sseBlocks(upstreamSseBatches(await this.openStream(request, context), this.options.client, context));
+  async streamSse(request: ChatRequest, context: CallContext): Promise<SsePassthrough> {
+    // forward() resolves only on a 2xx status, as send() does for openStream.
+    const response = await this.options.client.forward(this.streamCall(request), context);
+    return new SsePassthrough((target) => this.pipe(response, target, context));
+  }
+
+  private async pipe(response: ForwardedUpstreamResponse, target: SseTarget, context: CallContext): Promise<void> {
+    const body = response.body;
+    const parser = new SseParser();
+    const framing = { done: false };
+    /** The stream's own failure (an error event), which is the client's error, not the abort it causes. */
+    let failure: Error | undefined;
+    const onChunk = (chunk: Buffer): boolean => {
+      // As in chunks(): read to the end after [DONE], passing nothing on.
+      if (framing.done) return true;
+      if (target.closed) {
+        body.cancel(new Error(CLIENT_LEFT));
+        return false;
+      }
+      const { text, error } = this.frame(parser.push(chunk), framing);
+      const more = text === '' || target.writeNow(text);
+      if (error) {
+        failure = error;
+        body.cancel(error);
+        return false;
+      }
+      if (!more) target.whenWritable(() => body.resume());
+      return more;
+    };
+    try {
+      await body.forward(onChunk);
+    } catch (error) {
+      throw failure ?? this.options.client.streamFailure(error, context);
+    }
+    if (framing.done) return;
+    // A trailing event without its blank line.
+    const { text, error } = this.frame(parser.finish(), framing);
+    if (text !== '' && !target.writeNow(text)) await new Promise<void>((resume) => target.whenWritable(resume));
+    if (error) throw error;
+  }
+
+  /**
+   * One read's events as the client's SSE text, up to [DONE] (which sets `framing.done`); an event
+   * that fails (an `error` event) ends the text, the events before it included, and is returned.
+   */
+  private frame(events: string[], framing: { done: boolean }): { text: string; error?: Error } {
+    let text = '';
+    for (const data of events) {
+      if (data === '[DONE]') {
+        framing.done = true;
+        break;
+      }
+      if (passesAsIs(data)) {
+        text += `data: ${data}\n\n`;
+        continue;
+      }
+      try {
+        text += `data: ${jsonText(this.answerOf(data))}\n\n`;
+      } catch (error) {
+        return { text, error: error as Error };
+      }
+    }
+    return { text };
   }
 
   private async openStream(request: ChatRequest, context: CallContext): Promise<UpstreamResponse> {
-    const body = this.upstreamBody(request, true);
     // send() resolves only on a 2xx status: errors before the first byte reject here, so the
     // service can still fail over to another deployment.
-    return this.options.client.send(
-      {
-        operation: 'chat.stream',
-        method: 'POST',
-        stream: true,
-        idempotent: true,
-        path: this.options.path,
-        headers: { ...JSON_HEADERS, accept: 'text/event-stream' },
-        body: JSON.stringify(body),
-      },
-      context,
-    );
+    return this.options.client.send(this.streamCall(request), context);
+  }
+
+  private streamCall(request: ChatRequest): UpstreamCall {
+    return {
+      operation: 'chat.stream',
+      method: 'POST',
+      stream: true,
+      idempotent: true,
+      path: this.options.path,
+      headers: STREAM_HEADERS,
+      body: JSON.stringify(this.upstreamBody(request, true)),
+    };
   }
 
   private async *chunks(events: AsyncGenerator<string>): AsyncGenerator<JsonAnswer> {
@@ -85,35 +148,6 @@ export class OpenAIChat implements ChatCapability {
         continue;
       }
       yield this.answerOf(data);
-    }
-  }
-
-  private async *sseBlocks(batches: AsyncGenerator<string[]>): AsyncGenerator<SseText> {
-    let done = false;
-    for await (const events of batches) {
-      // As in chunks(): read to the end after [DONE], passing nothing on.
-      if (done) continue;
-      let text = '';
-      for (const data of events) {
-        if (data === '[DONE]') {
-          done = true;
-          break;
-        }
-        if (passesAsIs(data)) {
-          text += `data: ${data}\n\n`;
-          continue;
-        }
-        let answer: JsonAnswer;
-        try {
-          answer = this.answerOf(data);
-        } catch (error) {
-          // The events before the failing one still reach the client, then the failure.
-          if (text !== '') yield new SseText(text);
-          throw error;
-        }
-        text += `data: ${jsonText(answer)}\n\n`;
-      }
-      if (text !== '') yield new SseText(text);
     }
   }
 
@@ -149,6 +183,9 @@ export class OpenAIChat implements ChatCapability {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const STREAM_HEADERS = { ...JSON_HEADERS, accept: 'text/event-stream' };
+/** Why the upstream is let go when the client left mid-stream (the route then writes nothing more). */
+const CLIENT_LEFT = 'the client went away';
 
 /** An object by its outline that cannot be an `error` event passes on as the provider sent it. */
 function passesAsIs(data: string): boolean {

@@ -24,7 +24,7 @@ test('a UTF-8 character split across byte chunks is decoded whole', async () => 
   assert.deepEqual(await events([bytes.subarray(0, 8), bytes.subarray(8, 16), bytes.subarray(16)]), ['héllo ✓']);
 });
 
-test('the events do not depend on where the body is cut, byte or character (SseParser, as upstreamSseBatches reads)', () => {
+test('the events do not depend on where the body is cut, byte or character (SseParser, as OpenAIChat.streamSse feeds it)', () => {
   const whole = ': hi\r\ndata: {"a":"é"}\r\n\r\ndata: x\rdata: y\r\rid: 1\ndata:z\n\ndata: [DONE]\n\ndata: tail';
   const expected = ['{"a":"é"}', 'x\ny', 'z', '[DONE]', 'tail'];
   const bytes = Buffer.from(whole);

@@ -27,30 +27,6 @@ export async function* upstreamSseData(
   }
 }
 
-/**
- * upstreamSseData by upstream read: the events each chunk of the body completed, in arrival
- * order (never an empty list), so a consumer that forwards them pays per read, not per event.
- */
-export async function* upstreamSseBatches(
-  response: UpstreamResponse,
-  client: UpstreamClient,
-  context: CallContext,
-): AsyncGenerator<string[]> {
-  try {
-    const parser = new SseParser();
-    for await (const chunk of response.body as AsyncIterable<Uint8Array | string>) {
-      const events = parser.push(chunk);
-      if (events.length > 0) yield events;
-    }
-    const last = parser.finish();
-    if (last.length > 0) yield last;
-  } catch (error) {
-    throw client.streamFailure(error, context);
-  } finally {
-    if (!response.body.destroyed) response.body.destroy();
-  }
-}
-
 /** Yields the data of each event, as text, in arrival order. */
 export async function* readSseData(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
   const parser = new SseParser();

@@ -11,7 +11,7 @@ import type { CallContext } from '../../core/call-context.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import type { ForwardableBody } from '../../core/forwardable-body.ts';
 import { recordUpstreamCall } from '../../core/metrics.ts';
-import { bufferedRequest, type BufferedBody, type BufferedResponse } from './buffered-request.ts';
+import { bufferedRequest, type BufferedBody, type BufferedResponse, type ForwardedBody } from './buffered-request.ts';
 import { retryDecision, waitBeforeRetry, type RetryAfterHeaders } from './retry-policy.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
 import {
@@ -94,16 +94,6 @@ export interface UpstreamResponse {
   body: Readable & { text(): Promise<string>; json(): Promise<unknown>; dump(): Promise<void> };
 }
 
-/** The answer of forwardable(): a stream whose chunks can also go straight to one consumer. */
-export interface ForwardableResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: ForwardableBody;
-}
-
-/** How an expected answer's body comes: undici's stream, read into memory, or a ForwardableBody. */
-type BodyMode = 'stream' | 'buffered' | 'forwardable';
-
 /** The answer of text() / json(): its body already on its way into memory. */
 interface BufferedUpstreamResponse {
   status: number;
@@ -111,7 +101,28 @@ interface BufferedUpstreamResponse {
   body: BufferedBody;
 }
 
-type Attempt = { response: UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
+/** The answer of forward(): its body handed over read by read. */
+export interface ForwardedUpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ForwardedBody;
+}
+
+/** The answer of forwardable(): a stream whose chunks can also go straight to one consumer. */
+export interface ForwardableResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ForwardableBody;
+}
+
+/**
+ * How an expected answer's body is read: undici's stream, whole into memory, handed over as it
+ * arrives, or a ForwardableBody (a stream that can also hand its chunks to one consumer).
+ */
+type BodyMode = 'stream' | 'text' | 'forward' | 'forwardable';
+type AnyUpstreamResponse = UpstreamResponse | BufferedUpstreamResponse | ForwardedUpstreamResponse | ForwardableResponse;
+
+type Attempt = { response: AnyUpstreamResponse } | { error: unknown; status?: number; retryAfter?: RetryAfterHeaders; credential?: Record<string, string> };
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -189,6 +200,14 @@ export class UpstreamClient {
   }
 
   /**
+   * send(), the expected answer's body handed over read by read as it arrives (bufferedRequest's
+   * `forward`): for a body passed on to the client as it comes, without a stream in between.
+   */
+  async forward(call: UpstreamCall, context: CallContext): Promise<ForwardedUpstreamResponse> {
+    return (await this.sendFor(call, context, 'forward')) as ForwardedUpstreamResponse;
+  }
+
+  /**
    * send() for file bytes that are passed on as they come: the body is a ForwardableBody
    * (core/forwardable-body.ts), fed by undici's dispatch handler (bufferedRequest) without
    * undici's own body stream in between.
@@ -197,8 +216,8 @@ export class UpstreamClient {
     return (await this.sendFor(call, context, 'forwardable')) as ForwardableResponse;
   }
 
-  /** send(); `mode`: how an expected answer's body comes (bufferedRequest for 'buffered' and 'forwardable'). */
-  private async sendFor(call: UpstreamCall, context: CallContext, mode: BodyMode): Promise<UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse> {
+  /** send(); the expected answer's body as `mode` says ('text', 'forward': bufferedRequest). */
+  private async sendFor(call: UpstreamCall, context: CallContext, mode: BodyMode): Promise<AnyUpstreamResponse> {
     const replayable = typeof call.body === 'function' || typeof call.body === 'string' || Buffer.isBuffer(call.body) || call.body === undefined;
     const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(call.method);
     const maxRetries = replayable && idempotent ? (this.options.maxRetries ?? 0) : 0;
@@ -263,12 +282,13 @@ export class UpstreamClient {
         headersTimeout: waitMs,
         bodyTimeout: call.bodyTimeoutMs ?? waitMs,
       };
-      if (mode === 'stream') {
-        options.signal = context.signal;
-        response = await dispatcher.request(options);
-      } else {
-        response = await bufferedRequest(dispatcher, options, context, mode === 'buffered' ? isExpected : neverBuffered);
-      }
+      if (mode === 'stream') options.signal = context.signal;
+      response =
+        mode === 'stream'
+          ? await dispatcher.request(options)
+          : mode === 'forwardable'
+            ? await bufferedRequest(dispatcher, options, context, neverBuffered)
+            : await bufferedRequest(dispatcher, options, context, isExpected, mode);
     } catch (error) {
       const failure = transportFailure(this.source, { error, signal: context.signal });
       log(failure instanceof UpstreamError ? (failure.failure.kind ?? 'connect') : 'aborted');
@@ -277,7 +297,7 @@ export class UpstreamClient {
     const upstreamRequestId = headerValue(response.headers['x-request-id'] ?? response.headers['apim-request-id']);
     const status = response.statusCode;
     log(status, upstreamRequestId);
-    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as UpstreamResponse | BufferedUpstreamResponse | ForwardableResponse };
+    if (isExpected(status)) return { response: { status, headers: response.headers, body: response.body } as AnyUpstreamResponse };
     const text = await readErrorText(response.body as Readable);
     const parsed = this.options.parseError(status, text);
     const retryAfter = { 'retry-after': headerValue(response.headers['retry-after']), 'retry-after-ms': headerValue(response.headers['retry-after-ms']) };
@@ -299,7 +319,7 @@ export class UpstreamClient {
 
   /** Sends the call and reads the whole answer as text. */
   async text(call: UpstreamCall, context: CallContext): Promise<string> {
-    const response = (await this.sendFor(call, context, 'buffered')) as BufferedUpstreamResponse;
+    const response = (await this.sendFor(call, context, 'text')) as BufferedUpstreamResponse;
     try {
       return await response.body.text();
     } catch (error) {
