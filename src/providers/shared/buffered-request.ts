@@ -15,7 +15,6 @@
  * headers, an aborted signal (or CallContext.whenAborted) aborts the call with `signal.reason` (before the headers: the
  * promise rejects; after: the body does), the text skips a UTF-8 BOM and decodes as UTF-8.
  */
-import type { Readable } from 'node:stream';
 import { errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { CallContext } from '../../core/call-context.ts';
 import { ForwardableBody } from '../../core/forwardable-body.ts';
