@@ -7,12 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
-import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
-import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { startGatewayInFrontOf, type CliGateway } from './support/cli-gateway.ts';
 import { rssWhileReaderPaused } from './support/process-rss.ts';
 
 const MASTER = 'sk-backpressure-master';
@@ -32,8 +30,8 @@ function event(index: number): string {
 }
 
 let upstream: Server;
-let database: TestDatabase;
 let gateway: CliGateway;
+let stop: (() => Promise<void>) | undefined;
 /** Bytes of SSE the upstream has handed to its socket so far, and the chunks it will send. */
 const sent = { bytes: 0, chunks: 0, finished: false };
 
@@ -57,22 +55,11 @@ before(async () => {
       pump();
     });
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const upstreamPort = (upstream.address() as AddressInfo).port;
-  database = await createTestDatabase();
-  gateway = await startCliGateway(
-    stringify({
-      model_list: [{ model_name: 'big', litellm_params: { model: 'openai/big-model', api_base: `http://127.0.0.1:${upstreamPort}/v1`, api_key: 'sk-upstream' } }],
-      general_settings: { master_key: MASTER, ...(database.url ? { database_url: database.url } : {}) },
-    }),
-    { UNIFILE_LOG_LEVEL: 'info' }, // info: startCliGateway waits for the "Server listening" line
-  );
+  ({ gateway, stop } = await startGatewayInFrontOf(upstream, MASTER, (upstreamPort) => ({
+    model_list: [{ model_name: 'big', litellm_params: { model: 'openai/big-model', api_base: `http://127.0.0.1:${upstreamPort}/v1`, api_key: 'sk-upstream' } }],
+  })));
 });
-after(async () => {
-  await gateway?.stop();
-  await new Promise((resolve) => upstream?.close(resolve));
-  await database?.drop();
-});
+after(() => stop?.());
 
 test('a paused SSE reader leaves the gateway RSS flat while the upstream could stream 50 MB; resumed, all of it arrives intact', { timeout: 120_000 }, async () => {
   const pid = gateway.process.pid!;

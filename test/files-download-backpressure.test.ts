@@ -9,12 +9,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
-import { startCliGateway, type CliGateway } from './support/cli-gateway.ts';
-import { createTestDatabase, type TestDatabase } from './support/test-database.ts';
+import { startGatewayInFrontOf, type CliGateway } from './support/cli-gateway.ts';
 import { rssWhileReaderPaused } from './support/process-rss.ts';
 
 const MASTER = 'sk-download-backpressure-master';
@@ -34,8 +32,8 @@ const expectedSha256 = (() => {
 })();
 
 let upstream: Server;
-let database: TestDatabase;
 let gateway: CliGateway;
+let stop: (() => Promise<void>) | undefined;
 /** Per content request: the bytes handed to the upstream socket, whether it finished, whether it was closed early. */
 const served: Array<{ bytes: number; finished: boolean; closedEarly: boolean }> = [];
 /** `cut`: the next content answer stops after this many bytes and the upstream drops the connection. */
@@ -92,22 +90,11 @@ before(async () => {
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } }));
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const upstreamPort = (upstream.address() as AddressInfo).port;
-  database = await createTestDatabase();
-  gateway = await startCliGateway(
-    stringify({
-      files_settings: [{ custom_llm_provider: 'openai', api_base: `http://127.0.0.1:${upstreamPort}/v1`, api_key: 'sk-upstream' }],
-      general_settings: { master_key: MASTER, ...(database.url ? { database_url: database.url } : {}) },
-    }),
-    { UNIFILE_LOG_LEVEL: 'info' }, // info: startCliGateway waits for the "Server listening" line
-  );
+  ({ gateway, stop } = await startGatewayInFrontOf(upstream, MASTER, (upstreamPort) => ({
+    files_settings: [{ custom_llm_provider: 'openai', api_base: `http://127.0.0.1:${upstreamPort}/v1`, api_key: 'sk-upstream' }],
+  })));
 });
-after(async () => {
-  await gateway?.stop();
-  await new Promise((resolve) => upstream?.close(resolve));
-  await database?.drop();
-});
+after(() => stop?.());
 
 /** A raw HTTP/1.1 GET of the file's content; the caller reads (or pauses) the socket. */
 async function requestContent(): Promise<{ socket: Socket; received: Buffer[]; bytes: () => number }> {
